@@ -1,0 +1,12 @@
+import { z } from "zod";
+import { integer, text } from "./fields.ts";
+
+/** Fields shared by every telemetry model. Only `type` (set by each model) and `timestamp` are required. */
+export const BaseDeviceDataSchema = z.object({
+  make: text.nullish(),
+  /** Start of the reading, ms since the Unix epoch. */
+  timestamp: integer.min(0, "timestamp must be >= 0 (ms since the Unix epoch)"),
+  /** How long the reading took. */
+  read_time_ms: integer.min(0, "read_time_ms must be >= 0").nullish(),
+});
+export type BaseDeviceData = z.infer<typeof BaseDeviceDataSchema>;

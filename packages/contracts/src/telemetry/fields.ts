@@ -1,0 +1,47 @@
+import { z } from "zod";
+
+/** `["upper_limit_W", 1]` → `"upper_limit_W[1]"`, `["reading", "W"]` → `"reading.W"`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${String(key)}`;
+  }
+  return out || "reading";
+}
+
+/** An error message that starts with the name of the field it is about, e.g. "W must be an integer". */
+export function about(rule: string) {
+  return {
+    error: (issue: { path?: PropertyKey[]; input?: unknown }) =>
+      `${fieldPath(issue.path ?? [])} ${issue.input === undefined ? "is required" : rule}`,
+  };
+}
+
+// Building blocks for the telemetry models. Every measurement in a model is
+// `.nullish()`: a field the gateway could not read is null or absent.
+
+/** Whole number: power in W, session ids. */
+export const integer = z.int(about("must be an integer"));
+
+/** Any finite number: volts, amperes, hertz, degrees, phase watts. */
+export const float = z.number(about("must be a finite number"));
+
+/** Energy counter in whole Wh. */
+export const energyWh = z
+  .int(about("must be an integer number of Wh"))
+  .min(0, about("must be >= 0: energy counters never go negative"));
+
+/** State of charge and other fractions. */
+export const fraction = float.min(0, about("must be within 0..1")).max(1, about("must be within 0..1"));
+
+export const text = z.string(about("must be a string"));
+
+export const flag = z.boolean(about("must be true or false"));
+
+/** One entry per power band, in W (see power-limits.ts). */
+export const powerLimits = z.array(integer, about("must be an array of integer watts"));
+
+/** A zod enum whose refusal names the field and lists the allowed values. */
+export function oneOf<T extends z.core.util.EnumLike>(schema: z.ZodEnum<T>) {
+  return z.enum(schema.enum, about(`must be one of ${schema.options.join(", ")}`));
+}

@@ -1,0 +1,127 @@
+import { z } from "zod";
+import { DerTypeSchema, DeviceStateSchema } from "../enums.ts";
+import { IdSchema, IsoDateTimeSchema, WattHoursSchema } from "../primitives.ts";
+import { ReadingErrorSchema, TelemetryReadingSchema } from "../telemetry/reading.ts";
+import { defineTopic } from "../topic.ts";
+
+const INTERVAL_MS = 30 * 60 * 1000;
+
+/**
+ * Energy of one DER over one half hour, summed from its readings.
+ * The energy fields the DER type does not have are null.
+ */
+export const IntervalSchema = z
+  .object({
+    derId: IdSchema,
+    deviceId: IdSchema,
+    orgId: IdSchema,
+    derType: DerTypeSchema,
+    /** On a :00 or :30 boundary (UTC). */
+    intervalStart: IsoDateTimeSchema,
+    /** intervalStart + 30 minutes. */
+    intervalEnd: IsoDateTimeSchema,
+    generationWh: WattHoursSchema.nullable(),
+    importWh: WattHoursSchema.nullable(),
+    exportWh: WattHoursSchema.nullable(),
+    chargeWh: WattHoursSchema.nullable(),
+    dischargeWh: WattHoursSchema.nullable(),
+    readingCount: z.int().min(0),
+  })
+  .superRefine(({ intervalStart, intervalEnd }, ctx) => {
+    const start = Date.parse(intervalStart);
+    if (start % INTERVAL_MS !== 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["intervalStart"],
+        message: "intervalStart must be on a :00 or :30 boundary",
+      });
+    }
+    if (Date.parse(intervalEnd) - start !== INTERVAL_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["intervalEnd"],
+        message: "intervalEnd must be intervalStart + 30 minutes",
+      });
+    }
+  });
+export type Interval = z.infer<typeof IntervalSchema>;
+
+/** The liveness states ingestion decides from the flow of readings. */
+export const LivenessStateSchema = DeviceStateSchema.extract(["active", "stale", "disconnected"]);
+export type LivenessState = z.infer<typeof LivenessStateSchema>;
+
+export const ingestionTopics = {
+  ingestionRaw: defineTopic({
+    name: "ingestion.raw.v1",
+    owner: "ingestion",
+    key: "gateway id",
+    events: {
+      /** A gateway batch as a trusted bridge received it; ingestion checks the signature, then parses it. */
+      "batch.received": z.object({
+        gatewayId: IdSchema,
+        signature: z.string().min(1),
+        body: z.string(),
+        receivedAt: IsoDateTimeSchema,
+      }),
+    },
+  }),
+  ingestionTelemetry: defineTopic({
+    name: "ingestion.telemetry.v1",
+    owner: "ingestion",
+    key: "DER id",
+    events: {
+      "reading.accepted": z.object({
+        derId: IdSchema,
+        deviceId: IdSchema,
+        siteId: IdSchema,
+        orgId: IdSchema,
+        /** null for readings that came from the ocpp service. */
+        gatewayId: IdSchema.nullable(),
+        receivedAt: IsoDateTimeSchema,
+        /** Already passed through normalizeReading. */
+        reading: TelemetryReadingSchema,
+      }),
+    },
+  }),
+  ingestionTelemetryRejected: defineTopic({
+    name: "ingestion.telemetry-rejected.v1",
+    owner: "ingestion",
+    key: "gateway id",
+    events: {
+      "reading.rejected": z.object({
+        gatewayId: IdSchema.nullable(),
+        deviceId: IdSchema.nullable(),
+        derId: IdSchema.nullable(),
+        receivedAt: IsoDateTimeSchema,
+        reasons: z.array(ReadingErrorSchema).min(1),
+        /** The reading as it came. */
+        raw: z.unknown(),
+      }),
+    },
+  }),
+  ingestionInterval: defineTopic({
+    name: "ingestion.interval.v1",
+    owner: "ingestion",
+    key: "DER id",
+    events: {
+      "interval.computed": IntervalSchema,
+      /** Replaces the earlier values of the same derId + intervalStart (late readings). */
+      "interval.corrected": IntervalSchema,
+    },
+  }),
+  ingestionLiveness: defineTopic({
+    name: "ingestion.liveness.v1",
+    owner: "ingestion",
+    key: "device id",
+    events: {
+      "device.state_changed": z.object({
+        deviceId: IdSchema,
+        orgId: IdSchema,
+        from: DeviceStateSchema,
+        to: LivenessStateSchema,
+        /** null when the device never sent a reading. */
+        lastSeenAt: IsoDateTimeSchema.nullable(),
+      }),
+    },
+  }),
+};

@@ -1,0 +1,15 @@
+export { type KafkaConfig, KafkaConfigSchema } from "./config.ts";
+export {
+  type ConsumerRunnerOptions,
+  type ConsumerStats,
+  ConsumerRunner,
+  type EventHandler,
+  type HandlerContext,
+  type Subscription,
+} from "./consumer.ts";
+export { type Logger, type SqlClient, type TransactionalDb } from "./db.ts";
+export { createEnvelope, type EnvelopeInit, envelopeFromHeaders, envelopeToHeaders } from "./envelope.ts";
+export { classifyError, FatalMessageError, InvalidMessageError } from "./errors.ts";
+export { createKafka } from "./kafka.ts";
+export { enqueueEvent, OutboxRelay, type OutboxRelayOptions } from "./outbox.ts";
+export { EventProducer, type EventToPublish, prepareEvent, validateEvent } from "./producer.ts";

@@ -1,0 +1,134 @@
+import { readTopic, waitFor } from "@energy/testing";
+import type { Producer } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConsumerRunner, EventProducer, envelopeToHeaders, createEnvelope, InvalidMessageError } from "../src/index.ts";
+import { organization, setupRealComponents } from "./helpers.ts";
+
+const TOPIC = "registry.organization.v1";
+
+describe("producing and consuming through the contracts (real broker)", () => {
+  let ctx: Awaited<ReturnType<typeof setupRealComponents>>;
+  let producer: EventProducer;
+  let raw: Producer;
+
+  beforeAll(async () => {
+    ctx = await setupRealComponents();
+    producer = new EventProducer(ctx.kafka.kafka, { source: "registry", topicPrefix: ctx.kafka.topicPrefix });
+    await producer.connect();
+    raw = ctx.kafka.kafka.producer();
+    await raw.connect();
+  });
+  afterAll(async () => {
+    await producer?.disconnect();
+    await raw?.disconnect();
+    await ctx?.db.drop();
+  });
+
+  it("delivers a validated event with its envelope to the handler of its type", async () => {
+    const received: Array<{ payload: unknown; type: string; id: string; source: string; key: string | null }> = [];
+    const runner = new ConsumerRunner({
+      kafka: ctx.kafka.kafka,
+      groupId: ctx.kafka.groupId("deliver"),
+      topicPrefix: ctx.kafka.topicPrefix,
+      producer,
+      subscriptions: [
+        {
+          topic: TOPIC,
+          handlers: {
+            "organization.created": async (payload, { envelope, key }) => {
+              received.push({ payload, type: envelope.type, id: envelope.id, source: envelope.source, key });
+            },
+          },
+        },
+      ],
+    });
+    await runner.start();
+    try {
+      const [envelope] = await producer.publish({
+        topic: TOPIC,
+        key: "org-1",
+        type: "organization.created",
+        payload: organization(1),
+        envelope: { correlationId: "req-42" },
+      });
+      await waitFor("the event at the consumer", () => received.length === 1);
+      expect(received[0]).toEqual({
+        payload: organization(1),
+        type: "organization.created",
+        id: envelope!.id,
+        source: "registry",
+        key: "org-1",
+      });
+      expect(runner.stats().processed).toBe(1);
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it("refuses an invalid event at produce time, naming the field, and sends nothing", async () => {
+    const bad = { ...organization(2), kind: "wholesaler" };
+    await expect(
+      producer.publish({ topic: TOPIC, key: "org-2", type: "organization.created", payload: bad }),
+    ).rejects.toThrow(InvalidMessageError);
+    await expect(
+      producer.publish({ topic: TOPIC, key: "org-2", type: "organization.created", payload: bad }),
+    ).rejects.toThrow(/payload\.kind/);
+    await expect(
+      producer.publish({ topic: TOPIC, key: "org-2", type: "organization.exploded", payload: organization(2) }),
+    ).rejects.toThrow(/no event type "organization.exploded"/);
+  });
+
+  it("sends a poison message to <topic>.dlq with its origin and the error, and goes on with the next", async () => {
+    const applied: string[] = [];
+    const runner = new ConsumerRunner({
+      kafka: ctx.kafka.kafka,
+      groupId: ctx.kafka.groupId("dlq"),
+      topicPrefix: ctx.kafka.topicPrefix,
+      producer,
+      subscriptions: [
+        {
+          topic: TOPIC,
+          handlers: { "organization.created": async (p: { orgId: string }) => void applied.push(p.orgId) },
+        },
+      ],
+    });
+    const fullTopic = `${ctx.kafka.topicPrefix}${TOPIC}`;
+    // Written around the contracts, as a broken producer elsewhere might: a bad kind, then a good event.
+    await raw.send({
+      topic: fullTopic,
+      messages: [
+        {
+          key: "org-3",
+          value: JSON.stringify({ ...organization(3), kind: "wholesaler" }),
+          headers: envelopeToHeaders(createEnvelope({ type: "organization.created", source: "registry" })),
+        },
+        { key: "org-4", value: "not json at all", headers: envelopeToHeaders(createEnvelope({ type: "organization.created", source: "registry" })) },
+        { key: "org-5", value: JSON.stringify(organization(5)) }, // no envelope headers
+        {
+          key: "org-6",
+          value: JSON.stringify(organization(6)),
+          headers: envelopeToHeaders(createEnvelope({ type: "organization.created", source: "registry" })),
+        },
+      ],
+    });
+    await runner.start();
+    try {
+      await waitFor("the good event after the poison ones", () => applied.includes("org-6"));
+      const dead = await readTopic(ctx.kafka.kafka, `${fullTopic}.dlq`, { count: 3 });
+      expect(dead.map((m) => m.key).sort()).toEqual(["org-3", "org-4", "org-5"]);
+      const byKey = Object.fromEntries(dead.map((m) => [m.key, m]));
+      expect(byKey["org-3"]!.headers["dlq-origin-topic"]).toBe(fullTopic);
+      expect(byKey["org-3"]!.headers["dlq-origin-partition"]).toMatch(/^\d+$/);
+      expect(byKey["org-3"]!.headers["dlq-origin-offset"]).toMatch(/^\d+$/);
+      expect(byKey["org-3"]!.headers["dlq-error"]).toMatch(/payload\.kind/);
+      expect(byKey["org-4"]!.headers["dlq-error"]).toMatch(/SyntaxError|JSON/);
+      expect(byKey["org-5"]!.headers["dlq-error"]).toMatch(/envelope/);
+      expect(byKey["org-3"]!.value).toContain("wholesaler"); // the original value is kept
+      expect(applied).toContain("org-6"); // org-1 from the first test is on the topic too
+      for (const poisoned of ["org-3", "org-4", "org-5"]) expect(applied).not.toContain(poisoned);
+      expect(runner.stats().deadLettered).toBe(3);
+    } finally {
+      await runner.stop();
+    }
+  });
+});

@@ -1,0 +1,35 @@
+export type { FastifyPluginAsyncZod, ZodTypeProvider } from "fastify-type-provider-zod";
+export {
+  type AccessTokenClaims,
+  AccessTokenClaimsSchema,
+  type Identity,
+  type IdentityType,
+  IdentityTypeSchema,
+  type VerifyOptions,
+  verifyAccessToken,
+} from "./access-token.ts";
+export { type AuthOptions, authPlugin } from "./auth-plugin.ts";
+export { type BaseConfig, BaseConfigSchema, ConfigError, type ConfigProblem, loadConfig } from "./config.ts";
+export { type App, type CreateAppOptions, createApp } from "./create-app.ts";
+export { installErrorHandling } from "./error-handler.ts";
+export {
+  AppError,
+  badRequest,
+  conflict,
+  type ErrorResponse,
+  ErrorResponseSchema,
+  forbidden,
+  isAppError,
+  notFound,
+  unauthorized,
+} from "./errors.ts";
+export type { ReadinessChecks } from "./health.ts";
+export { type LoggerOverride, REDACT_PATHS } from "./logger.ts";
+export {
+  createOrgGuard,
+  type LookupRole,
+  type MemberRole,
+  MemberRoleSchema,
+  type RequireOrgRole,
+} from "./org-guard.ts";
+export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";

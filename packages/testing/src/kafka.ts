@@ -1,0 +1,80 @@
+import { randomBytes } from "node:crypto";
+import { ensureTopics } from "@energy/infra/topics";
+import { type IHeaders, Kafka, logLevel } from "kafkajs";
+import { kafkaBrokers } from "./env.ts";
+
+export interface TestKafka {
+  brokers: string;
+  /** prepended to every topic name, unique per test file */
+  topicPrefix: string;
+  /** a group id unique to this test file */
+  groupId(name: string): string;
+  kafka: Kafka;
+}
+
+/** The real broker of this run, with every declared topic (and DLQ) created under a fresh prefix. */
+export async function createTestKafka(): Promise<TestKafka> {
+  const brokers = kafkaBrokers();
+  const topicPrefix = `t${randomBytes(4).toString("hex")}.`;
+  try {
+    await ensureTopics({ brokers, prefix: topicPrefix });
+  } catch (error) {
+    throw new Error(`Kafka is not reachable at TEST_KAFKA_BROKERS=${brokers}: ${(error as Error).message}`);
+  }
+  const kafka = new Kafka({ clientId: `test-${topicPrefix}`, brokers: brokers.split(","), logLevel: logLevel.NOTHING });
+  return { brokers, topicPrefix, kafka, groupId: (name) => `${topicPrefix}${name}` };
+}
+
+export interface ReadMessage {
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Reads a topic from the beginning until `count` messages arrived (or `timeoutMs` passed) and
+ * returns what it read; waits `settleMs` more to catch messages beyond the count (duplicates).
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  opts: { count: number; timeoutMs?: number; settleMs?: number },
+): Promise<ReadMessage[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(6).toString("hex")}` });
+  const messages: ReadMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let reached: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        messages.push({
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? null,
+          headers: headersToStrings(message.headers),
+          partition,
+          offset: message.offset,
+        });
+        if (messages.length >= opts.count) reached();
+      },
+    });
+    await Promise.race([done, new Promise((r) => setTimeout(r, opts.timeoutMs ?? 20_000))]);
+    if (opts.settleMs) await new Promise((r) => setTimeout(r, opts.settleMs));
+    return messages;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v !== undefined) out[k] = (Array.isArray(v) ? v[0] : v)?.toString() ?? "";
+  }
+  return out;
+}
