@@ -133,9 +133,13 @@ export async function startKafka(opts: { port?: number; heap?: string } = {}): P
   const props = join(dataDir, "server.properties");
   writeFileSync(props, serverProperties(port, dataDir));
   if (!existsSync(join(dataDir, "logs", "meta.properties"))) {
-    const clusterId = execFileSync("java", java(["kafka.tools.StorageTool", "random-uuid"], { heap: "128m" }), {
-      encoding: "utf8",
-    }).trim();
+    const clusterId = execFileSync(
+      "java",
+      java(["kafka.tools.StorageTool", "random-uuid"], { heap: "128m" }),
+      {
+        encoding: "utf8",
+      },
+    ).trim();
     execFileSync(
       "java",
       java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props, "--ignore-formatted"], {

@@ -53,7 +53,12 @@ export function loadTopicDefinitions(file = join(here, "topics.yaml")): TopicDef
 }
 
 /** Creates every declared topic and its DLQ that does not exist yet; returns the names it created. */
-export async function ensureTopics(opts: { brokers: string; prefix?: string }): Promise<string[]> {
+export async function ensureTopics(opts: {
+  brokers: string;
+  prefix?: string;
+  /** only these declared topics (and their DLQs); default all */
+  only?: readonly string[];
+}): Promise<string[]> {
   const prefix = opts.prefix ?? "";
   const admin = new Kafka({
     clientId: "infra-topics",
@@ -63,7 +68,12 @@ export async function ensureTopics(opts: { brokers: string; prefix?: string }): 
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const wanted = loadTopicDefinitions().flatMap((t) => [
+    const declared = loadTopicDefinitions();
+    for (const name of opts.only ?? []) {
+      if (!declared.some((t) => t.name === name)) throw new Error(`${name} is not declared in topics.yaml`);
+    }
+    const chosen = opts.only ? declared.filter((t) => opts.only!.includes(t.name)) : declared;
+    const wanted = chosen.flatMap((t) => [
       {
         topic: prefix + t.name,
         numPartitions: t.partitions,
@@ -80,7 +90,7 @@ export async function ensureTopics(opts: { brokers: string; prefix?: string }): 
     ]);
     const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      await admin.createTopics({ topics: missing, waitForLeaders: true, timeout: 60_000 });
     }
     return missing.map((t) => t.topic);
   } finally {
@@ -97,6 +107,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const brokers = arg("--brokers") ?? process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
   const created = await ensureTopics({ brokers, prefix: arg("--prefix") ?? "" });
   console.log(
-    created.length ? `created ${created.length} topics on ${brokers}` : `all topics already exist on ${brokers}`,
+    created.length
+      ? `created ${created.length} topics on ${brokers}`
+      : `all topics already exist on ${brokers}`,
   );
 }

@@ -37,7 +37,11 @@ export function databaseUrl(serverUrl: string, database: string): string {
 }
 
 /** Creates `database` unless it exists. Optionally as a copy of `template`. */
-export async function createDatabase(serverUrl: string, database: string, template?: string): Promise<boolean> {
+export async function createDatabase(
+  serverUrl: string,
+  database: string,
+  template?: string,
+): Promise<boolean> {
   const client = new pg.Client({ connectionString: serverUrl });
   try {
     await client.connect();

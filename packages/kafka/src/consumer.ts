@@ -188,7 +188,8 @@ export class ConsumerRunner {
   private async apply(sub: Subscription, partition: number, message: KafkaMessage): Promise<Outcome> {
     const envelope = envelopeFromHeaders(message.headers);
     const schema = findEventSchema(sub.topic, envelope.type);
-    if (!schema) throw new FatalMessageError(`event type "${envelope.type}" is not in the catalog of ${sub.topic}`);
+    if (!schema)
+      throw new FatalMessageError(`event type "${envelope.type}" is not in the catalog of ${sub.topic}`);
     const handler = sub.handlers[envelope.type];
     if (!handler) return "skipped";
     if (!message.value) throw new FatalMessageError("message has no value");
@@ -273,7 +274,11 @@ export class ConsumerRunner {
         },
       });
     counter("kafka_consumer_messages_processed_total", "Messages applied", "processed");
-    counter("kafka_consumer_messages_duplicate_total", "Messages seen before, not applied again", "duplicates");
+    counter(
+      "kafka_consumer_messages_duplicate_total",
+      "Messages seen before, not applied again",
+      "duplicates",
+    );
     counter("kafka_consumer_messages_dead_lettered_total", "Messages sent to the DLQ", "deadLettered");
     counter("kafka_consumer_errors_total", "Handler failures (each attempt)", "errors");
     counter("kafka_consumer_retries_total", "Retries after a failure", "retries");

@@ -1,13 +1,13 @@
 export { type KafkaConfig, KafkaConfigSchema } from "./config.ts";
 export {
+  ConsumerRunner,
   type ConsumerRunnerOptions,
   type ConsumerStats,
-  ConsumerRunner,
   type EventHandler,
   type HandlerContext,
   type Subscription,
 } from "./consumer.ts";
-export { type Logger, type SqlClient, type TransactionalDb } from "./db.ts";
+export type { Logger, SqlClient, TransactionalDb } from "./db.ts";
 export { createEnvelope, type EnvelopeInit, envelopeFromHeaders, envelopeToHeaders } from "./envelope.ts";
 export { classifyError, FatalMessageError, InvalidMessageError } from "./errors.ts";
 export { createKafka } from "./kafka.ts";

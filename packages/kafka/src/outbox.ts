@@ -7,7 +7,11 @@ import { type EventProducer, type EventToPublish, type PreparedMessage, prepareE
  * published by the OutboxRelay only if the transaction commits. The payload is validated now, so a
  * bad event fails the request that made it, not the relay.
  */
-export async function enqueueEvent(tx: SqlClient, source: ServiceName, event: EventToPublish): Promise<string> {
+export async function enqueueEvent(
+  tx: SqlClient,
+  source: ServiceName,
+  event: EventToPublish,
+): Promise<string> {
   const m = prepareEvent(source, event);
   await tx.$executeRawUnsafe(
     `INSERT INTO outbox (id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at)

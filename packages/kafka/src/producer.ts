@@ -59,7 +59,11 @@ export class EventProducer {
     kafka: Kafka,
     private readonly opts: { source: ServiceName; topicPrefix?: string },
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
   }
 
   get source(): ServiceName {
@@ -96,8 +100,8 @@ export class EventProducer {
     const byTopic = new Map<string, Message[]>();
     for (const m of messages) {
       const topic = this.topicName(m.topic);
-      let list = byTopic.get(topic);
-      if (!list) byTopic.set(topic, (list = []));
+      const list = byTopic.get(topic) ?? [];
+      byTopic.set(topic, list);
       list.push({ key: m.key, value: JSON.stringify(m.payload), headers: envelopeToHeaders(m.envelope) });
     }
     await this.producer.sendBatch({

@@ -1,7 +1,7 @@
-import { PrismaPg } from "@prisma/adapter-pg";
-import { createTestDatabase, createTestKafka, type TestDatabase, type TestKafka } from "@energy/testing";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createTestDatabase, createTestKafka, type TestDatabase, type TestKafka } from "@energy/testing";
+import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -14,7 +14,7 @@ export function prismaFor(url: string): PrismaClient {
 export async function setupRealComponents(): Promise<{ db: TestDatabase; kafka: TestKafka }> {
   const [db, kafka] = await Promise.all([
     createTestDatabase({ cwd: packageDir, migrations: join(packageDir, "test/prisma/migrations") }),
-    createTestKafka(),
+    createTestKafka({ topics: ["registry.organization.v1"] }),
   ]);
   return { db, kafka };
 }

@@ -73,7 +73,12 @@ describe("outbox relay and consumer restarts (real broker and database)", () => 
     const child = fork(join(packageDir, "test/fixtures/relay-until-published.ts"), [], {
       cwd: packageDir,
       execArgv: ["--import", "tsx"],
-      env: { ...process.env, DATABASE_URL: ctx.db.url, BROKERS: ctx.kafka.brokers, PREFIX: ctx.kafka.topicPrefix },
+      env: {
+        ...process.env,
+        DATABASE_URL: ctx.db.url,
+        BROKERS: ctx.kafka.brokers,
+        PREFIX: ctx.kafka.topicPrefix,
+      },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     const published = await new Promise<number>((resolve, reject) => {
@@ -91,7 +96,10 @@ describe("outbox relay and consumer restarts (real broker and database)", () => 
     // 2. A new relay resumes: the events go out a second time and are marked.
     const relay = new OutboxRelay({ db: prisma, producer, pollIntervalMs: 20 });
     relay.start();
-    await waitFor("outbox drained", async () => (await prisma.outboxMessage.count({ where: { sentAt: null } })) === 0);
+    await waitFor(
+      "outbox drained",
+      async () => (await prisma.outboxMessage.count({ where: { sentAt: null } })) === 0,
+    );
     await relay.stop();
     const onTopic = await readTopic(ctx.kafka.kafka, `${ctx.kafka.topicPrefix}${TOPIC}`, { count: 10 });
     expect(onTopic).toHaveLength(10); // each event twice, with the same envelope id

@@ -1,7 +1,13 @@
 import { readTopic, waitFor } from "@energy/testing";
 import type { Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsumerRunner, EventProducer, envelopeToHeaders, createEnvelope, InvalidMessageError } from "../src/index.ts";
+import {
+  ConsumerRunner,
+  createEnvelope,
+  EventProducer,
+  envelopeToHeaders,
+  InvalidMessageError,
+} from "../src/index.ts";
 import { organization, setupRealComponents } from "./helpers.ts";
 
 const TOPIC = "registry.organization.v1";
@@ -25,7 +31,13 @@ describe("producing and consuming through the contracts (real broker)", () => {
   });
 
   it("delivers a validated event with its envelope to the handler of its type", async () => {
-    const received: Array<{ payload: unknown; type: string; id: string; source: string; key: string | null }> = [];
+    const received: Array<{
+      payload: unknown;
+      type: string;
+      id: string;
+      source: string;
+      key: string | null;
+    }> = [];
     const runner = new ConsumerRunner({
       kafka: ctx.kafka.kafka,
       groupId: ctx.kafka.groupId("deliver"),
@@ -74,7 +86,12 @@ describe("producing and consuming through the contracts (real broker)", () => {
       producer.publish({ topic: TOPIC, key: "org-2", type: "organization.created", payload: bad }),
     ).rejects.toThrow(/payload\.kind/);
     await expect(
-      producer.publish({ topic: TOPIC, key: "org-2", type: "organization.exploded", payload: organization(2) }),
+      producer.publish({
+        topic: TOPIC,
+        key: "org-2",
+        type: "organization.exploded",
+        payload: organization(2),
+      }),
     ).rejects.toThrow(/no event type "organization.exploded"/);
   });
 
@@ -102,7 +119,11 @@ describe("producing and consuming through the contracts (real broker)", () => {
           value: JSON.stringify({ ...organization(3), kind: "wholesaler" }),
           headers: envelopeToHeaders(createEnvelope({ type: "organization.created", source: "registry" })),
         },
-        { key: "org-4", value: "not json at all", headers: envelopeToHeaders(createEnvelope({ type: "organization.created", source: "registry" })) },
+        {
+          key: "org-4",
+          value: "not json at all",
+          headers: envelopeToHeaders(createEnvelope({ type: "organization.created", source: "registry" })),
+        },
         { key: "org-5", value: JSON.stringify(organization(5)) }, // no envelope headers
         {
           key: "org-6",

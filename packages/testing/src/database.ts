@@ -72,11 +72,15 @@ export async function createTestDatabase(opts: {
       await client.query(`DROP DATABASE IF EXISTS ${quote(building)}`);
       await client.query(`CREATE DATABASE ${quote(building)}`);
       try {
-        execFileSync(join(opts.cwd, "node_modules", ".bin", "prisma"), ["migrate", "deploy", ...(opts.prismaArgs ?? [])], {
-          cwd: opts.cwd,
-          env: { ...process.env, DATABASE_URL: withDatabase(serverUrl, building) },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
+        execFileSync(
+          join(opts.cwd, "node_modules", ".bin", "prisma"),
+          ["migrate", "deploy", ...(opts.prismaArgs ?? [])],
+          {
+            cwd: opts.cwd,
+            env: { ...process.env, DATABASE_URL: withDatabase(serverUrl, building) },
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        );
       } catch (error) {
         const e = error as { stdout?: Buffer; stderr?: Buffer };
         await client.query(`DROP DATABASE IF EXISTS ${quote(building)}`);
@@ -92,6 +96,7 @@ export async function createTestDatabase(opts: {
   return {
     name,
     url: withDatabase(serverUrl, name),
-    drop: () => admin((client) => client.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`)).then(() => {}),
+    drop: () =>
+      admin((client) => client.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`)).then(() => {}),
   };
 }

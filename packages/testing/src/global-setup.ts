@@ -5,8 +5,8 @@
  *  3. otherwise: stop with a message that says how to run the tests. Never skip.
  */
 import { existsSync } from "node:fs";
-import pg from "pg";
 import { isUp } from "@energy/infra/kafka";
+import pg from "pg";
 
 async function checkPostgres(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });

@@ -12,16 +12,25 @@ export interface TestKafka {
   kafka: Kafka;
 }
 
-/** The real broker of this run, with every declared topic (and DLQ) created under a fresh prefix. */
-export async function createTestKafka(): Promise<TestKafka> {
+/**
+ * The real broker of this run, with the given declared topics (and their DLQs) created under a fresh
+ * prefix. Name only what the test file uses: every partition costs the shared broker.
+ */
+export async function createTestKafka(opts: { topics: readonly string[] }): Promise<TestKafka> {
   const brokers = kafkaBrokers();
   const topicPrefix = `t${randomBytes(4).toString("hex")}.`;
   try {
-    await ensureTopics({ brokers, prefix: topicPrefix });
+    await ensureTopics({ brokers, prefix: topicPrefix, only: opts.topics });
   } catch (error) {
-    throw new Error(`Kafka is not reachable at TEST_KAFKA_BROKERS=${brokers}: ${(error as Error).message}`);
+    throw new Error(
+      `could not create test topics on TEST_KAFKA_BROKERS=${brokers}: ${(error as Error).message}`,
+    );
   }
-  const kafka = new Kafka({ clientId: `test-${topicPrefix}`, brokers: brokers.split(","), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: `test-${topicPrefix}`,
+    brokers: brokers.split(","),
+    logLevel: logLevel.NOTHING,
+  });
   return { brokers, topicPrefix, kafka, groupId: (name) => `${topicPrefix}${name}` };
 }
 

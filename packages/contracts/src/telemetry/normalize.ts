@@ -59,8 +59,9 @@ function v2xPower(reading: V2xChargerReading): number | undefined {
  */
 export function normalizeReading<T extends TelemetryReading>(reading: T): T {
   const copy: TelemetryReading = { ...reading };
-  if (copy.type === "ev_charger_port" || copy.type === "v2x_charger")
+  if (copy.type === "ev_charger_port" || copy.type === "v2x_charger") {
     Object.assign(copy, chargerStatus(copy));
+  }
   if (copy.type === "v2x_charger") {
     const W = v2xPower(copy);
     if (W !== undefined) copy.W = W;

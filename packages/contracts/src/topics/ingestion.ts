@@ -27,23 +27,17 @@ export const IntervalSchema = z
     dischargeWh: WattHoursSchema.nullable(),
     readingCount: z.int().min(0),
   })
-  .superRefine(({ intervalStart, intervalEnd }, ctx) => {
-    const start = Date.parse(intervalStart);
-    if (start % INTERVAL_MS !== 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["intervalStart"],
-        message: "intervalStart must be on a :00 or :30 boundary",
-      });
-    }
-    if (Date.parse(intervalEnd) - start !== INTERVAL_MS) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["intervalEnd"],
-        message: "intervalEnd must be intervalStart + 30 minutes",
-      });
-    }
-  });
+  .refine((interval) => Date.parse(interval.intervalStart) % INTERVAL_MS === 0, {
+    path: ["intervalStart"],
+    message: "intervalStart must be on a :00 or :30 boundary",
+  })
+  .refine(
+    (interval) => Date.parse(interval.intervalEnd) - Date.parse(interval.intervalStart) === INTERVAL_MS,
+    {
+      path: ["intervalEnd"],
+      message: "intervalEnd must be intervalStart + 30 minutes",
+    },
+  );
 export type Interval = z.infer<typeof IntervalSchema>;
 
 /** The liveness states ingestion decides from the flow of readings. */

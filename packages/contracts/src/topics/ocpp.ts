@@ -35,6 +35,12 @@ export const ocppTopics = {
         ocppStatus: z.string(),
         errorCode: z.string().nullable(),
       }),
+      /** An ev_charger_port reading of one connector, for ingestion (not yet normalized). */
+      "reading.measured": z.object({
+        chargePointId: IdSchema,
+        connectorId: connectorId.min(1),
+        reading: EvChargerPortReadingSchema,
+      }),
     },
   }),
   ocppTransaction: defineTopic({
@@ -67,19 +73,6 @@ export const ocppTopics = {
         energyWh: WattHoursSchema,
         stopReason: z.string().nullable(),
         endedAt: IsoDateTimeSchema,
-      }),
-    },
-  }),
-  /** ev_charger_port readings for ingestion, one per connector. */
-  ocppTelemetry: defineTopic({
-    name: "ocpp.telemetry.v1",
-    owner: "ocpp",
-    key: "charge point id",
-    events: {
-      "reading.measured": z.object({
-        chargePointId: IdSchema,
-        connectorId: connectorId.min(1),
-        reading: EvChargerPortReadingSchema,
       }),
     },
   }),

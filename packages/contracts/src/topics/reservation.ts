@@ -9,10 +9,8 @@ export const EvmAddressSchema = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
 
-const endsAfterStart = {
-  check: (window: { start: string; end: string }) => Date.parse(window.end) > Date.parse(window.start),
-  params: { path: ["end"], message: "end must be after start" },
-};
+const endsAfterStart = (window: { start: string; end: string }) =>
+  Date.parse(window.end) > Date.parse(window.start);
 
 export const ReservationSchema = z
   .object({
@@ -29,7 +27,7 @@ export const ReservationSchema = z
     authorityToExceed: z.boolean(),
     targetAddress: EvmAddressSchema,
   })
-  .refine(endsAfterStart.check, endsAfterStart.params);
+  .refine(endsAfterStart, { path: ["end"], message: "end must be after start" });
 export type Reservation = z.infer<typeof ReservationSchema>;
 
 export const IssuanceRequestSchema = z
@@ -43,7 +41,7 @@ export const IssuanceRequestSchema = z
     energyWh: WattHoursSchema.positive(),
     targetAddress: EvmAddressSchema,
   })
-  .refine(endsAfterStart.check, endsAfterStart.params);
+  .refine(endsAfterStart, { path: ["end"], message: "end must be after start" });
 export type IssuanceRequest = z.infer<typeof IssuanceRequestSchema>;
 
 export const reservationTopics = {

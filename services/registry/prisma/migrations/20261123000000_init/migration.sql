@@ -14,6 +14,16 @@ CREATE TABLE "organization" (
 );
 
 -- CreateTable
+CREATE TABLE "membership" (
+    "org_id" TEXT NOT NULL,
+    "identity_id" TEXT NOT NULL,
+    "role" TEXT NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "membership_pkey" PRIMARY KEY ("org_id","identity_id")
+);
+
+-- CreateTable
 CREATE TABLE "outbox" (
     "seq" BIGSERIAL NOT NULL,
     "id" UUID NOT NULL,
@@ -40,8 +50,14 @@ CREATE TABLE "processed_message" (
 );
 
 -- CreateIndex
+CREATE INDEX "membership_identity_id_idx" ON "membership"("identity_id");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "outbox_id_key" ON "outbox"("id");
 
 -- CreateIndex
 CREATE INDEX "outbox_sent_at_seq_idx" ON "outbox"("sent_at", "seq");
+
+-- AddForeignKey
+ALTER TABLE "membership" ADD CONSTRAINT "membership_org_id_fkey" FOREIGN KEY ("org_id") REFERENCES "organization"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 

@@ -1,0 +1,33 @@
+import { MemberRoleSchema } from "@energy/contracts";
+import { createApp, createOrgGuard } from "@energy/service-kit";
+import type { Config } from "./config.ts";
+import type { Db } from "./db.ts";
+import { organizationRoutes } from "./routes/organizations.ts";
+
+export type OrgGuard = ReturnType<typeof createOrgGuard>;
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  /** readiness of the Kafka producer (the outbox relay publishes through it) */
+  kafkaReady: () => Promise<unknown>;
+  /** wakes the outbox relay after a transaction that recorded events */
+  published: () => void;
+}
+
+/** The registry's HTTP app: built without listening, so tests drive it with app.inject(). */
+export async function buildApp(deps: AppDeps) {
+  const { config, db } = deps;
+  const app = await createApp({
+    name: "registry",
+    description: "Identities, organizations and what they own; the source of every registry.* event.",
+    config,
+    readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+  });
+  const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
+    const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
+    return membership ? MemberRoleSchema.parse(membership.role) : null;
+  });
+  await app.register(organizationRoutes({ db, requireOrgRole, published: deps.published }));
+  return app;
+}

@@ -1,0 +1,33 @@
+import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { runService } from "@energy/service-kit";
+import { buildApp } from "./app.ts";
+import { readConfig } from "./config.ts";
+import { createDb } from "./db.ts";
+
+const config = readConfig();
+const db = createDb(config.DATABASE_URL);
+const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "registry" });
+const producer = new EventProducer(kafka, { source: "registry", topicPrefix: config.KAFKA_TOPIC_PREFIX });
+await producer.connect();
+const relay = new OutboxRelay({ db, producer });
+const admin = kafka.admin();
+await admin.connect();
+
+const app = await buildApp({
+  config,
+  db,
+  kafkaReady: () => admin.describeCluster(),
+  published: () => relay.nudge(),
+});
+relay.start();
+
+await runService({
+  app,
+  port: config.PORT,
+  host: config.HOST,
+  closers: [
+    { name: "outbox relay", close: () => relay.stop() },
+    { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
+    { name: "database", close: () => db.$disconnect() },
+  ],
+});

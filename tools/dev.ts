@@ -1,0 +1,226 @@
+/**
+ * The local launcher: the whole platform on this machine, no Docker needed.
+ *
+ *   node tools/dev.ts start    Kafka (KRaft, from Maven jars), topics, per-service databases and
+ *                              migrations, every service in services/, a demo organization; prints URLs
+ *   node tools/dev.ts stop     stops the services and Kafka
+ *   node tools/dev.ts status   what runs where
+ *
+ * Run through `bash tools/platform.sh start|stop|status`, which first installs the toolchain.
+ * State lives in .data/ (git-ignored): Kafka's log dirs, service logs and pids, the dev signing keys.
+ */
+import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import jwt from "jsonwebtoken";
+import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
+import { ensureTopics } from "../infra/kafka/topics.ts";
+import { bootstrapDatabases, DEFAULT_POSTGRES_URL, redact } from "../infra/postgres/postgres.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const dataDir = join(root, ".data");
+const runDir = join(dataDir, "run");
+const KAFKA_PORT = Number(process.env.KAFKA_PORT ?? 9092);
+const BROKERS = `127.0.0.1:${KAFKA_PORT}`;
+const POSTGRES_URL = process.env.POSTGRES_URL ?? DEFAULT_POSTGRES_URL;
+
+/** Where each service listens locally (the same ports as docker-compose.yml). */
+const PORTS: Record<string, number> = {
+  registry: 4001,
+  ingestion: 4002,
+  ocpp: 4003,
+  "meter-read": 4004,
+  reservation: 4005,
+  certificate: 4006,
+  console: 4000,
+};
+
+const say = (msg: string) => console.log(`\x1b[1;32m[platform]\x1b[0m ${msg}`);
+
+function services(): string[] {
+  const dir = join(root, "services");
+  return readdirSync(dir)
+    .filter((name) => {
+      const pkg = join(dir, name, "package.json");
+      return existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).scripts?.start;
+    })
+    .sort();
+}
+
+/** The dev ES256 key pair the registry signs tokens with; made once, kept in .data/keys. */
+function devKeys(): { privateKey: string; publicKey: string } {
+  const dir = join(dataDir, "keys");
+  const priv = join(dir, "jwt-es256.key");
+  const pub = join(dir, "jwt-es256.pub");
+  if (!existsSync(priv)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    writeFileSync(priv, keys.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+    writeFileSync(pub, keys.publicKey.export({ type: "spki", format: "pem" }));
+  }
+  return { privateKey: readFileSync(priv, "utf8"), publicKey: readFileSync(pub, "utf8") };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pidFile(service: string): string {
+  return join(runDir, `${service}.pid`);
+}
+
+function runningPid(service: string): number | null {
+  const file = pidFile(service);
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, "utf8"));
+  return alive(pid) ? pid : null;
+}
+
+async function waitReady(service: string, url: string, logFile: string, pid: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (!alive(pid)) {
+      const tail = readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n");
+      throw new Error(`${service} exited during start-up; its log (${logFile}) ends with:\n${tail}`);
+    }
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${service} was not ready within 60 s (log: ${logFile})`);
+}
+
+async function startService(service: string, env: Record<string, string>): Promise<string> {
+  const port = PORTS[service];
+  if (!port) throw new Error(`no port assigned to service "${service}" in tools/dev.ts`);
+  const url = `http://127.0.0.1:${port}`;
+  const existing = runningPid(service);
+  if (existing) return url;
+  mkdirSync(runDir, { recursive: true });
+  const logFile = join(runDir, `${service}.log`);
+  const out = openSync(logFile, "a");
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    cwd: join(root, "services", service),
+    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  child.unref();
+  writeFileSync(pidFile(service), String(child.pid));
+  await waitReady(service, url, logFile, child.pid!);
+  return url;
+}
+
+/** A demo organization, created through the registry's API as a demo user would. */
+async function demoOrganization(registryUrl: string, privateKey: string): Promise<string> {
+  const marker = join(dataDir, "demo-org.json");
+  if (existsSync(marker)) return JSON.parse(readFileSync(marker, "utf8")).id;
+  const token = jwt.sign({ typ: "user" }, privateKey, {
+    algorithm: "ES256",
+    subject: "usr-demo",
+    issuer: "energy-registry",
+    audience: "energy-platform",
+    expiresIn: "5m",
+  });
+  const res = await fetch(`${registryUrl}/organizations`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ name: "Demo Energy Co-op", kind: "developer" }),
+  });
+  if (res.status !== 201)
+    throw new Error(`creating the demo organization failed: ${res.status} ${await res.text()}`);
+  const org = (await res.json()) as { id: string };
+  writeFileSync(marker, JSON.stringify(org));
+  return org.id;
+}
+
+async function start(): Promise<void> {
+  say(`Kafka on ${BROKERS} (Apache Kafka 4.1.1, KRaft, from Maven Central jars)…`);
+  await startKafka({ port: KAFKA_PORT });
+  await ensureTopics({ brokers: BROKERS });
+  say(`PostgreSQL at ${redact(POSTGRES_URL)}: one database per service, migrations…`);
+  const databases = await bootstrapDatabases(POSTGRES_URL);
+  const keys = devKeys();
+  const urls: Record<string, string> = {};
+  for (const service of services()) {
+    const env: Record<string, string> = {
+      KAFKA_BROKERS: BROKERS,
+      JWT_PUBLIC_KEY: keys.publicKey,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+      NODE_ENV: "development",
+    };
+    if (databases[service]) env.DATABASE_URL = databases[service];
+    if (service === "registry") env.JWT_PRIVATE_KEY = keys.privateKey;
+    say(`starting ${service}…`);
+    urls[service] = await startService(service, env);
+  }
+  const demoOrg = urls.registry ? await demoOrganization(urls.registry, keys.privateKey) : null;
+
+  console.log("\nThe platform is running:\n");
+  for (const [service, url] of Object.entries(urls)) {
+    console.log(`  ${service.padEnd(12)} ${url}   API docs ${url}/docs   metrics ${url}/metrics`);
+  }
+  console.log(
+    `  ${"kafka".padEnd(12)} ${BROKERS}   topics: node infra/kafka/topics.ts lists them in infra/kafka/topics.yaml`,
+  );
+  console.log(
+    `  ${"postgres".padEnd(12)} ${redact(POSTGRES_URL)}   databases: ${Object.keys(databases)
+      .map((s) => `energy_${s.replaceAll("-", "_")}`)
+      .join(", ")}`,
+  );
+  if (demoOrg) console.log(`  ${"demo org".padEnd(12)} ${demoOrg} (owner usr-demo)`);
+  console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);
+  console.log("  stop: bash tools/platform.sh stop\n");
+}
+
+async function stop(): Promise<void> {
+  for (const service of services()) {
+    const pid = runningPid(service);
+    if (pid) {
+      process.kill(pid, "SIGTERM");
+      const deadline = Date.now() + 15_000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+      say(`${service} stopped`);
+    }
+    rmSync(pidFile(service), { force: true });
+  }
+  await stopKafka({ port: KAFKA_PORT });
+  say("Kafka stopped");
+}
+
+async function status(): Promise<void> {
+  console.log(`kafka       ${(await isUp(BROKERS)) ? `up on ${BROKERS}` : "down"}`);
+  for (const service of services()) {
+    const pid = runningPid(service);
+    console.log(
+      `${service.padEnd(12)}${pid ? `up (pid ${pid}) on http://127.0.0.1:${PORTS[service]}` : "down"}`,
+    );
+  }
+}
+
+const command = process.argv[2] ?? "status";
+const commands: Record<string, () => Promise<void>> = { start, stop, status };
+const run = commands[command];
+if (!run) {
+  console.error("usage: node tools/dev.ts start|stop|status");
+  process.exitCode = 2;
+} else {
+  try {
+    await run();
+  } catch (error) {
+    console.error(`\x1b[1;31m[platform]\x1b[0m ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}
