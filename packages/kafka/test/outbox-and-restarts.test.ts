@@ -103,7 +103,7 @@ describe("outbox relay and consumer restarts (real broker and database)", () => 
     await relay.stop();
     const onTopic = await readTopic(ctx.kafka.kafka, `${ctx.kafka.topicPrefix}${TOPIC}`, { count: 10 });
     expect(onTopic).toHaveLength(10); // each event twice, with the same envelope id
-    expect(new Set(onTopic.map((m) => m.headers.id)).size).toBe(5);
+    expect(new Set(onTopic.map((m) => JSON.parse(m.headers.envelope!).id)).size).toBe(5);
     // per key, the order is kept: org-N's copies are adjacent on its partition
     for (const m of onTopic) expect(m.key).toBe(JSON.parse(m.value!).orgId);
 

@@ -32,7 +32,11 @@ describe("registry skeleton: organizations over HTTP, events through the outbox"
     const messages = await readTopic(r.testKafka.kafka, topic, { count: 1, settleMs: 500 });
     expect(messages).toHaveLength(1);
     expect(messages[0]!.key).toBe(org.id);
-    expect(messages[0]!.headers).toMatchObject({ type: "organization.created", source: "registry" });
+    expect(JSON.parse(messages[0]!.headers.envelope!)).toMatchObject({
+      type: "organization.created",
+      source: "registry",
+      schemaVersion: 1,
+    });
     expect(JSON.parse(messages[0]!.value!)).toEqual({
       orgId: org.id,
       name: "Sourceful Home",
