@@ -1,5 +1,6 @@
 import { readTopic, waitFor } from "@energy/testing";
 import type { Producer } from "kafkajs";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ConsumerRunner,
@@ -148,6 +149,12 @@ describe("producing and consuming through the contracts (real broker)", () => {
       expect(applied).toContain("org-6"); // org-1 from the first test is on the topic too
       for (const poisoned of ["org-3", "org-4", "org-5"]) expect(applied).not.toContain(poisoned);
       expect(runner.stats().deadLettered).toBe(3);
+      // …and operators see it in the service's metrics
+      const registry = new Registry();
+      runner.registerMetrics(registry);
+      const metrics = await registry.metrics();
+      expect(metrics).toMatch(/kafka_consumer_messages_dead_lettered_total\{group="[^"]+"\} 3/);
+      expect(metrics).toMatch(/kafka_consumer_lag\{group="[^"]+",topic="registry.organization.v1",partition="\d+"\} 0/);
     } finally {
       await runner.stop();
     }

@@ -1,10 +1,8 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { type IdentityType, IdentityTypeSchema } from "@energy/contracts";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { unauthorized } from "./errors.ts";
-
-export const IdentityTypeSchema = z.enum(["user", "gateway", "device", "integration", "admin", "root"]);
-export type IdentityType = z.infer<typeof IdentityTypeSchema>;
 
 /** Who is calling: the `sub` and `typ` claims of a verified access token. */
 export type Identity = { id: string; type: IdentityType };

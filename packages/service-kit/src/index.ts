@@ -3,8 +3,6 @@ export {
   type AccessTokenClaims,
   AccessTokenClaimsSchema,
   type Identity,
-  type IdentityType,
-  IdentityTypeSchema,
   type VerifyOptions,
   verifyAccessToken,
 } from "./access-token.ts";
@@ -28,8 +26,6 @@ export { type LoggerOverride, REDACT_PATHS } from "./logger.ts";
 export {
   createOrgGuard,
   type LookupRole,
-  type MemberRole,
-  MemberRoleSchema,
   type RequireOrgRole,
 } from "./org-guard.ts";
 export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";

@@ -1,10 +1,8 @@
+import type { MemberRole } from "@energy/contracts";
 import type { FastifyRequest } from "fastify";
-import { z } from "zod";
 import { forbidden, notFound } from "./errors.ts";
 
 // Local until @energy/contracts exports the shared enum.
-export const MemberRoleSchema = z.enum(["owner", "admin", "operator", "viewer"]);
-export type MemberRole = z.infer<typeof MemberRoleSchema>;
 
 export type LookupRole = (identityId: string, orgId: string) => Promise<MemberRole | null>;
 

@@ -1,6 +1,7 @@
+import type { MemberRole } from "@energy/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createOrgGuard, type FastifyPluginAsyncZod, type MemberRole } from "../src/index.ts";
+import { createOrgGuard, type FastifyPluginAsyncZod } from "../src/index.ts";
 import { buildTestApp, signToken, type TestApp } from "./helpers.ts";
 
 const memberships: Record<string, MemberRole> = {
