@@ -1,14 +1,4 @@
-import { PrismaPg } from "@prisma/adapter-pg";
-import { defineConfig } from "prisma/config";
+import { prismaConfig } from "@energy/infra/prisma-config";
 
-// The 6.19 CLI wants the datasource's env("DATABASE_URL") set even for `generate` (or it tries to
-// download a query engine); the adapter below is what connects.
-process.env.DATABASE_URL ??= "postgresql://postgres@127.0.0.1:5432/postgres";
-
-// Only for this package's tests (test/prisma): Prisma Migrate offline through the pg adapter.
-export default defineConfig({
-  experimental: { adapter: true },
-  engine: "js",
-  schema: "test/prisma/schema.prisma",
-  adapter: async () => new PrismaPg({ connectionString: process.env.DATABASE_URL }),
-});
+// Only for this package's tests: a service-shaped schema with the outbox and processed-message models.
+export default prismaConfig({ schema: "test/prisma/schema.prisma" });

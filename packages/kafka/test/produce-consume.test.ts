@@ -154,7 +154,9 @@ describe("producing and consuming through the contracts (real broker)", () => {
       runner.registerMetrics(registry);
       const metrics = await registry.metrics();
       expect(metrics).toMatch(/kafka_consumer_messages_dead_lettered_total\{group="[^"]+"\} 3/);
-      expect(metrics).toMatch(/kafka_consumer_lag\{group="[^"]+",topic="registry.organization.v1",partition="\d+"\} 0/);
+      expect(metrics).toMatch(
+        /kafka_consumer_lag\{group="[^"]+",topic="registry.organization.v1",partition="\d+"\} 0/,
+      );
     } finally {
       await runner.stop();
     }
