@@ -90,6 +90,35 @@ export function migrate(service: string, url: string): void {
   }
 }
 
+/**
+ * The SQL that would bring a service's migrations up to its schema.prisma (Prisma's "-- This is an empty
+ * migration." when they agree). The migrations are replayed into a throw-away shadow database on the
+ * server of `serverUrl` (infra/postgres/prisma-config.ts).
+ */
+export function migrationDiff(service: string, serverUrl: string): string {
+  const cwd = join(repoRoot, "services", service);
+  return execFileSync(
+    join(cwd, "node_modules", ".bin", "prisma"),
+    [
+      "migrate",
+      "diff",
+      "--from-migrations",
+      "prisma/migrations",
+      "--to-schema-datamodel",
+      "prisma/schema.prisma",
+      "--script",
+    ],
+    {
+      cwd,
+      encoding: "utf8",
+      env: { ...process.env, DATABASE_URL: serverUrl },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+}
+
+export const isEmptyMigration = (sql: string) => !sql.trim() || sql.includes("This is an empty migration");
+
 /** Creates and migrates every service's database; returns service → database URL. */
 export async function bootstrapDatabases(serverUrl = DEFAULT_POSTGRES_URL): Promise<Record<string, string>> {
   const urls: Record<string, string> = {};

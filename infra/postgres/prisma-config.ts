@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { defineConfig, type PrismaConfig } from "prisma/config";
+import { defineConfig } from "prisma/config";
 
 /**
  * The prisma.config.ts of every service: Prisma 6.19 Migrate runs offline on its bundled Wasm schema
@@ -12,7 +12,7 @@ import { defineConfig, type PrismaConfig } from "prisma/config";
  *   connectToShadowDb ignores the database name when given a connection string (it would use the main
  *   database), so this one creates `prisma_shadow_<uuid>` on the same server and drops it on dispose.
  */
-export function prismaConfig(opts: { schema: string }): PrismaConfig {
+export function prismaConfig(opts: { schema: string }): ReturnType<typeof defineConfig> {
   process.env.DATABASE_URL ??= "postgresql://postgres@127.0.0.1:5432/postgres";
   const url = process.env.DATABASE_URL;
   return defineConfig({
