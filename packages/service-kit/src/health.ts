@@ -8,13 +8,17 @@ export type HealthOptions = { readiness: ReadinessChecks; timeoutMs: number };
 const LivenessSchema = z.object({ status: z.literal("ok") });
 const ReadinessSchema = z.object({
   status: z.enum(["ready", "not_ready"]),
-  checks: z.record(z.string(), z.string()).describe('"ok" or the reason the check failed, by check name'),
+  checks: z
+    .record(z.string(), z.enum(["ok", "failed", "timed_out"]))
+    .describe("each dependency's state; why one failed is in the service's log, not in this public answer"),
 });
+
+class CheckTimeout extends Error {}
 
 async function withTimeout(check: () => Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms`)), ms);
+    timer = setTimeout(() => reject(new CheckTimeout(`timed out after ${ms}ms`)), ms);
   });
   try {
     await Promise.race([check(), timeout]);
@@ -44,9 +48,9 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { 
             await withTimeout(check, timeoutMs);
             return [name, "ok"] as const;
           } catch (error) {
-            const reason = error instanceof Error ? error.message : String(error);
+            // The reason (hosts, ports, driver messages) goes to the log only: /readyz is public.
             request.log.warn({ check: name, err: error }, "readiness check failed");
-            return [name, `failed: ${reason}`] as const;
+            return [name, error instanceof CheckTimeout ? "timed_out" : "failed"] as const;
           }
         }),
       );
