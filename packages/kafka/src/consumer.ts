@@ -41,6 +41,8 @@ export interface ConsumerRunnerOptions {
   /** new groups start at the beginning (projections rebuild by replay); default true */
   fromBeginning?: boolean;
   retry?: { initialMs?: number; maxMs?: number; maxAttempts?: number };
+  /** the longest a fetch waits for new messages (default 500 ms) */
+  maxWaitTimeMs?: number;
   logger?: Logger;
 }
 
@@ -80,6 +82,8 @@ export class ConsumerRunner {
       groupId: opts.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: 30_000,
+      // An idle partition is polled again after at most this long (kafkajs waits 5 s by default).
+      maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
       heartbeatInterval: 3_000,
     });
     for (const sub of opts.subscriptions) this.byTopic.set(this.fullTopic(sub.topic), sub);

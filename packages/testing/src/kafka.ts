@@ -51,7 +51,10 @@ export async function readTopic(
   topic: string,
   opts: { count: number; timeoutMs?: number; settleMs?: number },
 ): Promise<ReadMessage[]> {
-  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(6).toString("hex")}` });
+  const consumer = kafka.consumer({
+    groupId: `reader-${randomBytes(6).toString("hex")}`,
+    maxWaitTimeInMs: 200,
+  });
   const messages: ReadMessage[] = [];
   await consumer.connect();
   try {
