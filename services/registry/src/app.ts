@@ -2,7 +2,10 @@ import { MemberRoleSchema } from "@energy/contracts";
 import { createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { identityRoutes } from "./routes/identities.ts";
 import { organizationRoutes } from "./routes/organizations.ts";
+import { createTokenIssuer } from "./tokens.ts";
 
 export type OrgGuard = ReturnType<typeof createOrgGuard>;
 
@@ -29,5 +32,7 @@ export async function buildApp(deps: AppDeps) {
     return membership ? MemberRoleSchema.parse(membership.role) : null;
   });
   await app.register(organizationRoutes({ db, requireOrgRole, published: deps.published }));
+  await app.register(identityRoutes({ db, published: deps.published }));
+  await app.register(authRoutes({ db, config, issuer: createTokenIssuer(config) }));
   return app;
 }

@@ -3,6 +3,7 @@ import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
 import { createDb } from "./db.ts";
+import { ensureRootIdentity } from "./root-identity.ts";
 
 const config = readConfig();
 const db = createDb(config.DATABASE_URL);
@@ -19,6 +20,9 @@ const app = await buildApp({
   kafkaReady: () => admin.describeCluster(),
   published: () => relay.nudge(),
 });
+if (config.ROOT_PUBLIC_KEY && (await ensureRootIdentity(db, config.ROOT_PUBLIC_KEY))) {
+  app.log.info("created the root identity from ROOT_PUBLIC_KEY");
+}
 relay.start();
 
 await runService({

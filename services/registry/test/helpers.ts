@@ -11,10 +11,10 @@ import { createDb } from "../src/db.ts";
 const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The registry wired to a fresh database and topic prefix on the real PostgreSQL and Kafka. */
-export async function startRegistry() {
+export async function startRegistry(env: Record<string, string> = {}) {
   const [database, testKafka] = await Promise.all([
     createTestDatabase({ cwd: serviceDir }),
-    createTestKafka({ topics: ["registry.organization.v1"] }),
+    createTestKafka({ topics: ["registry.organization.v1", "registry.identity.v1"] }),
   ]);
   const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const config = ConfigSchema.parse({
@@ -24,6 +24,8 @@ export async function startRegistry() {
     KAFKA_BROKERS: testKafka.brokers,
     KAFKA_TOPIC_PREFIX: testKafka.topicPrefix,
     JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    JWT_PRIVATE_KEY: keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    ...env,
   });
   const db = createDb(config.DATABASE_URL);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "registry-test" });
@@ -46,6 +48,7 @@ export async function startRegistry() {
   return {
     app,
     db,
+    config,
     testKafka,
     tokenFor,
     auth: (sub: string) => ({ authorization: `Bearer ${tokenFor(sub)}` }),

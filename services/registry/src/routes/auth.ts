@@ -1,0 +1,208 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { IdentityTypeSchema, KeyAlgorithmSchema } from "@energy/contracts";
+import { AppError, type FastifyPluginAsyncZod } from "@energy/service-kit";
+import { z } from "zod";
+import type { Config } from "../config.ts";
+import type { Db } from "../db.ts";
+import { decodeSignature, verifySignature } from "../domain/keys.ts";
+import { hashRefreshToken, newRefreshToken, type TokenIssuer } from "../tokens.ts";
+
+const TokensView = z.object({
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  tokenType: z.literal("Bearer"),
+  /** Seconds until the access token expires. */
+  expiresIn: z.int(),
+});
+
+const JwksView = z.object({
+  keys: z.array(
+    z.object({
+      kty: z.string(),
+      crv: z.string(),
+      x: z.string(),
+      y: z.string(),
+      kid: z.string(),
+      alg: z.literal("ES256"),
+      use: z.literal("sig"),
+    }),
+  ),
+});
+
+type Failure = { ok: false; error: AppError };
+const fail = (
+  code: "invalid_challenge" | "invalid_signature" | "invalid_refresh_token",
+  message: string,
+): Failure => ({
+  ok: false,
+  error: new AppError(code, 401, message),
+});
+
+type TokenPair = z.infer<typeof TokensView>;
+
+export function authRoutes(opts: { db: Db; config: Config; issuer: TokenIssuer }): FastifyPluginAsyncZod {
+  const { db, config, issuer } = opts;
+
+  /** Stores a new refresh token for the identity (in the caller's transaction) and signs an access token. */
+  async function issueTokens(
+    tx: Pick<Db, "refreshToken">,
+    identity: { id: string; type: string },
+  ): Promise<TokenPair> {
+    const refresh = newRefreshToken();
+    await tx.refreshToken.create({
+      data: {
+        id: randomUUID(),
+        identityId: identity.id,
+        tokenHash: refresh.tokenHash,
+        expiresAt: new Date(Date.now() + config.REFRESH_TOKEN_TTL_SECONDS * 1000),
+      },
+    });
+    return {
+      accessToken: issuer.accessToken({ id: identity.id, type: IdentityTypeSchema.parse(identity.type) }),
+      refreshToken: refresh.token,
+      tokenType: "Bearer",
+      expiresIn: issuer.accessTokenTtlSeconds,
+    };
+  }
+
+  return async (app) => {
+    app.post(
+      "/auth/challenge",
+      {
+        config: { public: true },
+        schema: {
+          summary: "A single-use nonce for an identity to sign (the answer is the same for any id)",
+          tags: ["auth"],
+          body: z.object({ identityId: z.string().trim().min(1).max(200) }),
+          response: {
+            200: z.object({ challengeId: z.uuid(), nonce: z.string(), expiresAt: z.iso.datetime() }),
+          },
+        },
+      },
+      async (request) => {
+        // Stored whether or not the identity exists: an unknown or revoked one simply never verifies.
+        const challenge = await db.authChallenge.create({
+          data: {
+            id: randomUUID(),
+            identityId: request.body.identityId,
+            nonce: randomBytes(32).toString("base64url"),
+            expiresAt: new Date(Date.now() + config.CHALLENGE_TTL_SECONDS * 1000),
+          },
+        });
+        return {
+          challengeId: challenge.id,
+          nonce: challenge.nonce,
+          expiresAt: challenge.expiresAt.toISOString(),
+        };
+      },
+    );
+
+    app.post(
+      "/auth/verify",
+      {
+        config: { public: true },
+        schema: {
+          summary:
+            "Log in: the signature of the challenge's nonce (UTF-8) by one of the identity's active keys",
+          description:
+            "Ed25519 signatures are 64 bytes; ES256 signatures raw r||s (64 bytes) or DER; either in base64 or " +
+            "base64url. A challenge is consumed by its first attempt, right or wrong.",
+          tags: ["auth"],
+          body: z.object({
+            challengeId: z.uuid(),
+            identityId: z.string().min(1).max(200),
+            keyId: z.string().min(1).optional(),
+            signature: z.string().min(1).max(1024),
+          }),
+          response: { 200: TokensView },
+        },
+      },
+      async (request) => {
+        const { challengeId, identityId, keyId } = request.body;
+        const signature = decodeSignature(request.body.signature);
+        const result = await db.$transaction(
+          async (tx): Promise<Failure | { ok: true; tokens: TokenPair }> => {
+            // Check and consume in one statement: a second attempt, concurrent or later, finds nothing.
+            const rows = await tx.$queryRaw<{ identity_id: string; nonce: string; live: boolean }[]>`
+            UPDATE auth_challenge SET used_at = now()
+            WHERE id = ${challengeId}::uuid AND used_at IS NULL
+            RETURNING identity_id, nonce, expires_at > now() AS live`;
+            const challenge = rows[0];
+            if (!challenge) return fail("invalid_challenge", "Unknown or already used challenge");
+            if (!challenge.live) return fail("invalid_challenge", "Challenge expired");
+            if (challenge.identity_id !== identityId) {
+              return fail("invalid_challenge", "Challenge was issued for another identity");
+            }
+            const identity = await tx.identity.findUnique({
+              where: { id: identityId },
+              include: { keys: { where: { revokedAt: null, ...(keyId ? { keyId } : {}) } } },
+            });
+            if (!identity || identity.revokedAt)
+              return fail("invalid_challenge", "This challenge cannot be verified");
+            if (!signature) return fail("invalid_signature", "signature: expected base64 or base64url");
+            const message = Buffer.from(challenge.nonce, "utf8");
+            for (const key of identity.keys) {
+              const normalized = {
+                algorithm: KeyAlgorithmSchema.parse(key.algorithm),
+                publicKey: key.publicKey,
+              };
+              if (await verifySignature(normalized, message, signature)) {
+                return { ok: true, tokens: await issueTokens(tx, identity) };
+              }
+            }
+            return fail(
+              "invalid_signature",
+              "The signature does not verify with an active key of the identity",
+            );
+          },
+        );
+        if (!result.ok) throw result.error;
+        return result.tokens;
+      },
+    );
+
+    app.post(
+      "/auth/refresh",
+      {
+        config: { public: true },
+        schema: {
+          summary: "A new access token and a rotated refresh token (the one given is revoked)",
+          tags: ["auth"],
+          body: z.object({ refreshToken: z.string().min(1).max(200) }),
+          response: { 200: TokensView },
+        },
+      },
+      async (request) => {
+        const tokenHash = hashRefreshToken(request.body.refreshToken);
+        const result = await db.$transaction(
+          async (tx): Promise<Failure | { ok: true; tokens: TokenPair }> => {
+            const rows = await tx.$queryRaw<{ identity_id: string }[]>`
+            UPDATE refresh_token SET revoked_at = now()
+            WHERE token_hash = ${tokenHash} AND revoked_at IS NULL AND expires_at > now()
+            RETURNING identity_id`;
+            const row = rows[0];
+            if (!row) return fail("invalid_refresh_token", "Unknown, expired or revoked refresh token");
+            const identity = await tx.identity.findUnique({ where: { id: row.identity_id } });
+            if (!identity || identity.revokedAt) return fail("invalid_refresh_token", "Identity revoked");
+            return { ok: true, tokens: await issueTokens(tx, identity) };
+          },
+        );
+        if (!result.ok) throw result.error;
+        return result.tokens;
+      },
+    );
+
+    app.get(
+      "/.well-known/jwks.json",
+      {
+        config: { public: true },
+        schema: {
+          summary: "The public key that verifies the registry's access tokens, as a JWK set",
+          tags: ["auth"],
+          response: { 200: JwksView },
+        },
+      },
+      async () => issuer.jwks,
+    );
+  };
+}

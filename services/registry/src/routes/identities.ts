@@ -1,0 +1,244 @@
+import { IdentityTypeSchema, KeyAlgorithmSchema } from "@energy/contracts";
+import {
+  badRequest,
+  conflict,
+  type FastifyPluginAsyncZod,
+  forbidden,
+  notFound,
+  unauthorized,
+} from "@energy/service-kit";
+import type { FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Db } from "../db.ts";
+import { mayRegister, mayRevokeIdentity, type RegistrableType } from "../domain/identity-rules.ts";
+import { newId, newIdentityId } from "../domain/ids.ts";
+import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts";
+import { recordEvent } from "../events.ts";
+
+/** A key as text (hex, base64, base64url, PEM, JSON JWK) or as a JWK object. */
+const PublicKeyInput = z.union([z.string().min(1).max(4096), z.record(z.string(), z.unknown())]);
+
+const RegisterBody = z.object({
+  type: IdentityTypeSchema.exclude(["root"]),
+  name: z.string().trim().min(1).max(200),
+  publicKey: PublicKeyInput,
+});
+
+const RegisteredView = z.object({
+  id: z.string(),
+  type: IdentityTypeSchema,
+  name: z.string(),
+  keyId: z.string(),
+});
+
+const KeyView = z.object({ keyId: z.string(), algorithm: KeyAlgorithmSchema });
+
+const IdentityParams = z.object({ id: z.string().min(1) });
+const Reason = z.object({ reason: z.string().trim().min(1).max(500).optional() }).nullish();
+
+const TOPIC = "registry.identity.v1";
+
+/** The input key normalized, or a 400 `invalid_public_key` naming the field. */
+function parseKey(type: z.infer<typeof IdentityTypeSchema>, input: unknown): NormalizedKey {
+  try {
+    return parsePublicKey(type, input);
+  } catch (error) {
+    if (error instanceof KeyError) {
+      throw badRequest("invalid_public_key", error.message, { field: error.field });
+    }
+    throw error;
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
+}
+
+const keyInUse = () => conflict("public_key_in_use", "publicKey: this key is already registered");
+
+export function identityRoutes(opts: { db: Db; published: () => void }): FastifyPluginAsyncZod {
+  const { db, published } = opts;
+
+  /** The caller, refused when the registry knows it as revoked (its access token outlives the revocation). */
+  async function activeCaller(request: FastifyRequest) {
+    const caller = request.identity;
+    const row = await db.identity.findUnique({ where: { id: caller.id }, select: { revokedAt: true } });
+    if (row?.revokedAt) throw unauthorized("Identity revoked");
+    return caller;
+  }
+
+  return async (app) => {
+    app.post(
+      "/identities",
+      {
+        schema: {
+          summary: "Register an identity with its first public key",
+          description:
+            "root and admin may register users, admins and machines; a user may register machines " +
+            "(gateway, device, integration). Users and admins sign with Ed25519, machines with ES256.",
+          tags: ["identities"],
+          body: RegisterBody,
+          response: { 201: RegisteredView },
+        },
+      },
+      async (request, reply) => {
+        const caller = await activeCaller(request);
+        const type: RegistrableType = request.body.type;
+        if (!mayRegister(caller.type, type)) {
+          throw forbidden(`A ${caller.type} identity may not register a ${type} identity`);
+        }
+        const key = parseKey(type, request.body.publicKey);
+        const id = newIdentityId(type);
+        const keyId = newId("key");
+        const name = request.body.name;
+        try {
+          await db.$transaction(async (tx) => {
+            if (await tx.identityKey.findUnique({ where: { publicKey: key.publicKey } })) throw keyInUse();
+            await tx.identity.create({ data: { id, type, name, createdBy: caller.id } });
+            await tx.identityKey.create({ data: { keyId, identityId: id, ...key } });
+            await recordEvent(tx, {
+              topic: TOPIC,
+              key: id,
+              type: "identity.registered",
+              payload: { identityId: id, identityType: type, name, keyId, ...key },
+              envelope: { correlationId: request.id },
+            });
+          });
+        } catch (error) {
+          throw isUniqueViolation(error) ? keyInUse() : error;
+        }
+        published();
+        return reply.status(201).send({ id, type, name, keyId });
+      },
+    );
+
+    app.post(
+      "/identities/:id/keys",
+      {
+        schema: {
+          summary: "Add a public key to the caller's own identity",
+          tags: ["identities"],
+          params: IdentityParams,
+          body: z.object({ publicKey: PublicKeyInput }),
+          response: { 201: KeyView },
+        },
+      },
+      async (request, reply) => {
+        const caller = await activeCaller(request);
+        const identityId = request.params.id;
+        if (caller.id !== identityId) throw forbidden("Only the identity itself may add its keys");
+        const identity = await db.identity.findUnique({ where: { id: identityId } });
+        if (!identity) throw notFound("identity");
+        const key = parseKey(IdentityTypeSchema.parse(identity.type), request.body.publicKey);
+        const keyId = newId("key");
+        try {
+          await db.$transaction(async (tx) => {
+            if (await tx.identityKey.findUnique({ where: { publicKey: key.publicKey } })) throw keyInUse();
+            await tx.identityKey.create({ data: { keyId, identityId, ...key } });
+            await recordEvent(tx, {
+              topic: TOPIC,
+              key: identityId,
+              type: "identity.key_added",
+              payload: { identityId, keyId, ...key },
+              envelope: { correlationId: request.id },
+            });
+          });
+        } catch (error) {
+          throw isUniqueViolation(error) ? keyInUse() : error;
+        }
+        published();
+        return reply.status(201).send({ keyId, algorithm: key.algorithm });
+      },
+    );
+
+    app.delete(
+      "/identities/:id/keys/:keyId",
+      {
+        schema: {
+          summary: "Revoke one of the caller's own keys (it can no longer log in)",
+          description:
+            "The last active key cannot be revoked (409 last_active_key): revoke the identity instead.",
+          tags: ["identities"],
+          params: IdentityParams.extend({ keyId: z.string().min(1) }),
+          response: { 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        const caller = await activeCaller(request);
+        const { id: identityId, keyId } = request.params;
+        if (caller.id !== identityId) throw forbidden("Only the identity itself may revoke its keys");
+        const revoked = await db.$transaction(async (tx) => {
+          const key = await tx.identityKey.findUnique({ where: { keyId } });
+          if (!key || key.identityId !== identityId) throw notFound("key");
+          if (key.revokedAt) return false;
+          const others = await tx.identityKey.count({
+            where: { identityId, revokedAt: null, keyId: { not: keyId } },
+          });
+          if (others === 0) throw conflict("last_active_key", "keyId: the identity's last active key");
+          const { count } = await tx.identityKey.updateMany({
+            where: { keyId, revokedAt: null },
+            data: { revokedAt: new Date() },
+          });
+          if (count === 0) return false;
+          await recordEvent(tx, {
+            topic: TOPIC,
+            key: identityId,
+            type: "identity.key_revoked",
+            payload: { identityId, keyId, reason: null },
+            envelope: { correlationId: request.id },
+          });
+          return true;
+        });
+        if (revoked) published();
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      "/identities/:id/revoke",
+      {
+        schema: {
+          summary: "Revoke an identity: no more logins, all its refresh tokens die",
+          description: "The identity itself, root or an admin; the root identity cannot be revoked.",
+          tags: ["identities"],
+          params: IdentityParams,
+          body: Reason,
+          response: { 200: z.object({ id: z.string(), revokedAt: z.iso.datetime() }) },
+        },
+      },
+      async (request) => {
+        const caller = await activeCaller(request);
+        const identityId = request.params.id;
+        const reason = request.body?.reason ?? null;
+        const target = await db.identity.findUnique({ where: { id: identityId } });
+        if (!target) throw notFound("identity");
+        const targetType = IdentityTypeSchema.parse(target.type);
+        if (!mayRevokeIdentity(caller, { id: target.id, type: targetType })) {
+          throw forbidden(`A ${caller.type} identity may not revoke this identity`);
+        }
+        const revokedAt = await db.$transaction(async (tx) => {
+          const now = new Date();
+          const { count } = await tx.identity.updateMany({
+            where: { id: identityId, revokedAt: null },
+            data: { revokedAt: now },
+          });
+          await tx.refreshToken.updateMany({
+            where: { identityId, revokedAt: null },
+            data: { revokedAt: now },
+          });
+          if (count === 0) return target.revokedAt ?? now;
+          await recordEvent(tx, {
+            topic: TOPIC,
+            key: identityId,
+            type: "identity.revoked",
+            payload: { identityId, reason },
+            envelope: { correlationId: request.id },
+          });
+          return now;
+        });
+        published();
+        return { id: identityId, revokedAt: revokedAt.toISOString() };
+      },
+    );
+  };
+}
