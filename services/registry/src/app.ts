@@ -3,8 +3,12 @@ import { createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { derRoutes } from "./routes/ders.ts";
+import { deviceRoutes } from "./routes/devices.ts";
+import { gatewayRoutes } from "./routes/gateways.ts";
 import { identityRoutes } from "./routes/identities.ts";
 import { organizationRoutes } from "./routes/organizations.ts";
+import { siteRoutes } from "./routes/sites.ts";
 import { createTokenIssuer } from "./tokens.ts";
 
 export type OrgGuard = ReturnType<typeof createOrgGuard>;
@@ -31,7 +35,12 @@ export async function buildApp(deps: AppDeps) {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
     return membership ? MemberRoleSchema.parse(membership.role) : null;
   });
-  await app.register(organizationRoutes({ db, requireOrgRole, published: deps.published }));
+  const orgScoped = { db, requireOrgRole, published: deps.published };
+  await app.register(organizationRoutes(orgScoped));
+  await app.register(siteRoutes(orgScoped));
+  await app.register(deviceRoutes(orgScoped));
+  await app.register(derRoutes(orgScoped));
+  await app.register(gatewayRoutes(orgScoped));
   await app.register(identityRoutes({ db, published: deps.published }));
   await app.register(authRoutes({ db, config, issuer: createTokenIssuer(config) }));
   return app;

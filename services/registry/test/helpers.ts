@@ -14,7 +14,17 @@ const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 export async function startRegistry(env: Record<string, string> = {}) {
   const [database, testKafka] = await Promise.all([
     createTestDatabase({ cwd: serviceDir }),
-    createTestKafka({ topics: ["registry.organization.v1", "registry.identity.v1"] }),
+    createTestKafka({
+      topics: [
+        "registry.organization.v1",
+        "registry.identity.v1",
+        "registry.membership.v1",
+        "registry.site.v1",
+        "registry.device.v1",
+        "registry.der.v1",
+        "registry.gateway.v1",
+      ],
+    }),
   ]);
   const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const config = ConfigSchema.parse({

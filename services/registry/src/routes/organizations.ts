@@ -1,10 +1,11 @@
 import { MemberRoleSchema, OrganizationKindSchema } from "@energy/contracts";
-import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
+import { conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { OrgGuard } from "../app.ts";
 import type { Db } from "../db.ts";
 import { newId } from "../domain/ids.ts";
 import { recordEvent } from "../events.ts";
+import { isUniqueViolation, MANAGERS } from "./access.ts";
 
 const OrganizationBody = z.object({
   name: z.string().trim().min(1).max(200),
@@ -20,6 +21,11 @@ const OrganizationView = z.object({
 });
 
 const ANY_MEMBER = ["owner", "admin", "operator", "viewer"] as const;
+
+const MemberBody = z.object({ identityId: z.string().min(1), role: MemberRoleSchema });
+const MemberView = z.object({ orgId: z.string(), identityId: z.string(), role: MemberRoleSchema });
+const MemberParams = z.object({ orgId: z.string().min(1), identityId: z.string().min(1) });
+const MEMBERSHIP_TOPIC = "registry.membership.v1";
 
 export function organizationRoutes(opts: {
   db: Db;
@@ -87,6 +93,87 @@ export function organizationRoutes(opts: {
           role,
           createdAt: org.createdAt.toISOString(),
         };
+      },
+    );
+
+    app.post(
+      "/organizations/:orgId/members",
+      {
+        schema: {
+          summary: "Add a member with a role (owner, admin; only an owner adds an owner)",
+          tags: ["organizations"],
+          params: z.object({ orgId: z.string().min(1) }),
+          body: MemberBody,
+          response: { 201: MemberView },
+        },
+      },
+      async (request, reply) => {
+        const { orgId } = request.params;
+        const { identityId, role } = request.body;
+        const callerRole = await requireOrgRole(request, orgId, MANAGERS);
+        if (role === "owner" && callerRole !== "owner") throw forbidden("Only an owner may add an owner");
+        const identity = await db.identity.findUnique({ where: { id: identityId } });
+        if (!identity || identity.revokedAt) throw notFound("identity");
+        const alreadyMember = () =>
+          conflict("already_member", "identityId: already a member of the organization");
+        try {
+          await db.$transaction(async (tx) => {
+            if (await tx.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } })) {
+              throw alreadyMember();
+            }
+            await tx.membership.create({ data: { orgId, identityId, role } });
+            await recordEvent(tx, {
+              topic: MEMBERSHIP_TOPIC,
+              key: orgId,
+              type: "membership.added",
+              payload: { orgId, identityId, role },
+              envelope: { correlationId: request.id },
+            });
+          });
+        } catch (error) {
+          throw isUniqueViolation(error) ? alreadyMember() : error;
+        }
+        published();
+        return reply.status(201).send({ orgId, identityId, role });
+      },
+    );
+
+    app.delete(
+      "/organizations/:orgId/members/:identityId",
+      {
+        schema: {
+          summary: "Remove a member (owner, admin; only an owner removes an owner)",
+          description: "The last owner cannot be removed (409 last_owner).",
+          tags: ["organizations"],
+          params: MemberParams,
+          response: { 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        const { orgId, identityId } = request.params;
+        const callerRole = await requireOrgRole(request, orgId, MANAGERS);
+        await db.$transaction(async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`org-members:${orgId}`}))`;
+          const member = await tx.membership.findUnique({
+            where: { orgId_identityId: { orgId, identityId } },
+          });
+          if (!member) throw notFound("member");
+          if (member.role === "owner") {
+            if (callerRole !== "owner") throw forbidden("Only an owner may remove an owner");
+            const owners = await tx.membership.count({ where: { orgId, role: "owner" } });
+            if (owners <= 1) throw conflict("last_owner", "identityId: the organization's last owner");
+          }
+          await tx.membership.delete({ where: { orgId_identityId: { orgId, identityId } } });
+          await recordEvent(tx, {
+            topic: MEMBERSHIP_TOPIC,
+            key: orgId,
+            type: "membership.removed",
+            payload: { orgId, identityId },
+            envelope: { correlationId: request.id },
+          });
+        });
+        published();
+        return reply.status(204).send(null);
       },
     );
   };

@@ -1,0 +1,160 @@
+import { type Der, DerTypeSchema, DeviceTypeSchema } from "@energy/contracts";
+import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
+import { z } from "zod";
+import type { OrgGuard } from "../app.ts";
+import type { Db } from "../db.ts";
+import { derOnDeviceViolation } from "../domain/device-rules.ts";
+import { newId } from "../domain/ids.ts";
+import { recordEvent } from "../events.ts";
+import { READERS, ruleError, WRITERS } from "./access.ts";
+
+const DerBody = z.object({
+  derType: DerTypeSchema,
+  name: z.string().trim().min(1).max(200),
+  ratedPowerW: z.int().min(0).nullish(),
+});
+
+const DerView = z.object({
+  id: z.string(),
+  deviceId: z.string(),
+  derType: DerTypeSchema,
+  name: z.string(),
+  ratedPowerW: z.int().nullable(),
+  createdAt: z.iso.datetime(),
+});
+
+const DeviceParams = z.object({ orgId: z.string().min(1), deviceId: z.string().min(1) });
+const DerParams = DeviceParams.extend({ derId: z.string().min(1) });
+
+const TOPIC = "registry.der.v1";
+
+type DerRow = { id: string; deviceId: string; derType: string; name: string; ratedPowerW: number | null };
+
+const view = (der: DerRow & { createdAt: Date }) => ({
+  id: der.id,
+  deviceId: der.deviceId,
+  derType: DerTypeSchema.parse(der.derType),
+  name: der.name,
+  ratedPowerW: der.ratedPowerW,
+  createdAt: der.createdAt.toISOString(),
+});
+
+const payload = (der: DerRow, device: { siteId: string; orgId: string }): Der => ({
+  derId: der.id,
+  deviceId: der.deviceId,
+  siteId: device.siteId,
+  orgId: device.orgId,
+  derType: DerTypeSchema.parse(der.derType),
+  name: der.name,
+  ratedPowerW: der.ratedPowerW,
+});
+
+export function derRoutes(opts: {
+  db: Db;
+  requireOrgRole: OrgGuard;
+  published: () => void;
+}): FastifyPluginAsyncZod {
+  const { db, requireOrgRole, published } = opts;
+
+  async function findDevice(orgId: string, deviceId: string) {
+    const device = await db.device.findFirst({ where: { id: deviceId, orgId } });
+    if (!device) throw notFound("device");
+    return device;
+  }
+
+  return async (app) => {
+    app.post(
+      "/organizations/:orgId/devices/:deviceId/ders",
+      {
+        schema: {
+          summary: "Add a DER to a device (owner, admin, operator)",
+          description:
+            "solar only on an inverter; battery on an inverter or battery; meter on an inverter, battery or " +
+            "energy_meter; ev_charger_port on an ev_charger or v2x_charger (400 der_not_allowed_on_device).",
+          tags: ["ders"],
+          params: DeviceParams,
+          body: DerBody,
+          response: { 201: DerView },
+        },
+      },
+      async (request, reply) => {
+        const { orgId, deviceId } = request.params;
+        await requireOrgRole(request, orgId, WRITERS);
+        const device = await findDevice(orgId, deviceId);
+        const violation = derOnDeviceViolation(request.body.derType, DeviceTypeSchema.parse(device.type));
+        if (violation) throw ruleError(violation);
+        const der = await db.$transaction(async (tx) => {
+          const created = await tx.der.create({
+            data: {
+              id: newId("der"),
+              deviceId,
+              derType: request.body.derType,
+              name: request.body.name,
+              ratedPowerW: request.body.ratedPowerW ?? null,
+            },
+          });
+          await recordEvent(tx, {
+            topic: TOPIC,
+            key: created.id,
+            type: "der.created",
+            payload: payload(created, device),
+            envelope: { correlationId: request.id },
+          });
+          return created;
+        });
+        published();
+        return reply.status(201).send(view(der));
+      },
+    );
+
+    app.get(
+      "/organizations/:orgId/devices/:deviceId/ders",
+      {
+        schema: {
+          summary: "The device's DERs (any member)",
+          tags: ["ders"],
+          params: DeviceParams,
+          response: { 200: z.object({ items: z.array(DerView) }) },
+        },
+      },
+      async (request) => {
+        const { orgId, deviceId } = request.params;
+        await requireOrgRole(request, orgId, READERS);
+        await findDevice(orgId, deviceId);
+        const ders = await db.der.findMany({ where: { deviceId }, orderBy: { createdAt: "asc" } });
+        return { items: ders.map(view) };
+      },
+    );
+
+    app.delete(
+      "/organizations/:orgId/devices/:deviceId/ders/:derId",
+      {
+        schema: {
+          summary: "Remove a DER (owner, admin, operator)",
+          tags: ["ders"],
+          params: DerParams,
+          response: { 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        const { orgId, deviceId, derId } = request.params;
+        await requireOrgRole(request, orgId, WRITERS);
+        await findDevice(orgId, deviceId);
+        const der = await db.der.findFirst({ where: { id: derId, deviceId } });
+        if (!der) throw notFound("DER");
+        await db.$transaction(async (tx) => {
+          await tx.der.delete({ where: { id: derId } });
+          await recordEvent(tx, {
+            topic: TOPIC,
+            key: derId,
+            type: "der.deleted",
+            payload: { derId, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
+            envelope: { correlationId: request.id },
+          });
+        });
+        published();
+        return reply.status(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,496 @@
+import { DerTypeSchema, type Device, DeviceStateSchema, DeviceTypeSchema } from "@energy/contracts";
+import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
+import type { FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { OrgGuard } from "../app.ts";
+import type { Db } from "../db.ts";
+import { deviceRuleViolations, utcToday } from "../domain/device-rules.ts";
+import { newId } from "../domain/ids.ts";
+import { SDG_COUNT, SDG_MAX_MASK, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
+import { recordEvent } from "../events.ts";
+import type { Device as DeviceRow, Prisma } from "../generated/prisma/client.ts";
+import { isUniqueViolation, MANAGERS, READERS, ruleError, WRITERS } from "./access.ts";
+
+const text = (max = 200) => z.string().trim().min(1).max(max);
+
+/** The device fields a client sets (D-REC registration data included). */
+const DeviceFields = z.object({
+  name: text(),
+  make: text().nullish(),
+  model: text().nullish(),
+  commIdentityId: z
+    .string()
+    .regex(/^zap-[A-Za-z0-9_-]+$/, "must be a gateway identity id (zap-…)")
+    .nullish(),
+  externalId: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, '-' and '_'")
+    .nullish(),
+  address: text(500).nullish(),
+  latitude: z.number().min(-90).max(90).nullish(),
+  longitude: z.number().min(-180).max(180).nullish(),
+  countryCode: z
+    .string()
+    .regex(/^[A-Z]{2,3}$/, "ISO 3166-1 alpha-2 or alpha-3, upper case")
+    .nullish(),
+  postalCode: text(20).nullish(),
+  fuelCode: text(50).nullish(),
+  deviceTypeCode: text(50).nullish(),
+  /** kW */
+  capacity: z.number().positive().nullish(),
+  commissioningDate: z.iso.date().nullish(),
+  gridInterconnection: z.boolean().nullish(),
+  energyStorage: z.boolean().optional(),
+  /** kWh; required > 0 when energyStorage */
+  energyStorageCapacity: z.number().positive().nullish(),
+  offTaker: text().nullish(),
+  yieldValue: z.number().min(0).nullish(),
+  qualityLabels: text(500).nullish(),
+  /** A bitmask (bit 0 = SDG 1 … bit 16 = SDG 17) or a list of goal numbers 1..17. */
+  sdgBenefits: z
+    .union([z.int().min(0).max(SDG_MAX_MASK), z.array(z.int().min(1).max(SDG_COUNT)).max(SDG_COUNT)])
+    .optional(),
+  impactStory: text(5000).nullish(),
+  images: z.array(z.string().trim().min(1).max(2000)).max(50).optional(),
+  integrator: text().nullish(),
+  description: text(5000).nullish(),
+});
+
+const CreateBody = DeviceFields.extend({ siteId: z.string().min(1), type: DeviceTypeSchema });
+const PatchBody = DeviceFields.partial().extend({
+  siteId: z.string().min(1).optional(),
+  state: DeviceStateSchema.optional(),
+});
+
+export const DeviceView = z.object({
+  id: z.string(),
+  orgId: z.string(),
+  siteId: z.string(),
+  type: DeviceTypeSchema,
+  state: DeviceStateSchema,
+  name: z.string(),
+  make: z.string().nullable(),
+  model: z.string().nullable(),
+  commIdentityId: z.string().nullable(),
+  externalId: z.string().nullable(),
+  address: z.string().nullable(),
+  latitude: z.number().nullable(),
+  longitude: z.number().nullable(),
+  countryCode: z.string().nullable(),
+  postalCode: z.string().nullable(),
+  fuelCode: z.string().nullable(),
+  deviceTypeCode: z.string().nullable(),
+  capacity: z.number().nullable(),
+  commissioningDate: z.iso.date().nullable(),
+  gridInterconnection: z.boolean().nullable(),
+  energyStorage: z.boolean(),
+  energyStorageCapacity: z.number().nullable(),
+  offTaker: z.string().nullable(),
+  yieldValue: z.number().nullable(),
+  qualityLabels: z.string().nullable(),
+  sdgBenefits: z.int(),
+  sdgGoals: z.array(z.int()),
+  impactStory: z.string().nullable(),
+  images: z.array(z.string()),
+  integrator: z.string().nullable(),
+  description: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+const LogView = z.object({
+  field: z.enum(["capacity", "commissioningDate"]),
+  oldValue: z.string().nullable(),
+  newValue: z.string().nullable(),
+  changedAt: z.iso.datetime(),
+  changedBy: z.string(),
+});
+
+const OrgParams = z.object({ orgId: z.string().min(1) });
+const DeviceParams = OrgParams.extend({ deviceId: z.string().min(1) });
+const ListQuery = z.object({
+  siteId: z.string().min(1).optional(),
+  type: DeviceTypeSchema.optional(),
+  state: DeviceStateSchema.optional(),
+  countryCode: z.string().min(1).optional(),
+  fuelCode: z.string().min(1).optional(),
+});
+
+const TOPIC = "registry.device.v1";
+
+const isoDate = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : null);
+const toDate = (date: string) => new Date(`${date}T00:00:00.000Z`);
+
+export function deviceView(device: DeviceRow): z.infer<typeof DeviceView> {
+  return {
+    id: device.id,
+    orgId: device.orgId,
+    siteId: device.siteId,
+    type: DeviceTypeSchema.parse(device.type),
+    state: DeviceStateSchema.parse(device.state),
+    name: device.name,
+    make: device.make,
+    model: device.model,
+    commIdentityId: device.commIdentityId,
+    externalId: device.externalId,
+    address: device.address,
+    latitude: device.latitude,
+    longitude: device.longitude,
+    countryCode: device.countryCode,
+    postalCode: device.postalCode,
+    fuelCode: device.fuelCode,
+    deviceTypeCode: device.deviceTypeCode,
+    capacity: device.capacity,
+    commissioningDate: isoDate(device.commissioningDate),
+    gridInterconnection: device.gridInterconnection,
+    energyStorage: device.energyStorage,
+    energyStorageCapacity: device.energyStorageCapacity,
+    offTaker: device.offTaker,
+    yieldValue: device.yieldValue,
+    qualityLabels: device.qualityLabels,
+    sdgBenefits: device.sdgBenefits,
+    sdgGoals: sdgMaskToGoals(device.sdgBenefits),
+    impactStory: device.impactStory,
+    images: device.images,
+    integrator: device.integrator,
+    description: device.description,
+    createdAt: device.createdAt.toISOString(),
+    updatedAt: device.updatedAt.toISOString(),
+  };
+}
+
+/** The contract's snapshot of a device (capacity in whole watts). */
+export function devicePayload(device: DeviceRow): Device {
+  return {
+    deviceId: device.id,
+    orgId: device.orgId,
+    siteId: device.siteId,
+    type: DeviceTypeSchema.parse(device.type),
+    state: DeviceStateSchema.parse(device.state),
+    name: device.name,
+    commIdentityId: device.commIdentityId,
+    externalId: device.externalId,
+    make: device.make,
+    model: device.model,
+    capacityW: device.capacity === null ? null : Math.round(device.capacity * 1000),
+    commissioningDate: isoDate(device.commissioningDate),
+    countryCode: device.countryCode,
+    fuelCode: device.fuelCode,
+  };
+}
+
+type Fields = z.infer<typeof PatchBody>;
+
+/** The columns a create or patch body sets; absent fields stay as they are. */
+function columns(body: Fields): Prisma.DeviceUncheckedUpdateInput {
+  const data: Prisma.DeviceUncheckedUpdateInput = {};
+  const { commissioningDate, sdgBenefits, state: _state, ...rest } = body;
+  for (const [key, value] of Object.entries(rest)) {
+    if (value !== undefined) (data as Record<string, unknown>)[key] = value;
+  }
+  if (commissioningDate !== undefined) {
+    data.commissioningDate = commissioningDate === null ? null : toDate(commissioningDate);
+  }
+  if (sdgBenefits !== undefined) data.sdgBenefits = sdgToMask(sdgBenefits);
+  return data;
+}
+
+const externalIdInUse = () => conflict("external_id_in_use", "externalId: already used in this organization");
+
+export function deviceRoutes(opts: {
+  db: Db;
+  requireOrgRole: OrgGuard;
+  published: () => void;
+}): FastifyPluginAsyncZod {
+  const { db, requireOrgRole, published } = opts;
+
+  async function findDevice(orgId: string, deviceId: string) {
+    const device = await db.device.findFirst({ where: { id: deviceId, orgId } });
+    if (!device) throw notFound("device");
+    return device;
+  }
+
+  async function requireSite(orgId: string, siteId: string) {
+    const site = await db.site.findFirst({ where: { id: siteId, orgId }, select: { id: true } });
+    if (!site)
+      throw badRequest("unknown_site", "siteId: no such site in this organization", { field: "siteId" });
+  }
+
+  function checkRules(device: {
+    energyStorage: boolean;
+    energyStorageCapacity: number | null;
+    commissioningDate: string | null;
+  }) {
+    const [violation] = deviceRuleViolations(device, utcToday());
+    if (violation) throw ruleError(violation);
+  }
+
+  async function withUniqueExternalId<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw isUniqueViolation(error) ? externalIdInUse() : error;
+    }
+  }
+
+  const changedBy = (request: FastifyRequest) => request.identity.id;
+
+  return async (app) => {
+    app.post(
+      "/organizations/:orgId/devices",
+      {
+        schema: {
+          summary: "Register a device on a site (owner, admin, operator)",
+          description:
+            "externalId is unique in the organization (409 external_id_in_use); sdgBenefits is a bitmask " +
+            "(bit 0 = SDG 1) or a list of goal numbers; energyStorageCapacity is required when energyStorage.",
+          tags: ["devices"],
+          params: OrgParams,
+          body: CreateBody,
+          response: { 201: DeviceView },
+        },
+      },
+      async (request, reply) => {
+        const { orgId } = request.params;
+        await requireOrgRole(request, orgId, WRITERS);
+        const body = request.body;
+        checkRules({
+          energyStorage: body.energyStorage ?? false,
+          energyStorageCapacity: body.energyStorageCapacity ?? null,
+          commissioningDate: body.commissioningDate ?? null,
+        });
+        await requireSite(orgId, body.siteId);
+        const id = newId("dev");
+        const device = await withUniqueExternalId(() =>
+          db.$transaction(async (tx) => {
+            if (
+              body.externalId &&
+              (await tx.device.findFirst({ where: { orgId, externalId: body.externalId } }))
+            ) {
+              throw externalIdInUse();
+            }
+            const created = await tx.device.create({
+              data: { ...(columns(body) as Prisma.DeviceUncheckedCreateInput), id, orgId, type: body.type },
+            });
+            await recordEvent(tx, {
+              topic: TOPIC,
+              key: id,
+              type: "device.registered",
+              payload: devicePayload(created),
+              envelope: { correlationId: request.id },
+            });
+            return created;
+          }),
+        );
+        published();
+        return reply.status(201).send(deviceView(device));
+      },
+    );
+
+    app.get(
+      "/organizations/:orgId/devices",
+      {
+        schema: {
+          summary: "The organization's devices, filtered by site, type, state, country or fuel (any member)",
+          tags: ["devices"],
+          params: OrgParams,
+          querystring: ListQuery,
+          response: { 200: z.object({ items: z.array(DeviceView) }) },
+        },
+      },
+      async (request) => {
+        const { orgId } = request.params;
+        await requireOrgRole(request, orgId, READERS);
+        const devices = await db.device.findMany({
+          where: { orgId, ...request.query },
+          orderBy: { createdAt: "asc" },
+        });
+        return { items: devices.map(deviceView) };
+      },
+    );
+
+    app.get(
+      "/organizations/:orgId/devices/:deviceId",
+      {
+        schema: {
+          summary: "One device (any member)",
+          tags: ["devices"],
+          params: DeviceParams,
+          response: { 200: DeviceView },
+        },
+      },
+      async (request) => {
+        const { orgId, deviceId } = request.params;
+        await requireOrgRole(request, orgId, READERS);
+        return deviceView(await findDevice(orgId, deviceId));
+      },
+    );
+
+    app.patch(
+      "/organizations/:orgId/devices/:deviceId",
+      {
+        schema: {
+          summary: "Change a device's fields or state (owner, admin, operator)",
+          description:
+            "A change of capacity or commissioningDate is written to the device log. A change of state " +
+            "publishes device.state_changed; other changes device.updated.",
+          tags: ["devices"],
+          params: DeviceParams,
+          body: PatchBody,
+          response: { 200: DeviceView },
+        },
+      },
+      async (request) => {
+        const { orgId, deviceId } = request.params;
+        await requireOrgRole(request, orgId, WRITERS);
+        const body = request.body;
+        const before = await findDevice(orgId, deviceId);
+        checkRules({
+          energyStorage: body.energyStorage ?? before.energyStorage,
+          energyStorageCapacity:
+            body.energyStorageCapacity !== undefined
+              ? body.energyStorageCapacity
+              : before.energyStorageCapacity,
+          commissioningDate:
+            body.commissioningDate !== undefined ? body.commissioningDate : isoDate(before.commissioningDate),
+        });
+        if (body.siteId !== undefined) await requireSite(orgId, body.siteId);
+        const data = columns(body);
+        const device = await withUniqueExternalId(() =>
+          db.$transaction(async (tx) => {
+            const current = await tx.device.findFirst({ where: { id: deviceId, orgId } });
+            if (!current) throw notFound("device");
+            if (
+              body.externalId &&
+              (await tx.device.findFirst({
+                where: { orgId, externalId: body.externalId, id: { not: deviceId } },
+              }))
+            ) {
+              throw externalIdInUse();
+            }
+            const updated = await tx.device.update({
+              where: { id: deviceId },
+              data: { ...data, ...(body.state !== undefined ? { state: body.state } : {}) },
+            });
+            const logged: { field: string; oldValue: string | null; newValue: string | null }[] = [];
+            if (current.capacity !== updated.capacity) {
+              logged.push({
+                field: "capacity",
+                oldValue: current.capacity === null ? null : String(current.capacity),
+                newValue: updated.capacity === null ? null : String(updated.capacity),
+              });
+            }
+            if (isoDate(current.commissioningDate) !== isoDate(updated.commissioningDate)) {
+              logged.push({
+                field: "commissioningDate",
+                oldValue: isoDate(current.commissioningDate),
+                newValue: isoDate(updated.commissioningDate),
+              });
+            }
+            if (logged.length > 0) {
+              await tx.deviceLog.createMany({
+                data: logged.map((entry) => ({ ...entry, deviceId, changedBy: changedBy(request) })),
+              });
+            }
+            const fieldsChanged = Object.keys(data).length > 0;
+            if (fieldsChanged) {
+              await recordEvent(tx, {
+                topic: TOPIC,
+                key: deviceId,
+                type: "device.updated",
+                payload: devicePayload(updated),
+                envelope: { correlationId: request.id },
+              });
+            }
+            if (current.state !== updated.state) {
+              await recordEvent(tx, {
+                topic: TOPIC,
+                key: deviceId,
+                type: "device.state_changed",
+                payload: {
+                  deviceId,
+                  orgId,
+                  from: DeviceStateSchema.parse(current.state),
+                  to: DeviceStateSchema.parse(updated.state),
+                  reason: null,
+                },
+                envelope: { correlationId: request.id },
+              });
+            }
+            return updated;
+          }),
+        );
+        published();
+        return deviceView(device);
+      },
+    );
+
+    app.delete(
+      "/organizations/:orgId/devices/:deviceId",
+      {
+        schema: {
+          summary: "Delete a device and its DERs (owner, admin)",
+          tags: ["devices"],
+          params: DeviceParams,
+          response: { 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        const { orgId, deviceId } = request.params;
+        await requireOrgRole(request, orgId, MANAGERS);
+        const device = await findDevice(orgId, deviceId);
+        await db.$transaction(async (tx) => {
+          const ders = await tx.der.findMany({ where: { deviceId } });
+          await tx.device.delete({ where: { id: deviceId } });
+          for (const der of ders) {
+            await recordEvent(tx, {
+              topic: "registry.der.v1",
+              key: der.id,
+              type: "der.deleted",
+              payload: { derId: der.id, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
+              envelope: { correlationId: request.id },
+            });
+          }
+          await recordEvent(tx, {
+            topic: TOPIC,
+            key: device.id,
+            type: "device.deleted",
+            payload: { deviceId, orgId },
+            envelope: { correlationId: request.id },
+          });
+        });
+        published();
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.get(
+      "/organizations/:orgId/devices/:deviceId/log",
+      {
+        schema: {
+          summary: "The device's changes of capacity and commissioning date, oldest first (any member)",
+          tags: ["devices"],
+          params: DeviceParams,
+          response: { 200: z.object({ items: z.array(LogView) }) },
+        },
+      },
+      async (request) => {
+        const { orgId, deviceId } = request.params;
+        await requireOrgRole(request, orgId, READERS);
+        await findDevice(orgId, deviceId);
+        const rows = await db.deviceLog.findMany({ where: { deviceId }, orderBy: { id: "asc" } });
+        return {
+          items: rows.map((row) => ({
+            field: LogView.shape.field.parse(row.field),
+            oldValue: row.oldValue,
+            newValue: row.newValue,
+            changedAt: row.changedAt.toISOString(),
+            changedBy: row.changedBy,
+          })),
+        };
+      },
+    );
+  };
+}
