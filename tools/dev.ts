@@ -7,11 +7,13 @@
  *   node tools/dev.ts status   what runs where
  *
  * Run through `bash tools/platform.sh start|stop|status`, which first installs the toolchain.
- * State lives in .data/ (git-ignored): Kafka's log dirs, service logs and pids, the dev signing keys.
+ * State lives in .data/ (git-ignored): Kafka's log dirs, service logs and pids, the dev signing keys,
+ * and the mail the platform sends (a local SMTP catcher keeps it as .eml files in .data/mail).
  */
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import jwt from "jsonwebtoken";
@@ -25,6 +27,7 @@ const runDir = join(dataDir, "run");
 const KAFKA_PORT = Number(process.env.KAFKA_PORT ?? 9092);
 const BROKERS = `127.0.0.1:${KAFKA_PORT}`;
 const POSTGRES_URL = process.env.POSTGRES_URL ?? DEFAULT_POSTGRES_URL;
+const MAIL_PORT = Number(process.env.MAIL_PORT ?? 1025);
 
 /** Where each service listens locally (the same ports as docker-compose.yml). */
 const PORTS: Record<string, number> = {
@@ -101,25 +104,63 @@ async function waitReady(service: string, url: string, logFile: string, pid: num
   throw new Error(`${service} was not ready within 60 s (log: ${logFile})`);
 }
 
-async function startService(service: string, env: Record<string, string>): Promise<string> {
-  const port = PORTS[service];
-  if (!port) throw new Error(`no port assigned to service "${service}" in tools/dev.ts`);
-  const url = `http://127.0.0.1:${port}`;
-  const existing = runningPid(service);
-  if (existing) return url;
+/** Starts a node process that outlives this launcher; its output goes to .data/run/<name>.log. */
+function spawnDetached(name: string, args: string[], cwd: string, env: Record<string, string> = {}) {
   mkdirSync(runDir, { recursive: true });
-  const logFile = join(runDir, `${service}.log`);
+  const logFile = join(runDir, `${name}.log`);
   const out = openSync(logFile, "a");
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    cwd: join(root, "services", service),
-    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd,
+    env: { ...process.env, ...env },
     detached: true,
     stdio: ["ignore", out, out],
   });
   child.unref();
-  writeFileSync(pidFile(service), String(child.pid));
-  await waitReady(service, url, logFile, child.pid!);
+  writeFileSync(pidFile(name), String(child.pid));
+  return { pid: child.pid!, logFile };
+}
+
+async function startService(service: string, env: Record<string, string>): Promise<string> {
+  const port = PORTS[service];
+  if (!port) throw new Error(`no port assigned to service "${service}" in tools/dev.ts`);
+  const url = `http://127.0.0.1:${port}`;
+  if (runningPid(service)) return url;
+  const { pid, logFile } = spawnDetached(service, ["src/server.ts"], join(root, "services", service), {
+    ...env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+  });
+  await waitReady(service, url, logFile, pid);
   return url;
+}
+
+/** A real SMTP server that keeps mail as .eml files in .data/mail (tools/mail-catcher.ts). */
+async function startMailCatcher(): Promise<string> {
+  const url = `smtp://127.0.0.1:${MAIL_PORT}`;
+  if (runningPid("mail")) return url;
+  const { pid, logFile } = spawnDetached(
+    "mail",
+    ["tools/mail-catcher.ts", "--port", String(MAIL_PORT), "--dir", join(dataDir, "mail")],
+    root,
+  );
+  const deadline = Date.now() + 15_000;
+  while (!(await portOpen(MAIL_PORT))) {
+    if (!alive(pid) || Date.now() > deadline)
+      throw new Error(`the mail catcher did not start (log: ${logFile})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return url;
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 /** A demo organization, created through the registry's API as a demo user would. */
@@ -151,6 +192,7 @@ async function start(): Promise<void> {
   await ensureTopics({ brokers: BROKERS });
   say(`PostgreSQL at ${redact(POSTGRES_URL)}: one database per service, migrations…`);
   const databases = await bootstrapDatabases(POSTGRES_URL);
+  const smtpUrl = await startMailCatcher();
   const keys = devKeys();
   const urls: Record<string, string> = {};
   for (const service of services()) {
@@ -161,7 +203,7 @@ async function start(): Promise<void> {
       NODE_ENV: "development",
     };
     if (databases[service]) env.DATABASE_URL = databases[service];
-    if (service === "registry") env.JWT_PRIVATE_KEY = keys.privateKey;
+    if (service === "registry") Object.assign(env, { JWT_PRIVATE_KEY: keys.privateKey, SMTP_URL: smtpUrl });
     say(`starting ${service}…`);
     urls[service] = await startService(service, env);
   }
@@ -179,13 +221,14 @@ async function start(): Promise<void> {
       .map((s) => `energy_${s.replaceAll("-", "_")}`)
       .join(", ")}`,
   );
+  console.log(`  ${"mail".padEnd(12)} ${smtpUrl}   mails kept in .data/mail/*.eml`);
   if (demoOrg) console.log(`  ${"demo org".padEnd(12)} ${demoOrg} (owner usr-demo)`);
   console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);
   console.log("  stop: bash tools/platform.sh stop\n");
 }
 
 async function stop(): Promise<void> {
-  for (const service of services()) {
+  for (const service of [...services(), "mail"]) {
     const pid = runningPid(service);
     if (pid) {
       process.kill(pid, "SIGTERM");
@@ -208,6 +251,8 @@ async function status(): Promise<void> {
       `${service.padEnd(12)}${pid ? `up (pid ${pid}) on http://127.0.0.1:${PORTS[service]}` : "down"}`,
     );
   }
+  const mail = runningPid("mail");
+  console.log(`${"mail".padEnd(12)}${mail ? `up (pid ${mail}) on smtp://127.0.0.1:${MAIL_PORT}` : "down"}`);
 }
 
 const command = process.argv[2] ?? "status";
