@@ -2,6 +2,7 @@ import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
+import { livenessConsumer } from "./consumers/ingestion-liveness.ts";
 import { createDb } from "./db.ts";
 import { ensureRootIdentity } from "./root-identity.ts";
 
@@ -25,11 +26,23 @@ if (config.ROOT_PUBLIC_KEY && (await ensureRootIdentity(db, config.ROOT_PUBLIC_K
 }
 relay.start();
 
+// Consumers start once the app is built (their metrics go on app.metrics) and stop first.
+const liveness = livenessConsumer({
+  kafka,
+  producer,
+  db,
+  topicPrefix: config.KAFKA_TOPIC_PREFIX,
+  logger: app.log.child({ consumer: "ingestion-liveness" }),
+});
+liveness.registerMetrics(app.metrics);
+await liveness.start();
+
 await runService({
   app,
   port: config.PORT,
   host: config.HOST,
   closers: [
+    { name: "ingestion-liveness consumer", close: () => liveness.stop() },
     { name: "outbox relay", close: () => relay.stop() },
     { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
     { name: "database", close: () => db.$disconnect() },
