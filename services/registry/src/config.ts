@@ -35,6 +35,9 @@ const RootPublicKeySchema = z.string().transform((value, ctx) => {
   }
 });
 
+/** The mail catcher a development or test run talks to when SMTP_URL is not set. */
+export const DEV_SMTP_URL = "smtp://127.0.0.1:1025";
+
 const seconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
@@ -48,8 +51,20 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     CHALLENGE_TTL_SECONDS: seconds(120),
     /** When set, the root identity is created from it at first start (idempotent). */
     ROOT_PUBLIC_KEY: RootPublicKeySchema.optional(),
+    /** Where invitation mails go, e.g. smtp://127.0.0.1:1025; required in production (see the transform below). */
+    SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+    MAIL_FROM: z.string().trim().min(1).default("Energy Platform <no-reply@energy.local>"),
+    INVITATION_TTL_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 365)
+      .default(72),
   })
   .superRefine((config, ctx) => {
+    if (config.SMTP_URL === undefined && config.NODE_ENV === "production") {
+      ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "required (e.g. smtp://mail:25)" });
+    }
     if (!keysMatch(config.JWT_PRIVATE_KEY, config.JWT_PUBLIC_KEY)) {
       ctx.addIssue({
         code: "custom",
@@ -57,7 +72,9 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
         message: "does not match JWT_PUBLIC_KEY (tokens it signs would not verify)",
       });
     }
-  });
+  })
+  // Outside production a local mail catcher is assumed when SMTP_URL is unset.
+  .transform((config) => ({ ...config, SMTP_URL: config.SMTP_URL ?? DEV_SMTP_URL }));
 export type Config = z.infer<typeof ConfigSchema>;
 
 function keysMatch(privatePem: string, publicPem: string): boolean {

@@ -38,6 +38,22 @@ describe("registry config", () => {
     expect(config.ROOT_PUBLIC_KEY).toBeUndefined();
   });
 
+  it("defaults the mail settings, with a local mail catcher outside production", () => {
+    const config = readConfig({ ...base, JWT_PRIVATE_KEY: mine.privatePem, NODE_ENV: "test" });
+    expect(config).toMatchObject({
+      SMTP_URL: "smtp://127.0.0.1:1025",
+      MAIL_FROM: "Energy Platform <no-reply@energy.local>",
+      INVITATION_TTL_HOURS: 72,
+    });
+    const production = readConfig({
+      ...base,
+      JWT_PRIVATE_KEY: mine.privatePem,
+      NODE_ENV: "production",
+      SMTP_URL: "smtps://mail.example.com:465",
+    });
+    expect(production.SMTP_URL).toBe("smtps://mail.example.com:465");
+  });
+
   const refused: [string, Record<string, string>, RegExp][] = [
     ["a missing private key", {}, /^JWT_PRIVATE_KEY: required/],
     [
@@ -63,6 +79,16 @@ describe("registry config", () => {
       "a P-256 root key",
       { JWT_PRIVATE_KEY: mine.privatePem, ROOT_PUBLIC_KEY: mine.publicPem },
       /^ROOT_PUBLIC_KEY: must be an Ed25519/,
+    ],
+    [
+      "a missing SMTP_URL in production",
+      { JWT_PRIVATE_KEY: mine.privatePem, NODE_ENV: "production" },
+      /^SMTP_URL: required/,
+    ],
+    [
+      "an SMTP_URL that is not smtp:// or smtps://",
+      { JWT_PRIVATE_KEY: mine.privatePem, SMTP_URL: "http://mail.example.com" },
+      /^SMTP_URL/,
     ],
     [
       "a zero TTL",
