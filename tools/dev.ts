@@ -11,12 +11,11 @@
  * and the mail the platform sends (a local SMTP catcher keeps it as .eml files in .data/mail).
  */
 import { spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import jwt from "jsonwebtoken";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
 import { ensureTopics } from "../infra/kafka/topics.ts";
 import { bootstrapDatabases, DEFAULT_POSTGRES_URL, redact } from "../infra/postgres/postgres.ts";
@@ -52,14 +51,15 @@ function services(): string[] {
     .sort();
 }
 
-/** The dev ES256 key pair the registry signs tokens with; made once, kept in .data/keys. */
-function devKeys(): { privateKey: string; publicKey: string } {
+/** A key pair made once and kept in .data/keys (PEM): the registry's ES256 token key, the dev root and demo user. */
+function devKeyPair(name: string, type: "ec" | "ed25519"): { privateKey: string; publicKey: string } {
   const dir = join(dataDir, "keys");
-  const priv = join(dir, "jwt-es256.key");
-  const pub = join(dir, "jwt-es256.pub");
+  const priv = join(dir, `${name}.key`);
+  const pub = join(dir, `${name}.pub`);
   if (!existsSync(priv)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const keys =
+      type === "ec" ? generateKeyPairSync("ec", { namedCurve: "P-256" }) : generateKeyPairSync("ed25519");
     writeFileSync(priv, keys.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
     writeFileSync(pub, keys.publicKey.export({ type: "spki", format: "pem" }));
   }
@@ -163,27 +163,62 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** A demo organization, created through the registry's API as a demo user would. */
-async function demoOrganization(registryUrl: string, privateKey: string): Promise<string> {
-  const marker = join(dataDir, "demo-org.json");
-  if (existsSync(marker)) return JSON.parse(readFileSync(marker, "utf8")).id;
-  const token = jwt.sign({ typ: "user" }, privateKey, {
-    algorithm: "ES256",
-    subject: "usr-demo",
-    issuer: "energy-registry",
-    audience: "energy-platform",
-    expiresIn: "5m",
-  });
-  const res = await fetch(`${registryUrl}/organizations`, {
+async function call<T>(url: string, body: unknown, token?: string): Promise<T> {
+  const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ name: "Demo Energy Co-op", kind: "developer" }),
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
   });
-  if (res.status !== 201)
-    throw new Error(`creating the demo organization failed: ${res.status} ${await res.text()}`);
-  const org = (await res.json()) as { id: string };
-  writeFileSync(marker, JSON.stringify(org));
-  return org.id;
+  if (!res.ok) throw new Error(`POST ${url} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** Logs in as an Ed25519 identity the way a client does: challenge, sign the nonce, verify. */
+async function login(registryUrl: string, identityId: string, privateKeyPem: string): Promise<string> {
+  const challenge = await call<{ challengeId: string; nonce: string }>(`${registryUrl}/auth/challenge`, {
+    identityId,
+  });
+  const signature = sign(null, Buffer.from(challenge.nonce, "utf8"), createPrivateKey(privateKeyPem));
+  const tokens = await call<{ accessToken: string }>(`${registryUrl}/auth/verify`, {
+    challengeId: challenge.challengeId,
+    identityId,
+    signature: signature.toString("base64url"),
+  });
+  return tokens.accessToken;
+}
+
+/**
+ * The demo: root (its key in .data/keys/root-ed25519.key) registers a demo user (.data/keys/demo-user.key),
+ * who logs in and creates a demo organization. Done once; kept in .data/demo.json.
+ */
+async function demo(registryUrl: string, rootPrivateKey: string): Promise<{ userId: string; orgId: string }> {
+  const marker = join(dataDir, "demo.json");
+  if (existsSync(marker)) return JSON.parse(readFileSync(marker, "utf8"));
+  let rootToken: string;
+  try {
+    rootToken = await login(registryUrl, "root", rootPrivateKey);
+  } catch (error) {
+    throw new Error(
+      `could not log in as root with .data/keys/root-ed25519.key (${(error as Error).message}). ` +
+        "The registry's database may have been set up by another checkout with another root key: " +
+        "drop the database energy_registry or point POSTGRES_URL at another server.",
+    );
+  }
+  const user = devKeyPair("demo-user", "ed25519");
+  const identity = await call<{ id: string }>(
+    `${registryUrl}/identities`,
+    { type: "user", name: "Demo User", publicKey: user.publicKey },
+    rootToken,
+  );
+  const userToken = await login(registryUrl, identity.id, user.privateKey);
+  const org = await call<{ id: string }>(
+    `${registryUrl}/organizations`,
+    { name: "Demo Energy Co-op", kind: "developer" },
+    userToken,
+  );
+  const result = { userId: identity.id, orgId: org.id };
+  writeFileSync(marker, JSON.stringify(result, null, 2));
+  return result;
 }
 
 async function start(): Promise<void> {
@@ -193,7 +228,8 @@ async function start(): Promise<void> {
   say(`PostgreSQL at ${redact(POSTGRES_URL)}: one database per service, migrations…`);
   const databases = await bootstrapDatabases(POSTGRES_URL);
   const smtpUrl = await startMailCatcher();
-  const keys = devKeys();
+  const keys = devKeyPair("jwt-es256", "ec");
+  const rootKeys = devKeyPair("root-ed25519", "ed25519");
   const urls: Record<string, string> = {};
   for (const service of services()) {
     const env: Record<string, string> = {
@@ -203,11 +239,17 @@ async function start(): Promise<void> {
       NODE_ENV: "development",
     };
     if (databases[service]) env.DATABASE_URL = databases[service];
-    if (service === "registry") Object.assign(env, { JWT_PRIVATE_KEY: keys.privateKey, SMTP_URL: smtpUrl });
+    if (service === "registry") {
+      Object.assign(env, {
+        JWT_PRIVATE_KEY: keys.privateKey,
+        ROOT_PUBLIC_KEY: rootKeys.publicKey,
+        SMTP_URL: smtpUrl,
+      });
+    }
     say(`starting ${service}…`);
     urls[service] = await startService(service, env);
   }
-  const demoOrg = urls.registry ? await demoOrganization(urls.registry, keys.privateKey) : null;
+  const demoInfo = urls.registry ? await demo(urls.registry, rootKeys.privateKey) : null;
 
   console.log("\nThe platform is running:\n");
   for (const [service, url] of Object.entries(urls)) {
@@ -222,7 +264,12 @@ async function start(): Promise<void> {
       .join(", ")}`,
   );
   console.log(`  ${"mail".padEnd(12)} ${smtpUrl}   mails kept in .data/mail/*.eml`);
-  if (demoOrg) console.log(`  ${"demo org".padEnd(12)} ${demoOrg} (owner usr-demo)`);
+  if (demoInfo) {
+    console.log(
+      `  ${"demo".padEnd(12)} organization ${demoInfo.orgId}, owner ${demoInfo.userId} ` +
+        "(its Ed25519 key: .data/keys/demo-user.key; root's: .data/keys/root-ed25519.key)",
+    );
+  }
   console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);
   console.log("  stop: bash tools/platform.sh stop\n");
 }
