@@ -2,12 +2,17 @@ import { MemberRoleSchema } from "@energy/contracts";
 import { createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
+import { createImportReportMailer } from "./imports/report-mail.ts";
+import { createImportWorker } from "./imports/worker.ts";
 import { createMailer } from "./mailer.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { communityRoutes } from "./routes/communities.ts";
 import { derRoutes } from "./routes/ders.ts";
+import { deviceGroupRoutes } from "./routes/device-groups.ts";
 import { deviceRoutes } from "./routes/devices.ts";
 import { gatewayRoutes } from "./routes/gateways.ts";
 import { identityRoutes } from "./routes/identities.ts";
+import { importRoutes } from "./routes/imports.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { siteRoutes } from "./routes/sites.ts";
@@ -43,9 +48,25 @@ export async function buildApp(deps: AppDeps) {
   await app.register(deviceRoutes(orgScoped));
   await app.register(derRoutes(orgScoped));
   await app.register(gatewayRoutes(orgScoped));
+  await app.register(deviceGroupRoutes(orgScoped));
+  await app.register(communityRoutes(orgScoped));
   const mailer = createMailer(config);
   app.addHook("onClose", async () => mailer.close());
   await app.register(invitationRoutes({ ...orgScoped, config, mailer }));
+  // bulk CSV onboarding: the worker runs while the app does (a job left running resumes at the next start)
+  const importMailer = createImportReportMailer(config);
+  const importWorker = createImportWorker({
+    db,
+    mailer: importMailer,
+    published: deps.published,
+    log: app.log,
+  });
+  app.addHook("onReady", async () => importWorker.start());
+  app.addHook("onClose", async () => {
+    await importWorker.stop();
+    importMailer.close();
+  });
+  await app.register(importRoutes({ db, requireOrgRole, worker: importWorker }));
   await app.register(identityRoutes({ db, published: deps.published }));
   await app.register(authRoutes({ db, config, issuer: createTokenIssuer(config) }));
   return app;

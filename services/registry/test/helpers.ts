@@ -23,6 +23,8 @@ export async function startRegistry(env: Record<string, string> = {}) {
         "registry.device.v1",
         "registry.der.v1",
         "registry.gateway.v1",
+        "registry.device-group.v1",
+        "registry.community.v1",
       ],
     }),
   ]);

@@ -3,7 +3,7 @@ import type { IdentityType } from "@energy/contracts";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 
-type Prefix = "org" | "sit" | "der" | "usr" | "adm" | "zap" | "dev" | "int" | "key" | "inv";
+type Prefix = "org" | "sit" | "der" | "usr" | "adm" | "zap" | "dev" | "int" | "key" | "inv" | "grp" | "cmy";
 
 /** A new prefixed id, e.g. `org-3k9v0x1f7q2m`: 60 random bits, readable and URL-safe. */
 export function newId(prefix: Prefix): string {
