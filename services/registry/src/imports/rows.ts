@@ -1,4 +1,5 @@
-import { z } from "zod";
+import type { z } from "zod";
+import { DrecFieldsSchema, ExternalIdSchema } from "../domain/device-fields.ts";
 import { deviceRuleViolations } from "../domain/device-rules.ts";
 import { SDG_COUNT, SDG_MAX_MASK, sdgGoalsToMask } from "../domain/sdg.ts";
 
@@ -52,37 +53,8 @@ export function checkHeader(header: readonly string[]): HeaderCheck {
   return { missing, unknown, index };
 }
 
-const text = (max = 200) => z.string().min(1).max(max);
-
-/** The same field rules as POST /organizations/:orgId/devices, for the fields a CSV row sets. */
-const RowFields = z.object({
-  externalId: z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, '-' and '_'"),
-  make: text().nullable(),
-  address: text(500).nullable(),
-  latitude: z.number().min(-90).max(90).nullable(),
-  longitude: z.number().min(-180).max(180).nullable(),
-  countryCode: z
-    .string()
-    .regex(/^[A-Z]{2,3}$/, "ISO 3166-1 alpha-2 or alpha-3, upper case")
-    .nullable(),
-  postalCode: text(20).nullable(),
-  fuelCode: text(50).nullable(),
-  deviceTypeCode: text(50).nullable(),
-  capacity: z.number().positive().nullable(),
-  commissioningDate: z.iso.date().nullable(),
-  gridInterconnection: z.boolean().nullable(),
-  energyStorage: z.boolean(),
-  energyStorageCapacity: z.number().positive().nullable(),
-  offTaker: text().nullable(),
-  qualityLabels: text(500).nullable(),
-  sdgBenefits: z.int().min(0).max(SDG_MAX_MASK),
-  impactStory: text(5000).nullable(),
-  images: z.array(z.string().min(1).max(2000)).max(50),
-});
+/** The rules of POST /organizations/:orgId/devices for the fields a CSV row sets (externalId required). */
+const RowFields = DrecFieldsSchema.extend({ externalId: ExternalIdSchema });
 
 /** The device columns one CSV row sets (the upsert key is (orgId, externalId)). */
 export type RowDevice = z.infer<typeof RowFields>;

@@ -106,7 +106,7 @@ class Restart extends Error {}
  */
 export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
   const { db, log } = opts;
-  const chunkSize = opts.chunkSize ?? 1000;
+  const chunkSize = opts.chunkSize ?? 2500;
   const pollIntervalMs = opts.pollIntervalMs ?? 2000;
   const maxAttempts = opts.maxAttempts ?? 5;
   let running = false;
@@ -247,7 +247,7 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
         if (locked?.done_rows !== expected) throw new Restart();
         const slice = records.slice(expected, expected + chunkSize);
 
-        const outcomes: Prisma.ImportRowCreateManyInput[] = [];
+        const outcomes: ImportRowInput[] = [];
         const valid: { line: number; device: RowDevice }[] = [];
         for (const record of slice) {
           const mapped = mapRow(record, index, { orgId, today });
@@ -279,13 +279,22 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
 
         const existing = new Map<string, Device>();
         if (valid.length > 0) {
-          const found = await tx.device.findMany({
-            where: { orgId, externalId: { in: valid.map((row) => row.device.externalId) } },
-          });
+          // most rows of an upload are new devices: find which keys exist with one array parameter, then load those
+          const keys = await tx.$queryRawUnsafe<{ external_id: string }[]>(
+            "SELECT external_id FROM device WHERE org_id = $1 AND external_id = ANY($2::text[])",
+            orgId,
+            valid.map((row) => row.device.externalId),
+          );
+          const found =
+            keys.length === 0
+              ? []
+              : await tx.device.findMany({
+                  where: { orgId, externalId: { in: keys.map((key) => key.external_id) } },
+                });
           for (const device of found) if (device.externalId) existing.set(device.externalId, device);
         }
-
-        const creates: Prisma.DeviceCreateManyInput[] = [];
+        const creates: Device[] = [];
+        const now = new Date();
         const createdLines = new Map<string, number>();
         const events: EventToPublish[] = [];
         const logs: Prisma.DeviceLogCreateManyInput[] = [];
@@ -294,7 +303,7 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
         for (const { line, device: row } of valid) {
           const device = existing.get(row.externalId);
           if (!device) {
-            creates.push(createInput(orgId, options, row));
+            creates.push(newDevice(orgId, options, row, now));
             createdLines.set(row.externalId, line);
             continue;
           }
@@ -339,8 +348,8 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
           outcomes.push({ jobId, line, externalId: row.externalId, outcome: "updated", deviceId: device.id });
         }
         if (creates.length > 0) {
-          const created = await tx.device.createManyAndReturn({ data: creates });
-          for (const device of created) {
+          await insertDevices(tx, creates);
+          for (const device of creates) {
             events.push({
               topic: TOPIC,
               key: device.id,
@@ -359,8 +368,9 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
         }
         if (logs.length > 0) await tx.deviceLog.createMany({ data: logs });
         await recordEvents(tx, events);
-        await tx.importRow.createMany({ data: outcomes, skipDuplicates: true });
-        await tx.importJob.update({
+        await insertImportRows(tx, outcomes);
+        // updateMany: update would read back the whole job, its content (the file) included
+        await tx.importJob.updateMany({
           where: { id: jobId },
           data: {
             doneRows: expected + slice.length,
@@ -431,7 +441,8 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
   };
 }
 
-function createInput(orgId: string, options: ImportOptions, row: RowDevice): Prisma.DeviceCreateManyInput {
+/** A new device of a CSV row, as the row insertDevices writes (state and unset columns as their defaults). */
+function newDevice(orgId: string, options: ImportOptions, row: RowDevice, now: Date): Device {
   const { commissioningDate, ...fields } = row;
   return {
     ...fields,
@@ -439,7 +450,96 @@ function createInput(orgId: string, options: ImportOptions, row: RowDevice): Pri
     orgId,
     siteId: options.siteId,
     type: options.deviceType satisfies DeviceType,
+    state: "pending",
     name: row.externalId,
+    model: null,
+    commIdentityId: null,
+    yieldValue: null,
+    integrator: null,
+    description: null,
     commissioningDate: toDate(commissioningDate),
+    createdAt: now,
+    updatedAt: now,
   };
+}
+
+/** New devices with one INSERT (one array parameter per column), inside the caller's transaction. */
+async function insertDevices(tx: Prisma.TransactionClient, devices: readonly Device[]): Promise<void> {
+  if (devices.length === 0) return;
+  const col = <T>(pick: (device: Device) => T) => devices.map(pick);
+  await tx.$executeRawUnsafe(
+    `INSERT INTO device (id, org_id, site_id, type, state, name, external_id, make, address, latitude, longitude,
+       country_code, postal_code, fuel_code, device_type_code, capacity, commissioning_date, grid_interconnection,
+       energy_storage, energy_storage_capacity, off_taker, quality_labels, sdg_benefits, impact_story, images,
+       created_at, updated_at)
+     SELECT t.id, t.org_id, t.site_id, t.type, t.state, t.name, t.external_id, t.make, t.address, t.latitude,
+       t.longitude, t.country_code, t.postal_code, t.fuel_code, t.device_type_code, t.capacity,
+       t.commissioning_date, t.grid_interconnection, t.energy_storage, t.energy_storage_capacity, t.off_taker,
+       t.quality_labels, t.sdg_benefits, t.impact_story,
+       ARRAY(SELECT e.value FROM jsonb_array_elements_text(t.images) WITH ORDINALITY AS e(value, n) ORDER BY e.n),
+       t.created_at, t.updated_at
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                 $9::text[], $10::float8[], $11::float8[], $12::text[], $13::text[], $14::text[], $15::text[],
+                 $16::float8[], $17::date[], $18::boolean[], $19::boolean[], $20::float8[], $21::text[],
+                 $22::text[], $23::int[], $24::text[], $25::jsonb[], $26::timestamptz[], $27::timestamptz[])
+       AS t(id, org_id, site_id, type, state, name, external_id, make, address, latitude, longitude, country_code,
+            postal_code, fuel_code, device_type_code, capacity, commissioning_date, grid_interconnection,
+            energy_storage, energy_storage_capacity, off_taker, quality_labels, sdg_benefits, impact_story, images,
+            created_at, updated_at)`,
+    col((d) => d.id),
+    col((d) => d.orgId),
+    col((d) => d.siteId),
+    col((d) => d.type),
+    col((d) => d.state),
+    col((d) => d.name),
+    col((d) => d.externalId),
+    col((d) => d.make),
+    col((d) => d.address),
+    col((d) => d.latitude),
+    col((d) => d.longitude),
+    col((d) => d.countryCode),
+    col((d) => d.postalCode),
+    col((d) => d.fuelCode),
+    col((d) => d.deviceTypeCode),
+    col((d) => d.capacity),
+    col((d) => isoDate(d.commissioningDate)),
+    col((d) => d.gridInterconnection),
+    col((d) => d.energyStorage),
+    col((d) => d.energyStorageCapacity),
+    col((d) => d.offTaker),
+    col((d) => d.qualityLabels),
+    col((d) => d.sdgBenefits),
+    col((d) => d.impactStory),
+    col((d) => JSON.stringify(d.images)),
+    col((d) => d.createdAt.toISOString()),
+    col((d) => d.updatedAt.toISOString()),
+  );
+}
+
+interface ImportRowInput {
+  jobId: string;
+  line: number;
+  externalId: string | null;
+  outcome: ImportOutcome;
+  reason?: string;
+  deviceId?: string;
+}
+
+/** Row outcomes with one INSERT (a line already recorded is skipped), inside the caller's transaction. */
+async function insertImportRows(
+  tx: Prisma.TransactionClient,
+  rows: readonly ImportRowInput[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `INSERT INTO import_row (job_id, line, external_id, outcome, reason, device_id)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[])
+     ON CONFLICT DO NOTHING`,
+    rows.map((r) => r.jobId),
+    rows.map((r) => r.line),
+    rows.map((r) => r.externalId),
+    rows.map((r) => r.outcome),
+    rows.map((r) => r.reason ?? null),
+    rows.map((r) => r.deviceId ?? null),
+  );
 }

@@ -4,56 +4,28 @@ import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { OrgGuard } from "../app.ts";
 import type { Db } from "../db.ts";
+import { DrecFieldsSchema, SdgMaskSchema } from "../domain/device-fields.ts";
 import { deviceRuleViolations, utcToday } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
-import { SDG_COUNT, SDG_MAX_MASK, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
+import { SDG_COUNT, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
 import { recordEvent } from "../events.ts";
 import type { Device as DeviceRow, Prisma } from "../generated/prisma/client.ts";
 import { isUniqueViolation, MANAGERS, READERS, ruleError, WRITERS } from "./access.ts";
 
 const text = (max = 200) => z.string().trim().min(1).max(max);
 
-/** The device fields a client sets (D-REC registration data included). */
+/** The device fields a client sets (the D-REC registration data as DrecFieldsSchema, absent or null). */
 const DeviceFields = z.object({
   name: text(),
-  make: text().nullish(),
   model: text().nullish(),
   commIdentityId: z
     .string()
     .regex(/^zap-[A-Za-z0-9_-]+$/, "must be a gateway identity id (zap-…)")
     .nullish(),
-  externalId: z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, '-' and '_'")
-    .nullish(),
-  address: text(500).nullish(),
-  latitude: z.number().min(-90).max(90).nullish(),
-  longitude: z.number().min(-180).max(180).nullish(),
-  countryCode: z
-    .string()
-    .regex(/^[A-Z]{2,3}$/, "ISO 3166-1 alpha-2 or alpha-3, upper case")
-    .nullish(),
-  postalCode: text(20).nullish(),
-  fuelCode: text(50).nullish(),
-  deviceTypeCode: text(50).nullish(),
-  /** kW */
-  capacity: z.number().positive().nullish(),
-  commissioningDate: z.iso.date().nullish(),
-  gridInterconnection: z.boolean().nullish(),
-  energyStorage: z.boolean().optional(),
-  /** kWh; required > 0 when energyStorage */
-  energyStorageCapacity: z.number().positive().nullish(),
-  offTaker: text().nullish(),
+  ...DrecFieldsSchema.partial().shape,
   yieldValue: z.number().min(0).nullish(),
-  qualityLabels: text(500).nullish(),
   /** A bitmask (bit 0 = SDG 1 … bit 16 = SDG 17) or a list of goal numbers 1..17. */
-  sdgBenefits: z
-    .union([z.int().min(0).max(SDG_MAX_MASK), z.array(z.int().min(1).max(SDG_COUNT)).max(SDG_COUNT)])
-    .optional(),
-  impactStory: text(5000).nullish(),
-  images: z.array(z.string().trim().min(1).max(2000)).max(50).optional(),
+  sdgBenefits: z.union([SdgMaskSchema, z.array(z.int().min(1).max(SDG_COUNT)).max(SDG_COUNT)]).optional(),
   integrator: text().nullish(),
   description: text(5000).nullish(),
 });
