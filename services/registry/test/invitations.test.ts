@@ -59,6 +59,7 @@ describe("invitations", () => {
       ["usr-owner", "Olga Owner"],
       ["usr-admin", "Ada Admin"],
       ["usr-viewer", "Vic Viewer"],
+      ["usr-operator", "Otto Operator"],
       ["usr-rival", "Rita Rival"],
     ] as const) {
       await r.db.identity.create({ data: { id, type: "user", name } });
@@ -72,6 +73,7 @@ describe("invitations", () => {
     for (const [identityId, role] of [
       ["usr-admin", "admin"],
       ["usr-viewer", "viewer"],
+      ["usr-operator", "operator"],
     ]) {
       expect(
         (await call("usr-owner", "POST", `/organizations/${orgId}/members`, { identityId, role })).statusCode,
@@ -241,7 +243,38 @@ describe("invitations", () => {
     expect(res.json().error.code).toBe("invitation_pending");
   });
 
-  it("lets only owners and admins invite, hides the organization from others and names a bad email", async () => {
+  it("lets an operator (device owner / sub buyer) invite operators and viewers, not admins, and not delete", async () => {
+    const { invitation, mail } = await invite("sub.buyer@example.com", "viewer", "usr-operator");
+    expect(invitation.status).toBe("pending");
+    expect(mail.text).toContain("Otto Operator");
+    expect(mail.text).toContain("as viewer");
+    await invite("device.owner@example.com", "operator", "usr-operator");
+
+    const before = smtp.mails.length;
+    const admin = await call("usr-operator", "POST", `/organizations/${orgId}/invitations`, {
+      firstName: "Al",
+      lastName: "Admin",
+      email: "would.be.admin@example.com",
+      role: "admin",
+    });
+    expect(admin.statusCode).toBe(403);
+    expect(admin.json().error.code).toBe("forbidden");
+    expect(admin.json().error.message).toContain("role");
+    expect(smtp.mails.length).toBe(before);
+    expect(await r.db.invitation.count({ where: { email: "would.be.admin@example.com" } })).toBe(0);
+
+    const list = await call("usr-operator", "GET", `/organizations/${orgId}/invitations`);
+    expect(list.statusCode).toBe(200);
+    expect((list.json().items as Array<{ id: string }>).map((item) => item.id)).toContain(invitation.id);
+
+    const del = await call("usr-operator", "DELETE", `/organizations/${orgId}/invitations/${invitation.id}`);
+    expect(del.statusCode).toBe(403);
+    expect(await listed(invitation.id)).toMatchObject({ status: "pending" });
+    // owners and admins may grant admin
+    await invite("real.admin@example.com", "admin", "usr-owner");
+  });
+
+  it("lets only owners, admins and operators invite, hides the organization from others and names a bad email", async () => {
     const body = { firstName: "A", lastName: "B", email: "a.b@example.com", role: "viewer" };
     const viewer = await call("usr-viewer", "POST", `/organizations/${orgId}/invitations`, body);
     expect(viewer.statusCode).toBe(403);

@@ -49,6 +49,31 @@ describe("registry skeleton: organizations over HTTP, events through the outbox"
     expect(mine.json().role).toBe("owner");
   });
 
+  it("lets one identity belong to many organizations, with a role in each", async () => {
+    await r.db.identity.createMany({
+      data: [
+        { id: "usr-multi", type: "user", name: "Multi Member" },
+        { id: "usr-other-owner", type: "user", name: "Other Owner" },
+      ],
+    });
+    const create = (as: string, name: string, kind: string) =>
+      r.app.inject({ method: "POST", url: "/organizations", headers: r.auth(as), payload: { name, kind } });
+    const own = (await create("usr-multi", "Multi Developer", "developer")).json().id as string;
+    const other = (await create("usr-other-owner", "Other Buyer", "buyer")).json().id as string;
+    const added = await r.app.inject({
+      method: "POST",
+      url: `/organizations/${other}/members`,
+      headers: r.auth("usr-other-owner"),
+      payload: { identityId: "usr-multi", role: "operator" },
+    });
+    expect(added.statusCode, added.body).toBe(201);
+    const read = async (orgId: string) =>
+      (await r.app.inject({ url: `/organizations/${orgId}`, headers: r.auth("usr-multi") })).json();
+    expect(await read(own)).toMatchObject({ kind: "developer", role: "owner" });
+    expect(await read(other)).toMatchObject({ kind: "buyer", role: "operator" });
+    expect(await r.db.membership.count({ where: { identityId: "usr-multi" } })).toBe(2);
+  });
+
   it("answers another organization's data as not found, and refuses a missing token", async () => {
     const created = await r.app.inject({
       method: "POST",

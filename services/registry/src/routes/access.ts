@@ -6,6 +6,16 @@ import type { RuleViolation } from "../domain/device-rules.ts";
 export const READERS = ["owner", "admin", "operator", "viewer"] as const satisfies readonly MemberRole[];
 export const WRITERS = ["owner", "admin", "operator"] as const satisfies readonly MemberRole[];
 export const MANAGERS = ["owner", "admin"] as const satisfies readonly MemberRole[];
+/** Who may invite and see the invitations: managers, and the D-REC device owner / sub buyer (operator). */
+export const INVITERS = WRITERS;
+
+/** The member roles from most to least powerful. */
+const RANK: Record<MemberRole, number> = { owner: 3, admin: 2, operator: 1, viewer: 0 };
+
+/** Whether a member with role `caller` may grant `role`: at most their own (owner and admin grant up to admin). */
+export function mayGrant(caller: MemberRole, role: MemberRole): boolean {
+  return RANK[role] <= Math.min(RANK[caller], RANK.admin);
+}
 
 /** A Prisma unique-constraint violation (P2002). */
 export function isUniqueViolation(error: unknown): boolean {

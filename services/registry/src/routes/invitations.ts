@@ -17,7 +17,7 @@ import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts"
 import { DECOY_HASH, hashOneTimePassword, newOneTimePassword, verifyOneTimePassword } from "../domain/otp.ts";
 import { recordEvent } from "../events.ts";
 import type { Mailer } from "../mailer.ts";
-import { isUniqueViolation, MANAGERS } from "./access.ts";
+import { INVITERS, isUniqueViolation, MANAGERS, mayGrant } from "./access.ts";
 
 const Email = z
   .email()
@@ -103,9 +103,10 @@ export function invitationRoutes(opts: {
       "/organizations/:orgId/invitations",
       {
         schema: {
-          summary: "Invite someone by email to join the organization with a role (owner, admin)",
+          summary: "Invite someone by email to join the organization with a role (owner, admin, operator)",
           description:
-            "Mails a one-time password (valid INVITATION_TTL_HOURS) after the invitation is stored. If the mail " +
+            "An operator (the D-REC device owner / sub buyer) may invite an operator or a viewer, not an admin " +
+            "(403). Mails a one-time password (valid INVITATION_TTL_HOURS) after the invitation is stored. If the mail " +
             "cannot be sent the invitation is withdrawn and the answer is 502 mail_failed. A pending invitation " +
             "for the same email is 409 invitation_pending.",
           tags: ["invitations"],
@@ -117,7 +118,9 @@ export function invitationRoutes(opts: {
       async (request, reply) => {
         const { orgId } = request.params;
         const { firstName, lastName, email, role } = request.body;
-        await requireOrgRole(request, orgId, MANAGERS);
+        const callerRole = await requireOrgRole(request, orgId, INVITERS);
+        if (!mayGrant(callerRole, role))
+          throw forbidden(`role: a member with role ${callerRole} may not invite role ${role}`);
         const [org, inviter] = await Promise.all([
           db.organization.findUnique({ where: { id: orgId } }),
           db.identity.findUnique({ where: { id: request.identity.id } }),
@@ -173,7 +176,7 @@ export function invitationRoutes(opts: {
       "/organizations/:orgId/invitations",
       {
         schema: {
-          summary: "The organization's invitations, newest first (owner, admin)",
+          summary: "The organization's invitations, newest first (owner, admin, operator)",
           tags: ["invitations"],
           params: z.object({ orgId: z.string().min(1) }),
           response: { 200: z.object({ items: z.array(InvitationView) }) },
@@ -181,7 +184,7 @@ export function invitationRoutes(opts: {
       },
       async (request) => {
         const { orgId } = request.params;
-        await requireOrgRole(request, orgId, MANAGERS);
+        await requireOrgRole(request, orgId, INVITERS);
         const rows = await db.invitation.findMany({ where: { orgId }, orderBy: { createdAt: "desc" } });
         const inviters = await db.identity.findMany({
           where: { id: { in: [...new Set(rows.map((row) => row.invitedBy))] } },
