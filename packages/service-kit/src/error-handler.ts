@@ -73,7 +73,14 @@ export function installErrorHandling(app: FastifyInstance): void {
       );
     }
     const known = FASTIFY_CLIENT_ERRORS[error.code];
-    if (known) return send(reply, known.status, { code: known.code, message: error.message });
+    if (known) {
+      const limit = request.routeOptions.bodyLimit;
+      const message =
+        error.code === "FST_ERR_CTP_BODY_TOO_LARGE" && limit
+          ? `Request body is too large: this endpoint accepts at most ${limit} bytes`
+          : error.message;
+      return send(reply, known.status, { code: known.code, message });
+    }
 
     const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
