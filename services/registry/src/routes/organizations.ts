@@ -138,6 +138,51 @@ export function organizationRoutes(opts: {
       },
     );
 
+    app.patch(
+      "/organizations/:orgId/members/:identityId",
+      {
+        schema: {
+          summary: "Change a member's role (owner, admin; only an owner grants or takes away owner)",
+          description: "The last owner cannot be demoted (409 last_owner).",
+          tags: ["organizations"],
+          params: MemberParams,
+          body: z.object({ role: MemberRoleSchema }),
+          response: { 200: MemberView },
+        },
+      },
+      async (request) => {
+        const { orgId, identityId } = request.params;
+        const { role } = request.body;
+        const callerRole = await requireOrgRole(request, orgId, MANAGERS);
+        const changed = await db.$transaction(async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`org-members:${orgId}`}))`;
+          const member = await tx.membership.findUnique({
+            where: { orgId_identityId: { orgId, identityId } },
+          });
+          if (!member) throw notFound("member");
+          if (member.role === role) return false;
+          if ((member.role === "owner" || role === "owner") && callerRole !== "owner") {
+            throw forbidden("Only an owner may grant or take away the owner role");
+          }
+          if (member.role === "owner") {
+            const owners = await tx.membership.count({ where: { orgId, role: "owner" } });
+            if (owners <= 1) throw conflict("last_owner", "identityId: the organization's last owner");
+          }
+          await tx.membership.update({ where: { orgId_identityId: { orgId, identityId } }, data: { role } });
+          await recordEvent(tx, {
+            topic: MEMBERSHIP_TOPIC,
+            key: orgId,
+            type: "membership.role_changed",
+            payload: { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role },
+            envelope: { correlationId: request.id },
+          });
+          return true;
+        });
+        if (changed) published();
+        return { orgId, identityId, role };
+      },
+    );
+
     app.delete(
       "/organizations/:orgId/members/:identityId",
       {
