@@ -194,9 +194,10 @@ describe("identities and key login", () => {
     expect(res.json().error.code).toBe("invalid_challenge");
   });
 
-  it("adds a key and revokes the old one, which can no longer log in", async () => {
+  it("adds a key and revokes the old one, which can no longer log in and whose refresh tokens die", async () => {
     const user = await newUser();
-    const token = (await login(user.id, user.signer)).json().accessToken;
+    const firstLogin = (await login(user.id, user.signer)).json();
+    const token = firstLogin.accessToken;
     const second = generateKeyPairSync("ed25519");
     const added = await r.app.inject({
       method: "POST",
@@ -224,7 +225,12 @@ describe("identities and key login", () => {
     const oldKey = await login(user.id, user.signer);
     expect(oldKey.statusCode).toBe(401);
     expect(oldKey.json().error.code).toBe("invalid_signature");
-    expect((await login(user.id, ed25519Signer(second.privateKey))).statusCode).toBe(200);
+    const secondLogin = await login(user.id, ed25519Signer(second.privateKey));
+    expect(secondLogin.statusCode).toBe(200);
+    const refresh = (refreshToken: string) =>
+      r.app.inject({ method: "POST", url: "/auth/refresh", payload: { refreshToken } });
+    expect((await refresh(firstLogin.refreshToken)).statusCode).toBe(401); // proved by the revoked key
+    expect((await refresh(secondLogin.json().refreshToken)).statusCode).toBe(200); // proved by the kept key
 
     const last = await r.app.inject({
       method: "DELETE",

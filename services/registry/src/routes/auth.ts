@@ -47,12 +47,14 @@ export function authRoutes(opts: { db: Db; config: Config; issuer: TokenIssuer }
   async function issueTokens(
     tx: Pick<Db, "refreshToken">,
     identity: { id: string; type: string },
+    keyId: string | null,
   ): Promise<TokenPair> {
     const refresh = newRefreshToken();
     await tx.refreshToken.create({
       data: {
         id: randomUUID(),
         identityId: identity.id,
+        keyId,
         tokenHash: refresh.tokenHash,
         expiresAt: new Date(Date.now() + config.REFRESH_TOKEN_TTL_SECONDS * 1000),
       },
@@ -147,7 +149,7 @@ export function authRoutes(opts: { db: Db; config: Config; issuer: TokenIssuer }
                 publicKey: key.publicKey,
               };
               if (await verifySignature(normalized, message, signature)) {
-                return { ok: true, tokens: await issueTokens(tx, identity) };
+                return { ok: true, tokens: await issueTokens(tx, identity, key.keyId) };
               }
             }
             return fail(
@@ -176,15 +178,15 @@ export function authRoutes(opts: { db: Db; config: Config; issuer: TokenIssuer }
         const tokenHash = hashRefreshToken(request.body.refreshToken);
         const result = await db.$transaction(
           async (tx): Promise<Failure | { ok: true; tokens: TokenPair }> => {
-            const rows = await tx.$queryRaw<{ identity_id: string }[]>`
+            const rows = await tx.$queryRaw<{ identity_id: string; key_id: string | null }[]>`
             UPDATE refresh_token SET revoked_at = now()
             WHERE token_hash = ${tokenHash} AND revoked_at IS NULL AND expires_at > now()
-            RETURNING identity_id`;
+            RETURNING identity_id, key_id`;
             const row = rows[0];
             if (!row) return fail("invalid_refresh_token", "Unknown, expired or revoked refresh token");
             const identity = await tx.identity.findUnique({ where: { id: row.identity_id } });
             if (!identity || identity.revokedAt) return fail("invalid_refresh_token", "Identity revoked");
-            return { ok: true, tokens: await issueTokens(tx, identity) };
+            return { ok: true, tokens: await issueTokens(tx, identity, row.key_id) };
           },
         );
         if (!result.ok) throw result.error;

@@ -180,6 +180,11 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
             data: { revokedAt: new Date() },
           });
           if (count === 0) return false;
+          // the logins this key proved end with it
+          await tx.refreshToken.updateMany({
+            where: { keyId, revokedAt: null },
+            data: { revokedAt: new Date() },
+          });
           await recordEvent(tx, {
             topic: TOPIC,
             key: identityId,
