@@ -14,6 +14,7 @@ import { mayRegister, mayRevokeIdentity, type RegistrableType } from "../domain/
 import { newId, newIdentityId } from "../domain/ids.ts";
 import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts";
 import { recordEvent } from "../events.ts";
+import { isUniqueViolation } from "./access.ts";
 
 /** A key as text (hex, base64, base64url, PEM, JSON JWK) or as a JWK object. */
 const PublicKeyInput = z.union([z.string().min(1).max(4096), z.record(z.string(), z.unknown())]);
@@ -48,10 +49,6 @@ function parseKey(type: z.infer<typeof IdentityTypeSchema>, input: unknown): Nor
     }
     throw error;
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
 }
 
 const keyInUse = () => conflict("public_key_in_use", "publicKey: this key is already registered");

@@ -17,6 +17,7 @@ import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts"
 import { DECOY_HASH, hashOneTimePassword, newOneTimePassword, verifyOneTimePassword } from "../domain/otp.ts";
 import { recordEvent } from "../events.ts";
 import type { Mailer } from "../mailer.ts";
+import { addMember, lockMembers, removeMember } from "../memberships.ts";
 import { INVITERS, isUniqueViolation, MANAGERS, mayGrant } from "./access.ts";
 
 const Email = z
@@ -63,8 +64,6 @@ const AcceptedView = z.object({
   orgId: z.string(),
   role: MemberRoleSchema,
 });
-
-const MEMBERSHIP_TOPIC = "registry.membership.v1";
 
 /** The same answer for an unknown, wrong, expired or used invitation: nothing to learn from it. */
 const invalidInvitation = () =>
@@ -212,32 +211,13 @@ export function invitationRoutes(opts: {
         const { orgId, id } = request.params;
         const callerRole = await requireOrgRole(request, orgId, MANAGERS);
         const removedMember = await db.$transaction(async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`org-members:${orgId}`}))`;
+          await lockMembers(tx, orgId);
           const invitation = await tx.invitation.findFirst({ where: { id, orgId } });
           if (!invitation) throw notFound("invitation");
-          let removed = false;
           const identityId = invitation.status === "accepted" ? invitation.acceptedIdentityId : null;
-          if (identityId) {
-            const where = { orgId_identityId: { orgId, identityId } };
-            const member = await tx.membership.findUnique({ where });
-            if (member) {
-              if (member.role === "owner") {
-                if (callerRole !== "owner") throw forbidden("Only an owner may remove an owner");
-                const owners = await tx.membership.count({ where: { orgId, role: "owner" } });
-                if (owners <= 1)
-                  throw conflict("last_owner", "id: the member is the organization's last owner");
-              }
-              await tx.membership.delete({ where });
-              await recordEvent(tx, {
-                topic: MEMBERSHIP_TOPIC,
-                key: orgId,
-                type: "membership.removed",
-                payload: { orgId, identityId },
-                envelope: { correlationId: request.id },
-              });
-              removed = true;
-            }
-          }
+          const removed = identityId
+            ? await removeMember(tx, { orgId, identityId, callerRole }, request.id)
+            : false;
           await tx.invitation.delete({ where: { id } });
           return removed;
         });
@@ -298,14 +278,7 @@ export function invitationRoutes(opts: {
               payload: { identityId, identityType: "user", name, keyId, ...key },
               envelope: { correlationId: request.id },
             });
-            await tx.membership.create({ data: { orgId, identityId, role } });
-            await recordEvent(tx, {
-              topic: MEMBERSHIP_TOPIC,
-              key: orgId,
-              type: "membership.added",
-              payload: { orgId, identityId, role },
-              envelope: { correlationId: request.id },
-            });
+            await addMember(tx, { orgId, identityId, role }, request.id);
           });
         } catch (error) {
           throw isUniqueViolation(error) ? keyInUse() : error;

@@ -5,6 +5,7 @@ import type { OrgGuard } from "../app.ts";
 import type { Db } from "../db.ts";
 import { newId } from "../domain/ids.ts";
 import { recordEvent } from "../events.ts";
+import { addMember, changeRole, removeMember } from "../memberships.ts";
 import { isUniqueViolation, MANAGERS } from "./access.ts";
 
 const OrganizationBody = z.object({
@@ -25,7 +26,6 @@ const ANY_MEMBER = ["owner", "admin", "operator", "viewer"] as const;
 const MemberBody = z.object({ identityId: z.string().min(1), role: MemberRoleSchema });
 const MemberView = z.object({ orgId: z.string(), identityId: z.string(), role: MemberRoleSchema });
 const MemberParams = z.object({ orgId: z.string().min(1), identityId: z.string().min(1) });
-const MEMBERSHIP_TOPIC = "registry.membership.v1";
 
 export function organizationRoutes(opts: {
   db: Db;
@@ -121,14 +121,7 @@ export function organizationRoutes(opts: {
             if (await tx.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } })) {
               throw alreadyMember();
             }
-            await tx.membership.create({ data: { orgId, identityId, role } });
-            await recordEvent(tx, {
-              topic: MEMBERSHIP_TOPIC,
-              key: orgId,
-              type: "membership.added",
-              payload: { orgId, identityId, role },
-              envelope: { correlationId: request.id },
-            });
+            await addMember(tx, { orgId, identityId, role }, request.id);
           });
         } catch (error) {
           throw isUniqueViolation(error) ? alreadyMember() : error;
@@ -154,30 +147,9 @@ export function organizationRoutes(opts: {
         const { orgId, identityId } = request.params;
         const { role } = request.body;
         const callerRole = await requireOrgRole(request, orgId, MANAGERS);
-        const changed = await db.$transaction(async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`org-members:${orgId}`}))`;
-          const member = await tx.membership.findUnique({
-            where: { orgId_identityId: { orgId, identityId } },
-          });
-          if (!member) throw notFound("member");
-          if (member.role === role) return false;
-          if ((member.role === "owner" || role === "owner") && callerRole !== "owner") {
-            throw forbidden("Only an owner may grant or take away the owner role");
-          }
-          if (member.role === "owner") {
-            const owners = await tx.membership.count({ where: { orgId, role: "owner" } });
-            if (owners <= 1) throw conflict("last_owner", "identityId: the organization's last owner");
-          }
-          await tx.membership.update({ where: { orgId_identityId: { orgId, identityId } }, data: { role } });
-          await recordEvent(tx, {
-            topic: MEMBERSHIP_TOPIC,
-            key: orgId,
-            type: "membership.role_changed",
-            payload: { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role },
-            envelope: { correlationId: request.id },
-          });
-          return true;
-        });
+        const changed = await db.$transaction((tx) =>
+          changeRole(tx, { orgId, identityId, role, callerRole }, request.id),
+        );
         if (changed) published();
         return { orgId, identityId, role };
       },
@@ -197,26 +169,10 @@ export function organizationRoutes(opts: {
       async (request, reply) => {
         const { orgId, identityId } = request.params;
         const callerRole = await requireOrgRole(request, orgId, MANAGERS);
-        await db.$transaction(async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`org-members:${orgId}`}))`;
-          const member = await tx.membership.findUnique({
-            where: { orgId_identityId: { orgId, identityId } },
-          });
-          if (!member) throw notFound("member");
-          if (member.role === "owner") {
-            if (callerRole !== "owner") throw forbidden("Only an owner may remove an owner");
-            const owners = await tx.membership.count({ where: { orgId, role: "owner" } });
-            if (owners <= 1) throw conflict("last_owner", "identityId: the organization's last owner");
-          }
-          await tx.membership.delete({ where: { orgId_identityId: { orgId, identityId } } });
-          await recordEvent(tx, {
-            topic: MEMBERSHIP_TOPIC,
-            key: orgId,
-            type: "membership.removed",
-            payload: { orgId, identityId },
-            envelope: { correlationId: request.id },
-          });
-        });
+        const removed = await db.$transaction((tx) =>
+          removeMember(tx, { orgId, identityId, callerRole }, request.id),
+        );
+        if (!removed) throw notFound("member");
         published();
         return reply.status(204).send(null);
       },
