@@ -1,5 +1,7 @@
 import type { MemberRole } from "@energy/contracts";
 import { badRequest } from "@energy/service-kit";
+import type { OrgGuard } from "../app.ts";
+import type { Db } from "../db.ts";
 import type { RuleViolation } from "../domain/device-rules.ts";
 
 /** Who may do what inside an organization. */
@@ -16,6 +18,9 @@ const RANK: Record<MemberRole, number> = { owner: 3, admin: 2, operator: 1, view
 export function mayGrant(caller: MemberRole, role: MemberRole): boolean {
   return RANK[role] <= Math.min(RANK[caller], RANK.admin);
 }
+
+/** What app.ts gives every organization-scoped route plugin. */
+export type RouteDeps = { db: Db; requireOrgRole: OrgGuard; published: () => void };
 
 /** A Prisma unique-constraint violation (P2002). */
 export function isUniqueViolation(error: unknown): boolean {

@@ -1,7 +1,6 @@
 import type { Community, CommunityAsset, CommunityMember } from "@energy/contracts";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import type { OrgGuard } from "../app.ts";
 import type { Db } from "../db.ts";
 import {
   AreasSchema,
@@ -32,7 +31,7 @@ import type {
   CommunityMember as MemberRow,
   Prisma,
 } from "../generated/prisma/client.ts";
-import { isUniqueViolation, MANAGERS, READERS, ruleError, WRITERS } from "./access.ts";
+import { isUniqueViolation, MANAGERS, READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 
 const text = (max = 200) => z.string().trim().min(1).max(max);
 const json = z.unknown();
@@ -210,11 +209,7 @@ async function unique<T>(code: string, message: string, work: () => Promise<T>):
   }
 }
 
-export function communityRoutes(opts: {
-  db: Db;
-  requireOrgRole: OrgGuard;
-  published: () => void;
-}): FastifyPluginAsyncZod {
+export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   const { db, requireOrgRole, published } = opts;
   type Tx = Prisma.TransactionClient | Db;
 

@@ -1,12 +1,10 @@
 import { type Der, DerTypeSchema, DeviceTypeSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import type { OrgGuard } from "../app.ts";
-import type { Db } from "../db.ts";
 import { derOnDeviceViolation } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
 import { recordEvent } from "../events.ts";
-import { READERS, ruleError, WRITERS } from "./access.ts";
+import { READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 
 const DerBody = z.object({
   derType: DerTypeSchema,
@@ -49,11 +47,7 @@ const payload = (der: DerRow, device: { siteId: string; orgId: string }): Der =>
   ratedPowerW: der.ratedPowerW,
 });
 
-export function derRoutes(opts: {
-  db: Db;
-  requireOrgRole: OrgGuard;
-  published: () => void;
-}): FastifyPluginAsyncZod {
+export function derRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   const { db, requireOrgRole, published } = opts;
 
   async function findDevice(orgId: string, deviceId: string) {

@@ -1,13 +1,12 @@
 import type { DeviceGroup } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import type { OrgGuard } from "../app.ts";
 import type { Db } from "../db.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, SDG_MAX_MASK, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
 import { recordEvent } from "../events.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-import { READERS, WRITERS } from "./access.ts";
+import { READERS, type RouteDeps, WRITERS } from "./access.ts";
 import { DeviceView, deviceView } from "./devices.ts";
 
 const text = (max = 200) => z.string().trim().min(1).max(max);
@@ -115,11 +114,7 @@ function groupPayload(group: GroupRow): DeviceGroup {
   };
 }
 
-export function deviceGroupRoutes(opts: {
-  db: Db;
-  requireOrgRole: OrgGuard;
-  published: () => void;
-}): FastifyPluginAsyncZod {
+export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   const { db, requireOrgRole, published } = opts;
 
   async function findGroup(tx: Prisma.TransactionClient | Db, orgId: string, groupId: string) {

@@ -2,15 +2,13 @@ import { DerTypeSchema, type Device, DeviceStateSchema, DeviceTypeSchema } from 
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { OrgGuard } from "../app.ts";
-import type { Db } from "../db.ts";
 import { DrecFieldsSchema, SdgMaskSchema } from "../domain/device-fields.ts";
 import { deviceRuleViolations, utcToday } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
 import { recordEvent } from "../events.ts";
 import type { Device as DeviceRow, Prisma } from "../generated/prisma/client.ts";
-import { isUniqueViolation, MANAGERS, READERS, ruleError, WRITERS } from "./access.ts";
+import { isUniqueViolation, MANAGERS, READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 
 const text = (max = 200) => z.string().trim().min(1).max(max);
 
@@ -171,11 +169,7 @@ function columns(body: Fields): Prisma.DeviceUncheckedUpdateInput {
 
 const externalIdInUse = () => conflict("external_id_in_use", "externalId: already used in this organization");
 
-export function deviceRoutes(opts: {
-  db: Db;
-  requireOrgRole: OrgGuard;
-  published: () => void;
-}): FastifyPluginAsyncZod {
+export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   const { db, requireOrgRole, published } = opts;
 
   async function findDevice(orgId: string, deviceId: string) {

@@ -1,10 +1,8 @@
 import { DeviceStateSchema } from "@energy/contracts";
 import { badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import type { OrgGuard } from "../app.ts";
-import type { Db } from "../db.ts";
 import { recordEvent } from "../events.ts";
-import { WRITERS } from "./access.ts";
+import { type RouteDeps, WRITERS } from "./access.ts";
 
 const ClaimParams = z.object({ orgId: z.string().min(1), gatewayId: z.string().min(1) });
 const ClaimBody = z.object({ siteId: z.string().min(1).nullish() }).nullish();
@@ -18,11 +16,7 @@ const ClaimView = z.object({
   claimedAt: z.iso.datetime(),
 });
 
-export function gatewayRoutes(opts: {
-  db: Db;
-  requireOrgRole: OrgGuard;
-  published: () => void;
-}): FastifyPluginAsyncZod {
+export function gatewayRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   const { db, requireOrgRole, published } = opts;
   return async (app) => {
     app.post(

@@ -1,12 +1,10 @@
 import { MemberRoleSchema, OrganizationKindSchema } from "@energy/contracts";
 import { conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import type { OrgGuard } from "../app.ts";
-import type { Db } from "../db.ts";
 import { newId } from "../domain/ids.ts";
 import { recordEvent } from "../events.ts";
 import { addMember, changeRole, removeMember } from "../memberships.ts";
-import { isUniqueViolation, MANAGERS } from "./access.ts";
+import { isUniqueViolation, MANAGERS, type RouteDeps } from "./access.ts";
 
 const OrganizationBody = z.object({
   name: z.string().trim().min(1).max(200),
@@ -27,11 +25,7 @@ const MemberBody = z.object({ identityId: z.string().min(1), role: MemberRoleSch
 const MemberView = z.object({ orgId: z.string(), identityId: z.string(), role: MemberRoleSchema });
 const MemberParams = z.object({ orgId: z.string().min(1), identityId: z.string().min(1) });
 
-export function organizationRoutes(opts: {
-  db: Db;
-  requireOrgRole: OrgGuard;
-  published: () => void;
-}): FastifyPluginAsyncZod {
+export function organizationRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   const { db, requireOrgRole, published } = opts;
   return async (app) => {
     app.post(

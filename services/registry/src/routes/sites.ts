@@ -1,11 +1,9 @@
 import type { Site } from "@energy/contracts";
 import { conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import type { OrgGuard } from "../app.ts";
-import type { Db } from "../db.ts";
 import { newId } from "../domain/ids.ts";
 import { recordEvent } from "../events.ts";
-import { MANAGERS, READERS, WRITERS } from "./access.ts";
+import { MANAGERS, READERS, type RouteDeps, WRITERS } from "./access.ts";
 
 /** An IANA time zone the runtime knows, e.g. Europe/Stockholm. */
 const TimezoneSchema = z
@@ -68,11 +66,7 @@ const payload = (site: SiteRow): Site => ({
   timezone: site.timezone,
 });
 
-export function siteRoutes(opts: {
-  db: Db;
-  requireOrgRole: OrgGuard;
-  published: () => void;
-}): FastifyPluginAsyncZod {
+export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   const { db, requireOrgRole, published } = opts;
 
   async function findSite(orgId: string, siteId: string) {
