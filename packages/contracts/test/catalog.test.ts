@@ -96,6 +96,7 @@ describe("event payloads with rules of their own", () => {
 
   it.each([
     ["a half hour on the clock", {}, []],
+    ["energy split by time, to the mWh", { generationWh: 812.125 }, []],
     ["an interval of 15 minutes", { intervalEnd: "2024-05-01T12:45:00.000Z" }, ["intervalEnd"]],
     [
       "an interval off the half hour",

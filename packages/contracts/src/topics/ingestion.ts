@@ -1,10 +1,16 @@
 import { z } from "zod";
 import { DerTypeSchema, DeviceStateSchema } from "../enums.ts";
-import { IdSchema, IsoDateTimeSchema, WattHoursSchema } from "../primitives.ts";
+import { IdSchema, IsoDateTimeSchema } from "../primitives.ts";
 import { ReadingErrorSchema, TelemetryReadingSchema } from "../telemetry/reading.ts";
 import { defineTopic } from "../topic.ts";
 
 const INTERVAL_MS = 30 * 60 * 1000;
+
+/**
+ * Energy of an interval in Wh, to the milliwatt-hour: not whole, because the energy between two
+ * counter readings is split across the half-hours between them in proportion to time.
+ */
+const IntervalEnergySchema = z.number().min(0);
 
 /**
  * Energy of one DER over one half hour, summed from its readings.
@@ -20,11 +26,11 @@ export const IntervalSchema = z
     intervalStart: IsoDateTimeSchema,
     /** intervalStart + 30 minutes. */
     intervalEnd: IsoDateTimeSchema,
-    generationWh: WattHoursSchema.nullable(),
-    importWh: WattHoursSchema.nullable(),
-    exportWh: WattHoursSchema.nullable(),
-    chargeWh: WattHoursSchema.nullable(),
-    dischargeWh: WattHoursSchema.nullable(),
+    generationWh: IntervalEnergySchema.nullable(),
+    importWh: IntervalEnergySchema.nullable(),
+    exportWh: IntervalEnergySchema.nullable(),
+    chargeWh: IntervalEnergySchema.nullable(),
+    dischargeWh: IntervalEnergySchema.nullable(),
     readingCount: z.int().min(0),
   })
   .refine((interval) => Date.parse(interval.intervalStart) % INTERVAL_MS === 0, {
