@@ -1,0 +1,48 @@
+import { MemberRoleSchema } from "@energy/contracts";
+import type { EventProducer } from "@energy/kafka";
+import { createApp, createOrgGuard } from "@energy/service-kit";
+import type { Config } from "./config.ts";
+import type { Db } from "./db.ts";
+import { Ingestor } from "./ingest/ingestor.ts";
+import { telemetryRoutes } from "./routes/telemetry.ts";
+import { telemetryWsRoutes } from "./routes/telemetry-ws.ts";
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  /** publishes accepted readings (the gateway's answer waits for the broker's acknowledgement) */
+  producer: EventProducer;
+  /** readiness of the Kafka producer */
+  kafkaReady: () => Promise<unknown>;
+  /** wakes the outbox relay after a transaction that recorded events */
+  published: () => void;
+}
+
+/** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
+export async function buildApp(deps: AppDeps) {
+  const { config, db } = deps;
+  const app = await createApp({
+    name: "ingestion",
+    description:
+      "Gateway telemetry in (HTTP, WebSocket, signed Kafka batches); validated readings, digital twins, " +
+      "half-hourly energy and device liveness out.",
+    config,
+    bodyLimit: config.BATCH_MAX_BYTES,
+    readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+  });
+  const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
+    const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
+    return membership ? MemberRoleSchema.parse(membership.role) : null;
+  });
+  const ingestor = new Ingestor({
+    db,
+    producer: deps.producer,
+    futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
+    published: deps.published,
+  });
+  const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
+  await app.register(telemetryRoutes(telemetry));
+  await app.register(telemetryWsRoutes(telemetry));
+  void requireOrgRole;
+  return Object.assign(app, { ingestor, requireOrgRole });
+}

@@ -1,0 +1,272 @@
+import {
+  normalizeReading,
+  type ReadingError,
+  type TelemetryReading,
+  validateReading,
+} from "@energy/contracts";
+import { createEnvelope, type EventProducer, type prepareEvent } from "@energy/kafka";
+import type { Db } from "../db.ts";
+import { DER_TYPE_OF_READING } from "../domain/intervals.ts";
+import { recordEvent } from "../events.ts";
+
+export type Channel = "http" | "ws" | "kafka";
+
+/** Who sent a batch and how. gatewayId is null for trusted internal sources (the ocpp service). */
+export interface BatchSource {
+  gatewayId: string | null;
+  channel: Channel;
+  receivedAt: Date;
+  correlationId?: string;
+}
+
+export interface RejectedItem {
+  /** Position of the item in the batch (0-based). */
+  index: number;
+  reasons: ReadingError[];
+}
+
+export interface BatchOutcome {
+  accepted: number;
+  rejected: RejectedItem[];
+}
+
+/** A DER as ingestion knows it from the registry, with the device that exposes it. */
+interface DerScope {
+  derId: string;
+  deviceId: string;
+  siteId: string;
+  orgId: string;
+  derType: string;
+  commIdentityId: string | null;
+  deviceState: string;
+}
+
+interface Candidate {
+  index: number;
+  derId: string;
+  reading: TelemetryReading;
+}
+
+interface Refusal {
+  index: number;
+  derId: string | null;
+  deviceId: string | null;
+  reasons: ReadingError[];
+  raw: unknown;
+}
+
+type PreparedMessage = ReturnType<typeof prepareEvent>;
+
+const TELEMETRY = "ingestion.telemetry.v1";
+const REJECTED = "ingestion.telemetry-rejected.v1";
+
+export interface IngestorOptions {
+  db: Db;
+  producer: EventProducer;
+  /** How far ahead of the receiving clock a reading may be, in ms. */
+  futureToleranceMs: number;
+  /** Wakes the outbox relay (rejections are published through the outbox). */
+  published: () => void;
+}
+
+/**
+ * Decides what is valid in a batch of telemetry items (`{ derId, reading }`), publishes the accepted
+ * readings on ingestion.telemetry.v1 and stores + publishes the refused ones with their reasons. It
+ * resolves only when both are done, so whoever acknowledges the batch to a gateway does so after the
+ * accepted readings are on Kafka (acks from all in-sync replicas) and the refusals are stored.
+ */
+export class Ingestor {
+  constructor(private readonly opts: IngestorOptions) {}
+
+  async ingest(items: readonly unknown[], source: BatchSource): Promise<BatchOutcome> {
+    const refusals: Refusal[] = [];
+    const candidates: Candidate[] = [];
+    const latestAllowed = source.receivedAt.getTime() + this.opts.futureToleranceMs;
+
+    items.forEach((item, index) => {
+      const shape = itemShape(item);
+      if ("reasons" in shape) {
+        refusals.push({ index, derId: shape.derId, deviceId: null, reasons: shape.reasons, raw: item });
+        return;
+      }
+      const validation = validateReading(shape.reading);
+      if (!validation.ok) {
+        const reasons = validation.errors.map((e) => ({ field: `reading.${e.field}`, message: e.message }));
+        refusals.push({ index, derId: shape.derId, deviceId: null, reasons, raw: item });
+        return;
+      }
+      if (validation.reading.timestamp > latestAllowed) {
+        const ahead = Math.round((validation.reading.timestamp - source.receivedAt.getTime()) / 1000);
+        const reasons = [
+          {
+            field: "reading.timestamp",
+            message: `reading.timestamp is ${ahead} s in the future (at most ${this.opts.futureToleranceMs / 1000} s ahead of the server clock is accepted)`,
+          },
+        ];
+        refusals.push({ index, derId: shape.derId, deviceId: null, reasons, raw: item });
+        return;
+      }
+      candidates.push({ index, derId: shape.derId, reading: normalizeReading(validation.reading) });
+    });
+
+    const scopes = await this.loadScopes(candidates.map((c) => c.derId));
+    const accepted: PreparedMessage[] = [];
+    const receivedAt = source.receivedAt.toISOString();
+    for (const candidate of candidates) {
+      const scope = scopes.get(candidate.derId);
+      const reason = refusalReason(candidate, scope, source.gatewayId);
+      if (reason || !scope) {
+        refusals.push({
+          index: candidate.index,
+          derId: candidate.derId,
+          deviceId: scope?.deviceId ?? null,
+          reasons: [reason ?? { field: "derId", message: "unknown DER" }],
+          raw: items[candidate.index],
+        });
+        continue;
+      }
+      accepted.push({
+        topic: TELEMETRY,
+        key: scope.derId,
+        envelope: createEnvelope({
+          type: "reading.accepted",
+          source: "ingestion",
+          ...(source.correlationId ? { correlationId: source.correlationId } : {}),
+        }),
+        payload: {
+          derId: scope.derId,
+          deviceId: scope.deviceId,
+          siteId: scope.siteId,
+          orgId: scope.orgId,
+          gatewayId: source.gatewayId,
+          receivedAt,
+          reading: candidate.reading,
+        },
+      });
+    }
+
+    await Promise.all([this.opts.producer.sendPrepared(accepted), this.storeRefusals(refusals, source)]);
+    return {
+      accepted: accepted.length,
+      rejected: refusals.map(({ index, reasons }) => ({ index, reasons })).sort((a, b) => a.index - b.index),
+    };
+  }
+
+  /** Refuses a whole batch that could not be opened (bad signature, unreadable body): stored and published. */
+  async refuseBatch(source: BatchSource, reasons: ReadingError[], raw: unknown): Promise<void> {
+    await this.storeRefusals([{ index: 0, derId: null, deviceId: null, reasons, raw }], source);
+  }
+
+  private async loadScopes(derIds: string[]): Promise<Map<string, DerScope>> {
+    const scopes = new Map<string, DerScope>();
+    if (derIds.length === 0) return scopes;
+    const rows = await this.opts.db.$queryRawUnsafe<DerScope[]>(
+      `SELECT der.id AS "derId", der.device_id AS "deviceId", der.site_id AS "siteId", der.org_id AS "orgId",
+              der.der_type AS "derType", device.comm_identity_id AS "commIdentityId", device.state AS "deviceState"
+         FROM der JOIN device ON device.id = der.device_id
+        WHERE der.id = ANY($1::text[])`,
+      [...new Set(derIds)],
+    );
+    for (const row of rows) scopes.set(row.derId, row);
+    return scopes;
+  }
+
+  /** Refusals are stored and put in the outbox in one transaction: none is lost, each is published once. */
+  private async storeRefusals(refusals: Refusal[], source: BatchSource): Promise<void> {
+    if (refusals.length === 0) return;
+    const receivedAt = source.receivedAt.toISOString();
+    await this.opts.db.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(
+        `INSERT INTO rejected_reading (received_at, channel, gateway_id, device_id, der_id, reasons, raw)
+         SELECT $1::timestamptz, $2, $3, r.device_id, r.der_id, r.reasons, r.raw
+           FROM unnest($4::text[], $5::text[], $6::jsonb[], $7::jsonb[]) AS r(device_id, der_id, reasons, raw)`,
+        receivedAt,
+        source.channel,
+        source.gatewayId,
+        refusals.map((r) => r.deviceId),
+        refusals.map((r) => r.derId),
+        refusals.map((r) => JSON.stringify(r.reasons)),
+        refusals.map((r) => JSON.stringify(r.raw ?? null)),
+      );
+      for (const refusal of refusals) {
+        await recordEvent(tx, {
+          topic: REJECTED,
+          key: source.gatewayId ?? refusal.deviceId ?? "unknown",
+          type: "reading.rejected",
+          payload: {
+            gatewayId: source.gatewayId,
+            deviceId: refusal.deviceId,
+            derId: refusal.derId,
+            receivedAt,
+            reasons: refusal.reasons,
+            raw: refusal.raw ?? null,
+          },
+          ...(source.correlationId ? { envelope: { correlationId: source.correlationId } } : {}),
+        });
+      }
+    });
+    this.opts.published();
+  }
+}
+
+/** `{ derId, reading }` or the reasons it is not. */
+function itemShape(
+  item: unknown,
+): { derId: string; reading: unknown } | { derId: string | null; reasons: ReadingError[] } {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) {
+    return {
+      derId: null,
+      reasons: [{ field: "item", message: "each item must be an object { derId, reading }" }],
+    };
+  }
+  const { derId, reading } = item as { derId?: unknown; reading?: unknown };
+  const reasons: ReadingError[] = [];
+  if (typeof derId !== "string" || derId.length === 0) {
+    reasons.push({
+      field: "derId",
+      message: derId === undefined ? "derId is required" : "derId must be a non-empty string",
+    });
+  }
+  if (typeof reading !== "object" || reading === null || Array.isArray(reading)) {
+    reasons.push({
+      field: "reading",
+      message: reading === undefined ? "reading is required" : "reading must be an object with a type field",
+    });
+  }
+  const id = typeof derId === "string" && derId.length > 0 ? derId : null;
+  return reasons.length > 0 || id === null ? { derId: id, reasons } : { derId: id, reading };
+}
+
+/** Why a valid reading may not be taken from this source for this DER, if it may not. */
+function refusalReason(
+  candidate: Candidate,
+  scope: DerScope | undefined,
+  gatewayId: string | null,
+): ReadingError | null {
+  if (!scope) {
+    return {
+      field: "derId",
+      message: `derId ${candidate.derId} is not a registered DER (or the registry's event has not reached ingestion yet)`,
+    };
+  }
+  if (gatewayId !== null && scope.commIdentityId !== gatewayId) {
+    return {
+      field: "derId",
+      message: `derId ${scope.derId}: gateway ${gatewayId} does not serve device ${scope.deviceId} of DER ${scope.derId} (its comm identity is ${scope.commIdentityId ?? "not set"})`,
+    };
+  }
+  if (scope.deviceState === "orphaned") {
+    return {
+      field: "derId",
+      message: `derId ${scope.derId}: device ${scope.deviceId} is orphaned (its gateway was claimed by another organization)`,
+    };
+  }
+  const derType = DER_TYPE_OF_READING[candidate.reading.type];
+  if (derType !== scope.derType) {
+    return {
+      field: "reading.type",
+      message: `reading.type ${candidate.reading.type} does not fit DER ${scope.derId}, which is of type ${scope.derType}`,
+    };
+  }
+  return null;
+}

@@ -1,0 +1,117 @@
+import { type FastifyPluginAsyncZod, isAppError } from "@energy/service-kit";
+import websocket from "@fastify/websocket";
+import type { WebSocket } from "ws";
+import { z } from "zod";
+import { checkBatchSize } from "../ingest/batch-body.ts";
+import type { Ingestor } from "../ingest/ingestor.ts";
+import { gatewayOf, type TelemetryRouteDeps } from "./telemetry.ts";
+
+/** A frame a gateway sends: a batch of `{ derId, reading }` items with its own id. */
+const Frame = z.object({ batchId: z.string().min(1).max(200), items: z.array(z.unknown()) });
+
+/** How often the server pings; a gateway that misses two pongs in a row is dropped. */
+const PING_INTERVAL_MS = 30_000;
+
+/**
+ * GET /v1/telemetry/ws: a WebSocket stream for gateways (Authorization: Bearer on the upgrade).
+ * Each text frame `{ batchId, items }` gets one answer `{ batchId, accepted, rejected }` once its
+ * accepted readings are on Kafka (answers may come in another order than the frames when several
+ * are in flight), or `{ batchId, error: { code, message } }` when the frame cannot be read.
+ */
+export function telemetryWsRoutes(deps: TelemetryRouteDeps & { ingestor: Ingestor }): FastifyPluginAsyncZod {
+  return async (app) => {
+    await app.register(websocket, { options: { maxPayload: deps.maxBytes } });
+    const alive = new WeakMap<WebSocket, boolean>();
+    const pinger = setInterval(() => {
+      for (const client of app.websocketServer.clients) {
+        if (alive.get(client) === false) {
+          client.terminate();
+          continue;
+        }
+        alive.set(client, false);
+        client.ping();
+      }
+    }, PING_INTERVAL_MS);
+    pinger.unref();
+    app.addHook("onClose", async () => clearInterval(pinger));
+
+    app.get(
+      "/v1/telemetry/ws",
+      {
+        websocket: true,
+        // refused before the upgrade: a non-gateway gets an HTTP 403, not a socket
+        preHandler: async (request) => {
+          gatewayOf(request);
+        },
+        schema: {
+          summary: "Stream telemetry batches over a WebSocket (gateways)",
+          description:
+            "Send text frames `{ batchId, items: [{ derId, reading }] }`; each is answered with " +
+            "`{ batchId, accepted, rejected: [{ index, reasons }] }` after its accepted readings are on Kafka.",
+          tags: ["telemetry"],
+        },
+      },
+      (socket, request) => {
+        const gatewayId = gatewayOf(request);
+        alive.set(socket, true);
+        socket.on("pong", () => alive.set(socket, true));
+        const send = (message: unknown) => {
+          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+        };
+        socket.on("message", (data, isBinary) => {
+          const receivedAt = new Date();
+          let batchId: string | null = null;
+          (async () => {
+            if (isBinary) throw new FrameError("binary_frame", "frames must be text (JSON)");
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(data.toString());
+            } catch (error) {
+              throw new FrameError(
+                "invalid_json",
+                `the frame is not valid JSON: ${(error as Error).message}`,
+              );
+            }
+            const frame = Frame.safeParse(parsed);
+            if (typeof (parsed as { batchId?: unknown })?.batchId === "string")
+              batchId = (parsed as { batchId: string }).batchId;
+            if (!frame.success) {
+              const issue = frame.error.issues[0]!;
+              throw new FrameError(
+                "invalid_frame",
+                `${issue.path.join(".") || "frame"}: ${issue.message} (expected { batchId, items })`,
+              );
+            }
+            const items = checkBatchSize(frame.data.items, deps.maxReadings);
+            const outcome = await deps.ingestor.ingest(items, {
+              gatewayId,
+              channel: "ws",
+              receivedAt,
+              correlationId: request.id,
+            });
+            send({ batchId, ...outcome });
+          })().catch((error: unknown) => {
+            if (error instanceof FrameError || isAppError(error)) {
+              send({ batchId, error: { code: error.code, message: error.message } });
+              return;
+            }
+            request.log.error({ err: error, batchId }, "telemetry frame failed");
+            send({
+              batchId,
+              error: { code: "internal_error", message: "the batch was not taken; send it again" },
+            });
+          });
+        });
+      },
+    );
+  };
+}
+
+class FrameError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,91 @@
+import { createGunzip } from "node:zlib";
+import { AppError, type FastifyPluginAsyncZod, forbidden } from "@energy/service-kit";
+import type { FastifyRequest } from "fastify";
+import { z } from "zod";
+import { checkBatchSize, parseBatchBody } from "../ingest/batch-body.ts";
+import type { Ingestor } from "../ingest/ingestor.ts";
+
+export const ReadingErrorView = z.object({ field: z.string(), message: z.string() });
+export const BatchOutcomeView = z.object({
+  accepted: z.int().describe("readings accepted: on ingestion.telemetry.v1 before this answer"),
+  rejected: z.array(z.object({ index: z.int(), reasons: z.array(ReadingErrorView) })),
+});
+
+/** An item of a telemetry batch (documentation; each item is checked one by one so one bad item refuses only itself). */
+export const TelemetryItemDoc = z.object({
+  derId: z.string().describe("the DER the reading is about; its device's comm identity must be the caller"),
+  reading: z
+    .record(z.string(), z.unknown())
+    .describe("a telemetry reading: pv, battery, meter, ev_charger_port or v2x_charger"),
+});
+
+/** Only gateways report telemetry; each only for the devices whose comm identity it is. */
+export function gatewayOf(request: FastifyRequest): string {
+  const { id, type } = request.identity;
+  if (type !== "gateway")
+    throw forbidden(`only gateway identities send telemetry (this token is a ${type}'s)`);
+  return id;
+}
+
+export interface TelemetryRouteDeps {
+  ingestor: Ingestor;
+  maxBytes: number;
+  maxReadings: number;
+}
+
+/** POST /v1/telemetry: a batch as a JSON array or NDJSON, gzip accepted. */
+export function telemetryRoutes(deps: TelemetryRouteDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.addContentTypeParser(
+      ["application/x-ndjson", "application/ndjson"],
+      { parseAs: "string", bodyLimit: deps.maxBytes },
+      (_req, body, done) => done(null, body),
+    );
+
+    app.post(
+      "/v1/telemetry",
+      {
+        bodyLimit: deps.maxBytes,
+        schema: {
+          summary: "Send a batch of telemetry readings (gateways)",
+          description:
+            "A JSON array of `{ derId, reading }` items, or NDJSON (one item per line, Content-Type application/x-ndjson); " +
+            "`Content-Encoding: gzip` is accepted. Each item is accepted or refused on its own: refused items are stored and " +
+            "published on ingestion.telemetry-rejected.v1 with their reasons. The answer comes after the accepted readings are on Kafka.",
+          tags: ["telemetry"],
+          body: z.union([z.array(TelemetryItemDoc), z.string()]).describe("JSON array or NDJSON text"),
+          response: { 200: BatchOutcomeView },
+        },
+        // gzip is undone before the body is parsed (and before the body limit is counted)
+        preParsing: async (request, _reply, payload) => {
+          const encoding = request.headers["content-encoding"];
+          if (!encoding || encoding === "identity") return payload;
+          if (encoding !== "gzip") {
+            throw new AppError(
+              "unsupported_encoding",
+              415,
+              `Content-Encoding ${encoding} is not supported (use gzip)`,
+            );
+          }
+          delete request.headers["content-length"];
+          return payload.pipe(createGunzip());
+        },
+        // the body's items are checked by the ingestor, item by item
+        validatorCompiler: () => () => true,
+      },
+      async (request) => {
+        const gatewayId = gatewayOf(request);
+        const items =
+          typeof request.body === "string"
+            ? parseBatchBody(request.body, deps.maxReadings)
+            : checkBatchSize(request.body, deps.maxReadings);
+        return deps.ingestor.ingest(items, {
+          gatewayId,
+          channel: "http",
+          receivedAt: new Date(),
+          correlationId: request.id,
+        });
+      },
+    );
+  };
+}

@@ -1,0 +1,65 @@
+import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { runService } from "@energy/service-kit";
+import { buildApp } from "./app.ts";
+import { readConfig } from "./config.ts";
+import { rawBatchConsumer } from "./consumers/raw-batches.ts";
+import { registryProjection } from "./consumers/registry-projection.ts";
+import { telemetryStore } from "./consumers/telemetry-store.ts";
+import { createDb } from "./db.ts";
+import { startHousekeeping } from "./housekeeping.ts";
+
+const config = readConfig();
+const db = createDb(config.DATABASE_URL);
+const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "ingestion" });
+const producer = new EventProducer(kafka, { source: "ingestion", topicPrefix: config.KAFKA_TOPIC_PREFIX });
+await producer.connect();
+const relay = new OutboxRelay({ db, producer });
+const admin = kafka.admin();
+await admin.connect();
+
+const app = await buildApp({
+  config,
+  db,
+  producer,
+  kafkaReady: () => admin.describeCluster(),
+  published: () => relay.nudge(),
+});
+relay.start();
+
+// Consumers start once the app is built (their metrics go on app.metrics) and stop first.
+const shared = { kafka, producer, db, topicPrefix: config.KAFKA_TOPIC_PREFIX };
+const projection = registryProjection({
+  ...shared,
+  logger: app.log.child({ consumer: "registry-projection" }),
+});
+const store = telemetryStore({
+  ...shared,
+  published: () => relay.nudge(),
+  logger: app.log.child({ consumer: "telemetry-store" }),
+});
+const raw = rawBatchConsumer({
+  ...shared,
+  ingestor: app.ingestor,
+  maxReadings: config.BATCH_MAX_READINGS,
+  logger: app.log.child({ consumer: "raw-batches" }),
+});
+for (const consumer of [projection, store, raw]) {
+  consumer.registerMetrics(app.metrics);
+  await consumer.start();
+}
+const housekeeping = startHousekeeping({ db, config, published: () => relay.nudge(), log: app.log });
+
+await runService({
+  app,
+  port: config.PORT,
+  host: config.HOST,
+  closers: [
+    { name: "raw batch consumer", close: () => raw.stop() },
+    { name: "telemetry store", close: () => store.stop() },
+    { name: "registry projection", close: () => projection.stop() },
+    { name: "housekeeping", close: () => housekeeping.stop() },
+    { name: "outbox relay", close: () => relay.stop() },
+    { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
+    { name: "database", close: () => db.$disconnect() },
+  ],
+});
