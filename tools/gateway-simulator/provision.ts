@@ -1,0 +1,415 @@
+/**
+ * Puts the simulated gateways into a running registry, as an organization member would, and logs each
+ * gateway in with its own key.
+ *
+ * For gateway i: an ES256 (P-256) key kept in <dataDir>/simulator/gateway-<i>.key; a gateway identity
+ * registered with it; a site; the gateway claimed by the organization for that site; the devices and DERs
+ * of the site plan (site-plan.ts), each device talking through the gateway (commIdentityId). Idempotent:
+ * the ids are kept in <dataDir>/simulator/state.json and checked against the registry on every run, and
+ * what is missing (a wiped registry, a new device count) is created again.
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign as signWith,
+} from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { SimulatedGateway } from "./fleet.ts";
+import { type DerKey, planSite } from "./site-plan.ts";
+
+// --- registry calls -------------------------------------------------------------------------------------
+
+export class RegistryError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class RegistryClient {
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
+
+  async request<T>(method: string, path: string, opts: { body?: unknown; token?: string } = {}): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: {
+          ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        },
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (error) {
+      throw new RegistryError(0, "unreachable", `${method} ${url}: ${(error as Error).message}`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let code = "http_error";
+      let message = text;
+      try {
+        const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
+        code = body.error?.code ?? code;
+        message = body.error?.message ?? message;
+      } catch {
+        // not JSON
+      }
+      throw new RegistryError(
+        res.status,
+        code,
+        `${method} ${url} answered ${res.status} ${code}: ${message}`,
+      );
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+/** The signature of a login nonce: Ed25519 for people, ES256 (raw r||s) for machines; base64url. */
+function signNonce(privateKey: KeyObject, nonce: string): string {
+  const data = Buffer.from(nonce, "utf8");
+  const signature =
+    privateKey.asymmetricKeyType === "ed25519"
+      ? signWith(null, data, privateKey)
+      : signWith("sha256", data, { key: privateKey, dsaEncoding: "ieee-p1363" });
+  return signature.toString("base64url");
+}
+
+/** Logs an identity in with its key: challenge, sign the nonce, verify. */
+export async function keyLogin(client: RegistryClient, identityId: string, key: KeyObject): Promise<Tokens> {
+  const challenge = await client.request<{ challengeId: string; nonce: string }>("POST", "/auth/challenge", {
+    body: { identityId },
+  });
+  return client.request<Tokens>("POST", "/auth/verify", {
+    body: { challengeId: challenge.challengeId, identityId, signature: signNonce(key, challenge.nonce) },
+  });
+}
+
+/**
+ * An identity's access token, renewed before it expires: with the refresh token, or by logging in again
+ * with the key when the refresh token no longer works.
+ */
+export class TokenSource {
+  private tokens: Tokens | null = null;
+  private expiresAt = 0;
+  private pending: Promise<string> | null = null;
+  private readonly client: RegistryClient;
+  readonly identityId: string;
+  private readonly key: KeyObject;
+  /** Renew this long before expiry. */
+  private readonly marginMs: number;
+
+  constructor(client: RegistryClient, identityId: string, key: KeyObject, marginMs = 60_000) {
+    this.client = client;
+    this.identityId = identityId;
+    this.key = key;
+    this.marginMs = marginMs;
+  }
+
+  /** A token valid for at least the margin (or the whole token life, when shorter). */
+  async token(): Promise<string> {
+    if (this.tokens && Date.now() < this.expiresAt) return this.tokens.accessToken;
+    return this.renew();
+  }
+
+  /** A new token now (after the server refused the current one, say). */
+  renew(): Promise<string> {
+    this.pending ??= this.obtain().finally(() => {
+      this.pending = null;
+    });
+    return this.pending;
+  }
+
+  private async obtain(): Promise<string> {
+    let tokens: Tokens | null = null;
+    if (this.tokens) {
+      try {
+        tokens = await this.client.request<Tokens>("POST", "/auth/refresh", {
+          body: { refreshToken: this.tokens.refreshToken },
+        });
+      } catch (error) {
+        if (!(error instanceof RegistryError) || error.status !== 401) throw error;
+      }
+    }
+    tokens ??= await keyLogin(this.client, this.identityId, this.key);
+    this.tokens = tokens;
+    const lifeMs = tokens.expiresIn * 1000;
+    this.expiresAt = Date.now() + Math.max(lifeMs / 2, lifeMs - this.marginMs);
+    return tokens.accessToken;
+  }
+}
+
+/** The Kafka bridge's signature of a batch body: ES256 over its UTF-8 bytes, raw r||s, base64url. */
+export function signBatch(privateKey: KeyObject, body: string): string {
+  return signWith("sha256", Buffer.from(body, "utf8"), {
+    key: privateKey,
+    dsaEncoding: "ieee-p1363",
+  }).toString("base64url");
+}
+
+// --- the organization member who provisions -----------------------------------------------------------
+
+export interface Operator {
+  identityId: string;
+  privateKey: KeyObject;
+  orgId: string;
+}
+
+/** The demo user and organization that tools/dev.ts creates (.data/demo.json, .data/keys/demo-user.key). */
+export function demoOperator(dataDir: string): Operator {
+  const marker = join(dataDir, "demo.json");
+  const keyFile = join(dataDir, "keys", "demo-user.key");
+  if (!existsSync(marker) || !existsSync(keyFile)) {
+    throw new Error(
+      `no demo organization in ${dataDir} (demo.json and keys/demo-user.key): start the platform first ` +
+        "(bash tools/platform.sh start), or pass --org, --operator and --operator-key",
+    );
+  }
+  const demo = JSON.parse(readFileSync(marker, "utf8")) as { userId: string; orgId: string };
+  return { identityId: demo.userId, orgId: demo.orgId, privateKey: createPrivateKey(readFileSync(keyFile)) };
+}
+
+// --- state ------------------------------------------------------------------------------------------------
+
+interface StoredDevice {
+  deviceId: string;
+  ders: Partial<Record<DerKey, string>>;
+}
+
+interface StoredGateway {
+  gatewayId: string;
+  orgId?: string;
+  siteId?: string;
+  /** `<orgId>/<siteId>` the claim was made for. */
+  claimed?: string;
+  devices: Record<string, StoredDevice>;
+}
+
+interface StoredState {
+  version: 1;
+  gateways: Record<string, StoredGateway>;
+}
+
+export function simulatorDir(dataDir: string): string {
+  return join(dataDir, "simulator");
+}
+
+function readState(file: string): StoredState {
+  if (!existsSync(file)) return { version: 1, gateways: {} };
+  return JSON.parse(readFileSync(file, "utf8")) as StoredState;
+}
+
+function writeState(file: string, state: StoredState): void {
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** The gateway's P-256 key, made once. */
+function gatewayKey(dir: string, index: number): KeyObject {
+  const file = join(dir, `gateway-${index}.key`);
+  if (!existsSync(file)) {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  }
+  return createPrivateKey(readFileSync(file));
+}
+
+// --- provisioning -----------------------------------------------------------------------------------------
+
+export interface ProvisionOptions {
+  registryUrl: string;
+  /** The platform's data directory (.data); the simulator keeps its keys and ids in <dataDir>/simulator. */
+  dataDir: string;
+  gateways: number;
+  devices: number;
+  /** The seed of the site plans and curves. */
+  seed: string;
+  operator: Operator;
+  log?: (message: string) => void;
+}
+
+export interface ProvisionedGateway extends SimulatedGateway {
+  index: number;
+  orgId: string;
+  siteId: string;
+  deviceIds: Record<string, string>;
+  privateKey: KeyObject;
+  tokens: TokenSource;
+}
+
+export async function provision(opts: ProvisionOptions): Promise<ProvisionedGateway[]> {
+  const log = opts.log ?? (() => {});
+  const client = new RegistryClient(opts.registryUrl);
+  const dir = simulatorDir(opts.dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stateFile = join(dir, "state.json");
+  const state = readState(stateFile);
+  const { orgId } = opts.operator;
+  const operator = new TokenSource(client, opts.operator.identityId, opts.operator.privateKey);
+  const orgPath = `/organizations/${orgId}`;
+  try {
+    await operator.token();
+  } catch (error) {
+    throw new Error(`could not log in as ${opts.operator.identityId}: ${(error as Error).message}`);
+  }
+  const call = async <T>(method: string, path: string, body?: unknown) =>
+    client.request<T>(method, path, { body, token: await operator.token() });
+  const notFound = (error: unknown) => error instanceof RegistryError && error.status === 404;
+
+  const result: ProvisionedGateway[] = [];
+  for (let index = 0; index < opts.gateways; index++) {
+    const plan = planSite(opts.seed, index, opts.devices);
+    const stored: StoredGateway = state.gateways[index] ?? { gatewayId: "", devices: {} };
+    state.gateways[index] = stored;
+    const save = () => writeState(stateFile, state);
+
+    // The gateway identity: known and able to log in, or registered now.
+    let privateKey = gatewayKey(dir, index);
+    let tokens: TokenSource | null = null;
+    if (stored.gatewayId) {
+      tokens = new TokenSource(client, stored.gatewayId, privateKey);
+      try {
+        await tokens.token();
+      } catch (error) {
+        if (!(error instanceof RegistryError) || error.status !== 401) throw error;
+        log(`gateway ${index + 1}: ${stored.gatewayId} is unknown to the registry; registering it again`);
+        tokens = null;
+      }
+    }
+    if (!tokens) {
+      const register = (key: KeyObject) =>
+        call<{ id: string }>("POST", "/identities", {
+          type: "gateway",
+          name: `Simulated gateway ${index + 1} (${plan.location.city})`,
+          publicKey: createPublicKey(key).export({ type: "spki", format: "pem" }).toString(),
+        });
+      let identity: { id: string };
+      try {
+        identity = await register(privateKey);
+      } catch (error) {
+        if (!(error instanceof RegistryError) || error.code !== "public_key_in_use") throw error;
+        // The key belongs to an identity whose id was lost with state.json: start with a new key.
+        const file = join(dir, `gateway-${index}.key`);
+        renameSync(file, `${file}.replaced-${Date.now()}`);
+        privateKey = gatewayKey(dir, index);
+        identity = await register(privateKey);
+      }
+      Object.assign(stored, { gatewayId: identity.id, claimed: undefined });
+      save();
+      tokens = new TokenSource(client, identity.id, privateKey);
+      await tokens.token();
+      log(`gateway ${index + 1}: registered ${identity.id}`);
+    }
+    const { gatewayId } = stored;
+
+    // The site, in the operator's organization.
+    if (stored.orgId !== orgId) Object.assign(stored, { orgId, siteId: undefined, devices: {} });
+    const siteName = `Simulated site ${index + 1} (${plan.location.city})`;
+    if (stored.siteId) {
+      try {
+        await call("GET", `${orgPath}/sites/${stored.siteId}`);
+      } catch (error) {
+        if (!notFound(error)) throw error;
+        Object.assign(stored, { siteId: undefined, devices: {} });
+      }
+    }
+    if (!stored.siteId) {
+      const sites = await call<{ items: { id: string; name: string }[] }>("GET", `${orgPath}/sites`);
+      const site =
+        sites.items.find((s) => s.name === siteName) ??
+        (await call<{ id: string }>("POST", `${orgPath}/sites`, {
+          name: siteName,
+          address: `${plan.location.city}, ${plan.location.countryCode}`,
+          timezone: plan.location.timezone,
+        }));
+      Object.assign(stored, { siteId: site.id, claimed: undefined });
+      save();
+      log(`gateway ${index + 1}: site ${site.id} (${siteName})`);
+    }
+    const siteId = stored.siteId!;
+
+    const claim = `${orgId}/${siteId}`;
+    if (stored.claimed !== claim) {
+      await call("POST", `${orgPath}/gateways/${gatewayId}/claim`, { siteId });
+      stored.claimed = claim;
+      save();
+    }
+
+    // Devices (found by externalId) and their DERs (found by type and name).
+    const existing = await call<{ items: { id: string; externalId: string | null; siteId: string }[] }>(
+      "GET",
+      `${orgPath}/devices?siteId=${encodeURIComponent(siteId)}`,
+    );
+    const derIds: Partial<Record<DerKey, string>> = {};
+    const deviceIds: Record<string, string> = {};
+    for (const device of plan.devices) {
+      const externalId = `sim-${gatewayId}-${device.key}`;
+      let deviceId = existing.items.find((d) => d.externalId === externalId)?.id;
+      if (!deviceId) {
+        const commissioned = new Date(Date.now() - plan.profile.yearsInService * 365.25 * 86_400_000);
+        const created = await call<{ id: string }>("POST", `${orgPath}/devices`, {
+          siteId,
+          type: device.type,
+          name: device.name,
+          make: "Simulated",
+          model: device.model,
+          commIdentityId: gatewayId,
+          externalId,
+          address: `${plan.location.city}, ${plan.location.countryCode}`,
+          latitude: plan.location.latitude,
+          longitude: plan.location.longitude,
+          countryCode: plan.location.countryCode,
+          capacity: device.capacityKw,
+          commissioningDate: commissioned.toISOString().slice(0, 10),
+          gridInterconnection: true,
+          energyStorage: device.storageKwh !== null,
+          ...(device.storageKwh !== null ? { energyStorageCapacity: device.storageKwh } : {}),
+        });
+        deviceId = created.id;
+        log(`gateway ${index + 1}: device ${deviceId} (${device.name})`);
+      }
+      deviceIds[device.key] = deviceId;
+      const ders = await call<{ items: { id: string; derType: string; name: string }[] }>(
+        "GET",
+        `${orgPath}/devices/${deviceId}/ders`,
+      );
+      const storedDers: Partial<Record<DerKey, string>> = {};
+      for (const der of device.ders) {
+        let derId = ders.items.find((d) => d.derType === der.derType && d.name === der.name)?.id;
+        if (!derId) {
+          derId = (
+            await call<{ id: string }>("POST", `${orgPath}/devices/${deviceId}/ders`, {
+              derType: der.derType,
+              name: der.name,
+              ratedPowerW: der.ratedPowerW,
+            })
+          ).id;
+        }
+        derIds[der.key] = derId;
+        storedDers[der.key] = derId;
+      }
+      stored.devices[device.key] = { deviceId, ders: storedDers };
+      save();
+    }
+    result.push({ gatewayId, index, orgId, siteId, plan, derIds, deviceIds, privateKey, tokens });
+  }
+  return result;
+}
