@@ -4,8 +4,12 @@ import { createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
+import { intervalRoutes } from "./routes/intervals.ts";
+import { offlineDeviceRoutes } from "./routes/offline-devices.ts";
+import { siteEnergyRoutes } from "./routes/site-energy.ts";
 import { telemetryRoutes } from "./routes/telemetry.ts";
 import { telemetryWsRoutes } from "./routes/telemetry-ws.ts";
+import { twinRoutes } from "./routes/twins.ts";
 
 export interface AppDeps {
   config: Config;
@@ -40,9 +44,19 @@ export async function buildApp(deps: AppDeps) {
     futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
     published: deps.published,
   });
+  // A WebSocket upgrade answered over HTTP instead (401, 403, 404) must not leave its socket open:
+  // @fastify/websocket closes it only when its own hooks ran, and the auth hook refuses before them.
+  app.addHook("onResponse", async (request, reply) => {
+    if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === "websocket")
+      request.raw.socket?.destroy();
+  });
   const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
   await app.register(telemetryRoutes(telemetry));
   await app.register(telemetryWsRoutes(telemetry));
-  void requireOrgRole;
+  const reads = { db, requireOrgRole };
+  await app.register(twinRoutes(reads));
+  await app.register(intervalRoutes(reads));
+  await app.register(siteEnergyRoutes(reads));
+  await app.register(offlineDeviceRoutes(reads));
   return Object.assign(app, { ingestor, requireOrgRole });
 }

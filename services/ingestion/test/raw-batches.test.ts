@@ -1,0 +1,160 @@
+import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { type BatchConsumerRunner, EventProducer } from "@energy/kafka";
+import { readTopic, waitFor } from "@energy/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawBatchConsumer } from "../src/consumers/raw-batches.ts";
+import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
+
+// Trusted bridges put gateway batches on ingestion.raw.v1; each carries the gateway's ES256 signature
+// over the body, checked against the gateway's registered key before anything in it is used.
+
+const GATEWAY = "gw-raw-1";
+const gatewayKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const strangerKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+let ing: Ingestion;
+let runner: BatchConsumerRunner;
+let bridge: EventProducer;
+
+beforeAll(async () => {
+  ing = await startIngestion();
+  await seedSite(ing.db, {
+    orgId: "org-r",
+    siteId: "site-r",
+    deviceId: "dev-r",
+    gatewayId: GATEWAY,
+    ders: { "der-r-pv": "solar" },
+  });
+  await seedSite(ing.db, {
+    orgId: "org-r",
+    siteId: "site-r",
+    deviceId: "dev-r2",
+    gatewayId: "gw-raw-other",
+    ders: { "der-r2-pv": "solar" },
+  });
+  await ing.db.identityKey.create({
+    data: {
+      keyId: "key-raw-1",
+      identityId: GATEWAY,
+      identityType: "gateway",
+      algorithm: "ES256",
+      publicKey: gatewayKey.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    },
+  });
+  bridge = new EventProducer(ing.kafka, { source: "ingestion", topicPrefix: ing.testKafka.topicPrefix });
+  await bridge.connect();
+  runner = rawBatchConsumer({
+    kafka: ing.kafka,
+    producer: ing.producer,
+    db: ing.db,
+    ingestor: ing.app.ingestor,
+    maxReadings: ing.config.BATCH_MAX_READINGS,
+    topicPrefix: ing.testKafka.topicPrefix,
+    groupId: ing.testKafka.groupId("raw-batches"),
+  });
+  await runner.start();
+});
+afterAll(async () => {
+  await runner?.stop();
+  await bridge?.disconnect();
+  await ing?.close();
+});
+
+const signed = (
+  body: string,
+  key: KeyObject = gatewayKey.privateKey,
+  encoding: "ieee-p1363" | "der" = "ieee-p1363",
+) => sign("sha256", Buffer.from(body), { key, dsaEncoding: encoding }).toString("base64url");
+
+let minute = 0;
+const body = (...derIds: string[]) =>
+  JSON.stringify(
+    derIds.map((derId) => ({
+      derId,
+      reading: { type: "pv", timestamp: Date.now() - 3_600_000 + ++minute * 60_000, W: -10 },
+    })),
+  );
+
+async function put(payload: { body: string; signature: string; gatewayId?: string }) {
+  await bridge.publish({
+    topic: "ingestion.raw.v1",
+    key: payload.gatewayId ?? GATEWAY,
+    type: "batch.received",
+    payload: { gatewayId: GATEWAY, receivedAt: new Date().toISOString(), ...payload },
+  });
+}
+
+const telemetry = (count: number) =>
+  readTopic(ing.testKafka.kafka, `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`, {
+    count,
+    settleMs: 500,
+  });
+const refusals = () =>
+  ing.db.rejectedReading.findMany({ where: { channel: "kafka" }, orderBy: { id: "asc" } });
+
+describe("signed raw batches on ingestion.raw.v1", () => {
+  it("publishes the readings of a batch signed by the gateway's key (P1363 or DER signature)", async () => {
+    const first = body("der-r-pv", "der-r-pv");
+    await put({ body: first, signature: signed(first) });
+    const second = `${body("der-r-pv")}\n`;
+    await put({ body: second, signature: signed(second, gatewayKey.privateKey, "der") });
+    const messages = await telemetry(3);
+    expect(messages).toHaveLength(3);
+    expect(messages.map((m) => JSON.parse(m.value!).gatewayId)).toEqual([GATEWAY, GATEWAY, GATEWAY]);
+  });
+
+  it.each([
+    ["a body changed after signing", () => ({ body: body("der-r-pv"), signature: signed(body("der-r-pv")) })],
+    [
+      "a batch signed with another key",
+      () => ({ body: "[]", signature: signed("[]", strangerKey.privateKey) }),
+    ],
+    ["a signature that is not base64", () => ({ body: "[]", signature: "%%%" })],
+    [
+      "a gateway without a registered key",
+      () => ({ body: "[]", signature: signed("[]"), gatewayId: "gw-unknown" }),
+    ],
+  ])("refuses %s whole: stored with the reason, nothing published", async (_what, make) => {
+    const before = (await refusals()).length;
+    const batch = make();
+    await put(batch.gatewayId ? { ...batch } : batch);
+    const stored = await waitFor("the refusal stored", async () => {
+      const rows = await refusals();
+      return rows.length > before ? rows[rows.length - 1] : null;
+    });
+    expect(stored.reasons).toEqual([
+      { field: "signature", message: expect.stringMatching(/^signature: .*the batch was not read$/) },
+    ]);
+    expect((await telemetry(3)).length).toBe(3);
+  });
+
+  it("refuses a signed batch that cannot be read, naming why", async () => {
+    const garbage = "[{not json";
+    await put({ body: garbage, signature: signed(garbage) });
+    const stored = await waitFor("the refusal stored", async () =>
+      (await refusals()).find((r) => JSON.stringify(r.reasons).includes("body")),
+    );
+    expect(stored.reasons).toEqual([{ field: "body", message: expect.stringContaining("not valid JSON") }]);
+  });
+
+  it("refuses a key once revoked", async () => {
+    await ing.db.identityKey.update({ where: { keyId: "key-raw-1" }, data: { revokedAt: new Date() } });
+    const later = body("der-r-pv");
+    await put({ body: later, signature: signed(later) });
+    await waitFor("the refusal stored", async () =>
+      (await refusals()).some((r) => JSON.stringify(r.reasons).includes("no registered ES256 key")),
+    );
+    await ing.db.identityKey.update({ where: { keyId: "key-raw-1" }, data: { revokedAt: null } });
+  });
+
+  it("in a good batch, still refuses the reading for a device the gateway does not serve", async () => {
+    const mixed = body("der-r-pv", "der-r2-pv");
+    await put({ body: mixed, signature: signed(mixed) });
+    const stored = await waitFor("the refusal stored", async () =>
+      (await refusals()).find((r) => r.derId === "der-r2-pv"),
+    );
+    expect(stored.reasons).toEqual([
+      { field: "derId", message: expect.stringContaining(`gateway ${GATEWAY} does not serve device dev-r2`) },
+    ]);
+    expect((await telemetry(4)).length).toBe(4);
+  });
+});

@@ -1,0 +1,198 @@
+import { type ConsumerRunner, EventProducer } from "@energy/kafka";
+import { waitFor } from "@energy/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registryProjection } from "../src/consumers/registry-projection.ts";
+import { type Ingestion, startIngestion } from "./helpers.ts";
+
+// Ingestion learns which gateway serves which device from the registry's events, and follows changes:
+// a device moved to another gateway, an orphaned device, a deleted DER.
+
+let ing: Ingestion;
+let registry: EventProducer;
+let projection: ConsumerRunner;
+
+beforeAll(async () => {
+  ing = await startIngestion();
+  registry = new EventProducer(ing.kafka, { source: "registry", topicPrefix: ing.testKafka.topicPrefix });
+  await registry.connect();
+  projection = registryProjection({
+    kafka: ing.kafka,
+    producer: ing.producer,
+    db: ing.db,
+    topicPrefix: ing.testKafka.topicPrefix,
+    groupId: ing.testKafka.groupId("registry-projection"),
+  });
+  await projection.start();
+});
+afterAll(async () => {
+  await projection?.stop();
+  await registry?.disconnect();
+  await ing?.close();
+});
+
+const device = (commIdentityId: string | null) => ({
+  deviceId: "dev-p",
+  orgId: "org-p",
+  siteId: "site-p",
+  type: "inverter",
+  state: "pending",
+  name: "Roof inverter",
+  commIdentityId,
+  externalId: null,
+  make: null,
+  model: null,
+  capacityW: 5000,
+  commissioningDate: null,
+  countryCode: "SE",
+  fuelCode: null,
+});
+const der = {
+  derId: "der-p",
+  deviceId: "dev-p",
+  siteId: "site-p",
+  orgId: "org-p",
+  derType: "solar",
+  name: "PV",
+  ratedPowerW: 5000,
+};
+
+let minute = 0;
+const send = (gateway: string) =>
+  ing.app.inject({
+    method: "POST",
+    url: "/v1/telemetry",
+    headers: ing.auth(gateway),
+    payload: [
+      {
+        derId: "der-p",
+        reading: { type: "pv", timestamp: Date.now() - 3_600_000 + ++minute * 60_000, W: -5 },
+      },
+    ],
+  });
+
+async function until(what: string, check: () => Promise<boolean>) {
+  await waitFor(what, check, { timeoutMs: 20_000 });
+}
+
+describe("the registry projection", () => {
+  it("lets a gateway report for its device once the registry's events arrived", async () => {
+    expect((await send("gw-p1")).json().rejected[0].reasons[0].message).toContain("is not a registered DER");
+    await registry.publish([
+      {
+        topic: "registry.organization.v1",
+        key: "org-p",
+        type: "organization.created",
+        payload: { orgId: "org-p", name: "P", kind: "developer", ownerIdentityId: "usr-p" },
+      },
+      {
+        topic: "registry.site.v1",
+        key: "site-p",
+        type: "site.created",
+        payload: { siteId: "site-p", orgId: "org-p", name: "Home", address: null, timezone: "Europe/Oslo" },
+      },
+      { topic: "registry.device.v1", key: "dev-p", type: "device.registered", payload: device("gw-p1") },
+      { topic: "registry.der.v1", key: "der-p", type: "der.created", payload: der },
+      {
+        topic: "registry.membership.v1",
+        key: "org-p",
+        type: "membership.added",
+        payload: { orgId: "org-p", identityId: "usr-viewer", role: "viewer" },
+      },
+    ]);
+    await until("the DER projected", async () => (await ing.db.der.count({ where: { id: "der-p" } })) === 1);
+    expect((await send("gw-p1")).json()).toEqual({ accepted: 1, rejected: [] });
+    expect(await ing.db.site.findUnique({ where: { id: "site-p" } })).toMatchObject({
+      timezone: "Europe/Oslo",
+    });
+    expect(
+      await ing.db.membership.findMany({ where: { orgId: "org-p" }, orderBy: { identityId: "asc" } }),
+    ).toEqual([
+      { orgId: "org-p", identityId: "usr-p", role: "owner" },
+      { orgId: "org-p", identityId: "usr-viewer", role: "viewer" },
+    ]);
+  });
+
+  it("follows a device moved to another gateway", async () => {
+    await registry.publish({
+      topic: "registry.device.v1",
+      key: "dev-p",
+      type: "device.updated",
+      payload: device("gw-p2"),
+    });
+    await until(
+      "the new gateway projected",
+      async () => (await ing.db.device.findUnique({ where: { id: "dev-p" } }))?.commIdentityId === "gw-p2",
+    );
+    expect((await send("gw-p1")).json().rejected[0].reasons[0].message).toContain(
+      "gateway gw-p1 does not serve device dev-p",
+    );
+    expect((await send("gw-p2")).json().accepted).toBe(1);
+  });
+
+  it("refuses readings of an orphaned device, and of a deleted DER", async () => {
+    await registry.publish({
+      topic: "registry.device.v1",
+      key: "dev-p",
+      type: "device.state_changed",
+      payload: {
+        deviceId: "dev-p",
+        orgId: "org-p",
+        from: "active",
+        to: "orphaned",
+        reason: "gateway claimed",
+      },
+    });
+    await until(
+      "orphaned",
+      async () => (await ing.db.device.findUnique({ where: { id: "dev-p" } }))?.state === "orphaned",
+    );
+    expect((await send("gw-p2")).json().rejected[0].reasons[0].message).toContain("is orphaned");
+    await registry.publish({
+      topic: "registry.der.v1",
+      key: "der-p",
+      type: "der.deleted",
+      payload: { derId: "der-p", deviceId: "dev-p", orgId: "org-p", derType: "solar" },
+    });
+    await until("the DER gone", async () => (await ing.db.der.count({ where: { id: "der-p" } })) === 0);
+    expect((await send("gw-p2")).json().rejected[0].reasons[0].message).toContain("is not a registered DER");
+  });
+
+  it("keeps machine keys and revokes them with the identity", async () => {
+    const key = {
+      keyId: "key-p",
+      algorithm: "ES256",
+      publicKey: "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----",
+    };
+    await registry.publish([
+      {
+        topic: "registry.identity.v1",
+        key: "gw-p2",
+        type: "identity.registered",
+        payload: { identityId: "gw-p2", identityType: "gateway", name: "GW", ...key },
+      },
+      {
+        topic: "registry.identity.v1",
+        key: "gw-p2",
+        type: "identity.key_added",
+        payload: { identityId: "gw-p2", ...key, keyId: "key-p2" },
+      },
+    ]);
+    await until(
+      "both keys",
+      async () => (await ing.db.identityKey.count({ where: { identityId: "gw-p2" } })) === 2,
+    );
+    expect((await ing.db.identityKey.findUnique({ where: { keyId: "key-p2" } }))?.identityType).toBe(
+      "gateway",
+    );
+    await registry.publish({
+      topic: "registry.identity.v1",
+      key: "gw-p2",
+      type: "identity.revoked",
+      payload: { identityId: "gw-p2", reason: null },
+    });
+    await until(
+      "revoked",
+      async () => (await ing.db.identityKey.count({ where: { identityId: "gw-p2", revokedAt: null } })) === 0,
+    );
+  });
+});

@@ -1,0 +1,122 @@
+import type { AddressInfo } from "node:net";
+import { readTopic } from "@energy/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
+
+const GATEWAY = "gw-ws-1";
+let ing: Ingestion;
+let url: string;
+
+beforeAll(async () => {
+  ing = await startIngestion();
+  await seedSite(ing.db, {
+    orgId: "org-ws",
+    siteId: "site-ws",
+    deviceId: "dev-ws",
+    gatewayId: GATEWAY,
+    ders: { "der-ws-pv": "solar", "der-ws-meter": "meter" },
+  });
+  await ing.app.listen({ port: 0, host: "127.0.0.1" });
+  url = `ws://127.0.0.1:${(ing.app.server.address() as AddressInfo).port}/v1/telemetry/ws`;
+});
+afterAll(async () => {
+  await ing?.close();
+});
+
+/** A connected gateway socket with a way to await the answer to each frame. */
+async function connect(headers: Record<string, string>) {
+  const socket = new WebSocket(url, { headers });
+  const answers: Array<Record<string, unknown>> = [];
+  const waiters: Array<() => void> = [];
+  socket.on("message", (data) => {
+    answers.push(JSON.parse(data.toString()));
+    for (const wake of waiters.splice(0)) wake();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  return {
+    socket,
+    async answerTo(batchId: string | null, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = answers.find((a) => a.batchId === batchId);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no answer to ${batchId}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+  };
+}
+
+const reading = (minute: number, W: number) => ({
+  derId: "der-ws-pv",
+  reading: { type: "pv", timestamp: Date.now() - 3_600_000 + minute * 60_000, W },
+});
+
+describe("the WebSocket stream", () => {
+  it("answers every batch by its id once its readings are on Kafka, several in flight", async () => {
+    const gw = await connect(ing.auth(GATEWAY));
+    for (let b = 0; b < 5; b++) {
+      gw.socket.send(
+        JSON.stringify({ batchId: `b-${b}`, items: [reading(b * 2, -100), reading(b * 2 + 1, -200)] }),
+      );
+    }
+    for (let b = 0; b < 5; b++)
+      expect(await gw.answerTo(`b-${b}`)).toEqual({ batchId: `b-${b}`, accepted: 2, rejected: [] });
+    const onKafka = await readTopic(
+      ing.testKafka.kafka,
+      `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`,
+      { count: 10 },
+    );
+    expect(onKafka).toHaveLength(10);
+
+    gw.socket.send(JSON.stringify({ batchId: "mixed", items: [reading(30, -5), reading(31, 50)] }));
+    expect(await gw.answerTo("mixed")).toMatchObject({
+      accepted: 1,
+      rejected: [{ index: 1, reasons: [{ field: "reading.W" }] }],
+    });
+    gw.socket.close();
+  });
+
+  it.each([
+    ["not JSON", "{oops", null, "invalid_json"],
+    ["no items", JSON.stringify({ batchId: "x1" }), "x1", "invalid_frame"],
+    ["no batch id", JSON.stringify({ items: [] }), null, "invalid_frame"],
+    ["an empty batch", JSON.stringify({ batchId: "x2", items: [] }), "x2", "invalid_batch"],
+  ])(
+    "answers a frame with %s with an error naming it, and stays open",
+    async (_what, frame, batchId, code) => {
+      const gw = await connect(ing.auth(GATEWAY));
+      gw.socket.send(frame);
+      expect(await gw.answerTo(batchId)).toMatchObject({ batchId, error: { code } });
+      gw.socket.send(JSON.stringify({ batchId: "after", items: [reading(40, -1)] }));
+      expect(await gw.answerTo("after")).toMatchObject({ accepted: 1 });
+      gw.socket.close();
+    },
+  );
+
+  it.each([
+    ["without a token", {}, 401],
+    ["with a user's token", "user", 403],
+  ])("refuses the upgrade %s", async (_what, who, status) => {
+    const headers = typeof who === "string" ? ing.auth("usr-1", who) : who;
+    const socket = new WebSocket(url, { headers });
+    const refused = await new Promise<number>((resolve) => {
+      socket.on("unexpected-response", (req, res) => {
+        resolve(res.statusCode ?? 0);
+        // with this listener ws leaves the refused request open: end it
+        res.resume();
+        req.destroy();
+      });
+      socket.on("open", () => resolve(101));
+      socket.on("error", () => {});
+    });
+    expect(refused).toBe(status);
+  });
+});
