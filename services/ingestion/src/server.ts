@@ -2,9 +2,9 @@ import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
-import { rawBatchConsumer } from "./consumers/raw-batches.ts";
-import { registryProjection } from "./consumers/registry-projection.ts";
-import { telemetryStore } from "./consumers/telemetry-store.ts";
+import { RAW_GROUP_ID, rawBatchConsumer } from "./consumers/raw-batches.ts";
+import { PROJECTION_GROUP_ID, registryProjection } from "./consumers/registry-projection.ts";
+import { STORE_GROUP_ID, telemetryStore } from "./consumers/telemetry-store.ts";
 import { createDb } from "./db.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 
@@ -26,20 +26,25 @@ const app = await buildApp({
 });
 relay.start();
 
-// Consumers start once the app is built (their metrics go on app.metrics) and stop first.
+// Consumers start once the app is built (their metrics go on app.metrics) and stop first. The topic
+// prefix (an environment's namespace on a shared cluster) prefixes their consumer groups too.
 const shared = { kafka, producer, db, topicPrefix: config.KAFKA_TOPIC_PREFIX };
+const group = (name: string) => `${config.KAFKA_TOPIC_PREFIX}${name}`;
 const projection = registryProjection({
   ...shared,
+  groupId: group(PROJECTION_GROUP_ID),
   logger: app.log.child({ consumer: "registry-projection" }),
 });
 const store = telemetryStore({
   ...shared,
+  groupId: group(STORE_GROUP_ID),
   published: () => relay.nudge(),
   logger: app.log.child({ consumer: "telemetry-store" }),
 });
 const raw = rawBatchConsumer({
   ...shared,
   ingestor: app.ingestor,
+  groupId: group(RAW_GROUP_ID),
   maxReadings: config.BATCH_MAX_READINGS,
   logger: app.log.child({ consumer: "raw-batches" }),
 });
