@@ -172,7 +172,7 @@ describe("the service killed under load", () => {
       expect(sum._sum.readingCount).toBe(BATCHES_PER_DER * PER_BATCH);
     }
     const twin = await db.twin.findUnique({ where: { derId: "der-c1" } });
-    expect((twin?.fields as Record<string, { value: number }>).total_generation_Wh?.value).toBe(
+    expect((twin!.fields as Record<string, { value: number }>).total_generation_Wh?.value).toBe(
       10_000 + 5 * (total / 4 - 1),
     );
   }, 240_000);
