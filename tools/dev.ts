@@ -2,8 +2,9 @@
  * The local launcher: the whole platform on this machine, no Docker needed.
  *
  *   node tools/dev.ts start    Kafka (KRaft, from Maven jars), topics, per-service databases and
- *                              migrations, every service in services/, a demo organization; prints URLs
- *   node tools/dev.ts stop     stops the services and Kafka
+ *                              migrations, every service in services/, a demo organization, and (when
+ *                              ingestion runs) the gateway simulator streaming demo telemetry; prints URLs
+ *   node tools/dev.ts stop     stops the simulator, the services and Kafka
  *   node tools/dev.ts status   what runs where
  *
  * Run through `bash tools/platform.sh start|stop|status`, which first installs the toolchain.
@@ -19,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
 import { ensureTopics } from "../infra/kafka/topics.ts";
 import { bootstrapDatabases, DEFAULT_POSTGRES_URL, redact } from "../infra/postgres/postgres.ts";
+import { demoOperator, type ProvisionedGateway, provision } from "./gateway-simulator/provision.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const dataDir = join(root, ".data");
@@ -221,6 +223,45 @@ async function demo(registryUrl: string, rootPrivateKey: string): Promise<{ user
   return result;
 }
 
+/** The demo telemetry: what tools/gateway-simulator plays (see its README.md). */
+const SIMULATOR = { gateways: 2, devices: 2, transport: "ws", interval: "10s", backfill: "1h" } as const;
+
+/**
+ * Provisions the simulated gateways of the demo organization (idempotent; ids kept in .data/simulator),
+ * then starts the simulator detached, streaming to ingestion. Returns the provisioned gateways.
+ */
+async function startSimulator(registryUrl: string, ingestionUrl: string): Promise<ProvisionedGateway[]> {
+  const gateways = await provision({
+    registryUrl,
+    dataDir,
+    gateways: SIMULATOR.gateways,
+    devices: SIMULATOR.devices,
+    seed: "energy",
+    operator: demoOperator(dataDir),
+  });
+  if (runningPid("simulator")) return gateways;
+  const args = [
+    ...["tools/gateway-simulator/main.ts", "--gateways", String(SIMULATOR.gateways)],
+    ...["--devices", String(SIMULATOR.devices), "--transport", SIMULATOR.transport],
+    ...["--interval", SIMULATOR.interval, "--backfill", SIMULATOR.backfill, "--seed", "energy"],
+    ...["--registry-url", registryUrl, "--ingestion-url", ingestionUrl, "--data-dir", dataDir],
+  ];
+  const { pid, logFile } = spawnDetached("simulator", args, root);
+  // It provisions again (finding everything) and starts streaming within seconds; a fault shows at once.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+    if (!alive(pid)) {
+      const tail = log.split("\n").slice(-20).join("\n");
+      throw new Error(
+        `the gateway simulator exited during start-up; its log (${logFile}) ends with:\n${tail}`,
+      );
+    }
+    if (log.includes("streaming over") || Date.now() > deadline) return gateways;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function start(): Promise<void> {
   say(`Kafka on ${BROKERS} (Apache Kafka 4.1.1, KRaft, from Maven Central jars)…`);
   await startKafka({ port: KAFKA_PORT });
@@ -250,6 +291,19 @@ async function start(): Promise<void> {
     urls[service] = await startService(service, env);
   }
   const demoInfo = urls.registry ? await demo(urls.registry, rootKeys.privateKey) : null;
+  let simulated: ProvisionedGateway[] | null = null;
+  let simulatorNote = "";
+  if (!demoInfo || !urls.registry) simulatorNote = "not started: no registry and demo organization";
+  else if (!urls.ingestion) simulatorNote = "not started: services/ingestion is not there yet";
+  else {
+    say("gateway simulator: provisioning the demo gateways, then streaming to ingestion…");
+    try {
+      simulated = await startSimulator(urls.registry, urls.ingestion);
+    } catch (error) {
+      simulatorNote = `not started: ${(error as Error).message}`;
+    }
+  }
+  if (simulatorNote) say(`gateway simulator ${simulatorNote}`);
 
   console.log("\nThe platform is running:\n");
   for (const [service, url] of Object.entries(urls)) {
@@ -270,12 +324,26 @@ async function start(): Promise<void> {
         "(its Ed25519 key: .data/keys/demo-user.key; root's: .data/keys/root-ed25519.key)",
     );
   }
+  if (simulated) {
+    const { gateways, devices, transport, interval, backfill } = SIMULATOR;
+    console.log(
+      `  ${"simulator".padEnd(12)} ${gateways} gateways × ${devices} devices → ingestion over ${transport} every ` +
+        `${interval} (${backfill} backfill first); log .data/run/simulator.log, ids in .data/simulator/state.json`,
+    );
+    for (const g of simulated) {
+      console.log(
+        `  ${"".padEnd(12)} ${g.gatewayId} (${g.plan.location.city}) twin: ` +
+          `${urls.ingestion}/organizations/${g.orgId}/sites/${g.siteId}/twin`,
+      );
+    }
+  }
   console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);
   console.log("  stop: bash tools/platform.sh stop\n");
 }
 
 async function stop(): Promise<void> {
-  for (const service of [...services(), "mail"]) {
+  // The simulator first, so it does not report the services going away.
+  for (const service of ["simulator", ...services(), "mail"]) {
     const pid = runningPid(service);
     if (pid) {
       process.kill(pid, "SIGTERM");
@@ -298,6 +366,10 @@ async function status(): Promise<void> {
       `${service.padEnd(12)}${pid ? `up (pid ${pid}) on http://127.0.0.1:${PORTS[service]}` : "down"}`,
     );
   }
+  const simulator = runningPid("simulator");
+  console.log(
+    `${"simulator".padEnd(12)}${simulator ? `up (pid ${simulator}), log .data/run/simulator.log` : "down"}`,
+  );
   const mail = runningPid("mail");
   console.log(`${"mail".padEnd(12)}${mail ? `up (pid ${mail}) on smtp://127.0.0.1:${MAIL_PORT}` : "down"}`);
 }
