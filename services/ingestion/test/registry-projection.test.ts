@@ -99,7 +99,14 @@ describe("the registry projection", () => {
         payload: { orgId: "org-p", identityId: "usr-viewer", role: "viewer" },
       },
     ]);
-    await until("the DER projected", async () => (await ing.db.der.count({ where: { id: "der-p" } })) === 1);
+    // each topic is consumed on its own (no order across topics): wait for all of them
+    await until(
+      "the DER, site and members projected",
+      async () =>
+        (await ing.db.der.count({ where: { id: "der-p" } })) === 1 &&
+        (await ing.db.site.count({ where: { id: "site-p" } })) === 1 &&
+        (await ing.db.membership.count({ where: { orgId: "org-p" } })) === 2,
+    );
     expect((await send("gw-p1")).json()).toEqual({ accepted: 1, rejected: [] });
     expect(await ing.db.site.findUnique({ where: { id: "site-p" } })).toMatchObject({
       timezone: "Europe/Oslo",
