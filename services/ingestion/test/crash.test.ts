@@ -131,7 +131,7 @@ describe("the service killed under load", () => {
               headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
               body: JSON.stringify(items),
             });
-            if (res.ok && (await res.json()).accepted === PER_BATCH) {
+            if (res.ok && ((await res.json()) as { accepted: number }).accepted === PER_BATCH) {
               for (const item of items) acknowledged.add(`${derId}@${item.reading.timestamp}`);
               break;
             }

@@ -16,6 +16,15 @@ export const ENERGY_COLUMNS: readonly EnergyColumn[] = [
   "dischargeWh",
 ];
 
+/** The database column of each energy column (energy_interval). */
+export const ENERGY_COLUMN_SQL = {
+  generationWh: "generation_wh",
+  importWh: "import_wh",
+  exportWh: "export_wh",
+  chargeWh: "charge_wh",
+  dischargeWh: "discharge_wh",
+} as const satisfies Record<EnergyColumn, string>;
+
 type ReadingType = TelemetryReading["type"];
 
 /** Which cumulative counter of a reading feeds which energy column. */

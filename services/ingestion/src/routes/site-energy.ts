@@ -1,7 +1,7 @@
 import { DerTypeSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import { ENERGY_COLUMNS, type EnergyColumn } from "../domain/intervals.ts";
+import { ENERGY_COLUMN_SQL, ENERGY_COLUMNS, type EnergyColumn } from "../domain/intervals.ts";
 import { calendarRange, todayIn } from "../domain/periods.ts";
 import { queryError, READERS, type ReadRouteDeps } from "./access.ts";
 import { EnergyColumnsView, roundWh } from "./intervals.ts";
@@ -56,13 +56,7 @@ interface RollupRow {
   interval_count: number;
 }
 
-const SQL_COLUMN: Record<EnergyColumn, keyof RollupRow> = {
-  generationWh: "generation_wh",
-  importWh: "import_wh",
-  exportWh: "export_wh",
-  chargeWh: "charge_wh",
-  dischargeWh: "discharge_wh",
-};
+const SQL_COLUMN: Record<EnergyColumn, keyof RollupRow> = ENERGY_COLUMN_SQL;
 
 /** Adds `b` into `a` (a missing value stays missing only when both are). */
 const plus = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);

@@ -3,6 +3,7 @@ import type { Db } from "../db.ts";
 import {
   COUNTERS,
   type CounterPoint,
+  ENERGY_COLUMN_SQL,
   ENERGY_COLUMNS,
   type EnergyColumn,
   INTERVAL_MS,
@@ -59,13 +60,6 @@ interface IntervalRow {
 
 const INTERVAL_TOPIC = "ingestion.interval.v1";
 const LIVENESS_TOPIC = "ingestion.liveness.v1";
-const COLUMN_SQL: Record<EnergyColumn, string> = {
-  generationWh: "generation_wh",
-  importWh: "import_wh",
-  exportWh: "export_wh",
-  chargeWh: "charge_wh",
-  dischargeWh: "discharge_wh",
-};
 
 /**
  * Applies accepted readings in one transaction: stores each new reading (a DER's reading at a time
@@ -286,7 +280,7 @@ class IntervalChanges {
     const rows = [...this.rows.values()];
     const energy = (column: EnergyColumn) => rows.map((r) => r.energy[column] ?? null);
     const sets = ENERGY_COLUMNS.map((c) => {
-      const col = COLUMN_SQL[c];
+      const col = ENERGY_COLUMN_SQL[c];
       return `${col} = CASE WHEN excluded.${col} IS NULL THEN energy_interval.${col}
                             ELSE COALESCE(energy_interval.${col}, 0) + excluded.${col} END`;
     }).join(",\n       ");
