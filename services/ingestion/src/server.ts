@@ -48,10 +48,14 @@ const raw = rawBatchConsumer({
   maxReadings: config.BATCH_MAX_READINGS,
   logger: app.log.child({ consumer: "raw-batches" }),
 });
-for (const consumer of [projection, store, raw]) {
-  consumer.registerMetrics(app.metrics);
-  await consumer.start();
-}
+const consumers = [projection, store, raw];
+for (const consumer of consumers) consumer.registerMetrics(app.metrics);
+// Gateways are answered without waiting for the consumers to join their groups (after a crash a group
+// waits for the dead member's session to time out); a consumer that cannot start stops the service.
+Promise.all(consumers.map((consumer) => consumer.start())).catch((err: unknown) => {
+  app.log.fatal({ err }, "a consumer could not start");
+  process.exit(1);
+});
 const housekeeping = startHousekeeping({ db, config, published: () => relay.nudge(), log: app.log });
 
 await runService({
