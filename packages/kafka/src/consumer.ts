@@ -1,11 +1,13 @@
-import { type Envelope, findEventSchema } from "@energy/contracts";
+import type { Envelope } from "@energy/contracts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Registry } from "prom-client";
-import { Counter, Gauge } from "prom-client";
-import { type Logger, type SqlClient, silentLogger, sleep, type TransactionalDb } from "./db.ts";
-import { envelopeFromHeaders } from "./envelope.ts";
-import { classifyError, describeZodError, FatalMessageError } from "./errors.ts";
+import { type Logger, type SqlClient, silentLogger, type TransactionalDb } from "./db.ts";
+import { sendToDeadLetter } from "./dead-letter.ts";
+import { parsePayload, readEnvelope } from "./decode.ts";
+import { groupConsumer, runInGroup } from "./kafka.ts";
+import { type RunnerMetricsFamily, registerRunnerMetrics } from "./metrics.ts";
 import type { EventProducer } from "./producer.ts";
+import { type RetryOptions, retryAfterFailure } from "./retry.ts";
 
 export interface HandlerContext {
   envelope: Envelope;
@@ -40,7 +42,7 @@ export interface ConsumerRunnerOptions {
   db?: TransactionalDb;
   /** new groups start at the beginning (projections rebuild by replay); default true */
   fromBeginning?: boolean;
-  retry?: { initialMs?: number; maxMs?: number; maxAttempts?: number };
+  retry?: RetryOptions;
   /** the longest a fetch waits for new messages (default 500 ms) */
   maxWaitTimeMs?: number;
   logger?: Logger;
@@ -78,14 +80,7 @@ export class ConsumerRunner {
   };
 
   constructor(private readonly opts: ConsumerRunnerOptions) {
-    this.consumer = opts.kafka.consumer({
-      groupId: opts.groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      // An idle partition is polled again after at most this long (kafkajs waits 5 s by default).
-      maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
-      heartbeatInterval: 3_000,
-    });
+    this.consumer = groupConsumer(opts.kafka, opts);
     for (const sub of opts.subscriptions) this.byTopic.set(this.fullTopic(sub.topic), sub);
   }
 
@@ -104,25 +99,12 @@ export class ConsumerRunner {
   /** Connects, subscribes and starts consuming; resolves once the consumer has joined its group. */
   async start(): Promise<void> {
     this.stopping = false;
-    await this.consumer.connect();
-    await this.consumer.subscribe({
+    await runInGroup(this.consumer, {
       topics: [...this.byTopic.keys()],
       fromBeginning: this.opts.fromBeginning ?? true,
-    });
-    const joined = new Promise<void>((resolve) => {
-      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-    });
-    await this.consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1_000,
-      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.eachBatch(payload),
     });
-    await joined;
   }
 
   /** Finishes the message in hand, commits what was applied, and leaves the group. */
@@ -158,50 +140,51 @@ export class ConsumerRunner {
     message: KafkaMessage,
     heartbeat: () => Promise<void>,
   ): Promise<boolean> {
-    const initialMs = this.opts.retry?.initialMs ?? 100;
-    const maxMs = this.opts.retry?.maxMs ?? 10_000;
-    const maxAttempts = this.opts.retry?.maxAttempts ?? 5;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await this.apply(sub, partition, message);
-        if (outcome === "processed") this.counters.processed++;
-        else if (outcome === "duplicate") this.counters.duplicates++;
-        else this.counters.skipped++;
-        return true;
-      } catch (error) {
-        this.counters.errors++;
-        const kind = classifyError(error);
-        const where = { topic: sub.topic, partition, offset: message.offset };
-        if (kind === "fatal" || (kind === "unknown" && attempt >= maxAttempts)) {
-          this.log.warn({ ...where, err: error, attempts: attempt }, "sending message to the DLQ");
-          return this.deadLetter(sub, partition, message, error);
-        }
-        this.counters.retries++;
-        this.log.warn({ ...where, err: error, attempt, kind }, "message failed, retrying");
-        const delay = Math.min(initialMs * 2 ** (attempt - 1), maxMs);
-        const until = Date.now() + delay;
-        while (Date.now() < until) {
-          if (this.stopping) return false;
-          await sleep(Math.min(500, until - Date.now()));
-          await heartbeat().catch(() => {});
-        }
+    let outcome: Outcome;
+    try {
+      outcome = await this.apply(sub, partition, message); // the hot path: no retry bookkeeping
+    } catch (error) {
+      const hooks = { heartbeat, isStopping: () => this.stopping };
+      const result = await retryAfterFailure(
+        error,
+        () => this.apply(sub, partition, message),
+        this.opts.retry,
+        {
+          ...hooks,
+          onFailure: (err, { kind, attempt, willRetry }) => {
+            this.counters.errors++;
+            const where = { topic: sub.topic, partition, offset: message.offset };
+            if (!willRetry) {
+              return this.log.warn({ ...where, err, attempts: attempt }, "sending message to the DLQ");
+            }
+            this.counters.retries++;
+            this.log.warn({ ...where, err, attempt, kind }, "message failed, retrying");
+          },
+        },
+      );
+      if (result.status === "stopped") return false;
+      if (result.status === "failed") {
+        const origin = { topic: this.fullTopic(sub.topic), partition, groupId: this.opts.groupId };
+        const sent = await sendToDeadLetter(this.opts.producer, origin, message, result.error, {
+          ...hooks,
+          logger: this.log,
+        });
+        if (sent) this.counters.deadLettered++;
+        return sent;
       }
+      outcome = result.value;
     }
+    if (outcome === "processed") this.counters.processed++;
+    else if (outcome === "duplicate") this.counters.duplicates++;
+    else this.counters.skipped++;
+    return true;
   }
 
   private async apply(sub: Subscription, partition: number, message: KafkaMessage): Promise<Outcome> {
-    const envelope = envelopeFromHeaders(message.headers);
-    const schema = findEventSchema(sub.topic, envelope.type);
-    if (!schema)
-      throw new FatalMessageError(`event type "${envelope.type}" is not in the catalog of ${sub.topic}`);
+    const { envelope, schema } = readEnvelope(sub.topic, message);
     const handler = sub.handlers[envelope.type];
     if (!handler) return "skipped";
-    if (!message.value) throw new FatalMessageError("message has no value");
-    const parsed = schema.safeParse(JSON.parse(message.value.toString("utf8")));
-    if (!parsed.success) {
-      const fields = describeZodError(parsed.error, "payload").map((i) => `${i.path}: ${i.message}`);
-      throw new FatalMessageError(`invalid ${envelope.type}: ${fields.join("; ")}`);
-    }
+    const payload = parsePayload(schema, envelope.type, message);
     const ctx: HandlerContext = {
       envelope,
       topic: sub.topic,
@@ -212,7 +195,7 @@ export class ConsumerRunner {
     };
     const db = this.opts.db;
     if (!db) {
-      await handler(parsed.data, ctx);
+      await handler(payload, ctx);
       return "processed";
     }
     return db.$transaction(async (tx: SqlClient) => {
@@ -222,82 +205,39 @@ export class ConsumerRunner {
         sub.topic,
       );
       if (inserted === 0) return "duplicate" as const;
-      await handler(parsed.data, { ...ctx, tx });
+      await handler(payload, { ...ctx, tx });
       return "processed" as const;
     });
   }
 
-  /** Sends the message to `<topic>.dlq` with its origin and the error; retried until the broker takes it. */
-  private async deadLetter(
-    sub: Subscription,
-    partition: number,
-    message: KafkaMessage,
-    error: unknown,
-  ): Promise<boolean> {
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const headers: Record<string, string | Buffer> = {};
-    for (const [k, v] of Object.entries(message.headers ?? {})) {
-      if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : v;
-    }
-    Object.assign(headers, {
-      "dlq-origin-topic": this.fullTopic(sub.topic),
-      "dlq-origin-partition": String(partition),
-      "dlq-origin-offset": message.offset,
-      "dlq-consumer-group": this.opts.groupId,
-      "dlq-error": reason.slice(0, 4_000),
-      "dlq-failed-at": new Date().toISOString(),
-    });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.opts.producer.sendRaw(`${this.fullTopic(sub.topic)}.dlq`, [
-          { key: message.key, value: message.value, headers },
-        ]);
-        this.counters.deadLettered++;
-        return true;
-      } catch (sendError) {
-        if (this.stopping) return false;
-        this.log.error({ err: sendError, attempt }, "could not write to the DLQ, retrying");
-        await sleep(Math.min(200 * 2 ** attempt, 10_000));
-      }
-    }
-  }
-
-  /** Exposes the counters and lag as Prometheus metrics on a service's registry. */
+  /**
+   * Exposes the counters and lag as Prometheus metrics on a service's registry (`kafka_consumer_*`,
+   * labelled by group); any number of runners may register on one registry.
+   */
   registerMetrics(registry: Registry): void {
-    const labels = { group: this.opts.groupId };
-    const stats = () => this.counters;
-    const counter = (name: string, help: string, field: keyof Omit<ConsumerStats, "lag">) =>
-      new Counter({
-        name,
-        help,
-        labelNames: ["group"],
-        registers: [registry],
-        collect() {
-          this.reset();
-          this.inc(labels, stats()[field]);
-        },
-      });
-    counter("kafka_consumer_messages_processed_total", "Messages applied", "processed");
-    counter(
-      "kafka_consumer_messages_duplicate_total",
-      "Messages seen before, not applied again",
-      "duplicates",
-    );
-    counter("kafka_consumer_messages_dead_lettered_total", "Messages sent to the DLQ", "deadLettered");
-    counter("kafka_consumer_errors_total", "Handler failures (each attempt)", "errors");
-    counter("kafka_consumer_retries_total", "Retries after a failure", "retries");
-    new Gauge({
-      name: "kafka_consumer_lag",
-      help: "Messages behind the end of the partition",
-      labelNames: ["group", "topic", "partition"],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [key, lag] of Object.entries(stats().lag)) {
-          const i = key.lastIndexOf(":");
-          this.set({ ...labels, topic: key.slice(0, i), partition: key.slice(i + 1) }, lag);
-        }
-      },
+    registerRunnerMetrics(registry, CONSUMER_METRICS, {
+      group: this.opts.groupId,
+      counters: () => this.counters,
+      lag: () => this.counters.lag,
     });
   }
 }
+
+const CONSUMER_METRICS: RunnerMetricsFamily<Exclude<keyof ConsumerStats, "lag">> = {
+  counters: [
+    { name: "kafka_consumer_messages_processed_total", help: "Messages applied", field: "processed" },
+    {
+      name: "kafka_consumer_messages_duplicate_total",
+      help: "Messages seen before, not applied again",
+      field: "duplicates",
+    },
+    {
+      name: "kafka_consumer_messages_dead_lettered_total",
+      help: "Messages sent to the DLQ",
+      field: "deadLettered",
+    },
+    { name: "kafka_consumer_errors_total", help: "Handler failures (each attempt)", field: "errors" },
+    { name: "kafka_consumer_retries_total", help: "Retries after a failure", field: "retries" },
+  ],
+  lag: { name: "kafka_consumer_lag", help: "Messages behind the end of the partition" },
+};

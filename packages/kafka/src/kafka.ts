@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from "kafkajs";
+import { type Consumer, type EachBatchPayload, Kafka, logLevel } from "kafkajs";
 
 /** A kafkajs client for 127.0.0.1-style broker lists (use 127.0.0.1, not localhost: Node may try IPv6 first). */
 export function createKafka(opts: { brokers: string; clientId: string; quiet?: boolean }): Kafka {
@@ -8,4 +8,47 @@ export function createKafka(opts: { brokers: string; clientId: string; quiet?: b
     logLevel: opts.quiet === false ? logLevel.WARN : logLevel.ERROR,
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
   });
+}
+
+/** The consumer of a runner's group: no topic auto-creation, 30 s session, idle partitions polled often. */
+export function groupConsumer(kafka: Kafka, opts: { groupId: string; maxWaitTimeMs?: number }): Consumer {
+  return kafka.consumer({
+    groupId: opts.groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 30_000,
+    // An idle partition is polled again after at most this long (kafkajs waits 5 s by default).
+    maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
+    heartbeatInterval: 3_000,
+  });
+}
+
+/**
+ * Connects, subscribes and runs `eachBatch` with offsets resolved by the caller only (autoCommit commits
+ * resolved offsets alone); resolves once the consumer has joined its group.
+ */
+export async function runInGroup(
+  consumer: Consumer,
+  opts: {
+    topics: string[];
+    fromBeginning: boolean;
+    partitionsConsumedConcurrently: number;
+    eachBatch: (payload: EachBatchPayload) => Promise<void>;
+  },
+): Promise<void> {
+  await consumer.connect();
+  await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning });
+  const joined = new Promise<void>((resolve) => {
+    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+      off();
+      resolve();
+    });
+  });
+  await consumer.run({
+    autoCommit: true,
+    autoCommitInterval: 1_000,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently,
+    eachBatch: opts.eachBatch,
+  });
+  await joined;
 }
