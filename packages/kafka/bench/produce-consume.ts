@@ -7,6 +7,7 @@
  * reads both back with JSON.parse. The difference between the two is what carrying an envelope costs in
  * kafkajs itself (it allocates an encoder per header and copies every byte in JavaScript); the ratio to
  * "same messages" is the package's own overhead: validation on both ends, the runner, the bookkeeping.
+ * "package batch runner" consumes the same messages through BatchConsumerRunner (chunks to one handler).
  *
  *   bash tools/platform.sh start      # or: node infra/kafka/kafka.ts start
  *   node --import tsx packages/kafka/bench/produce-consume.ts [--messages 100000] [--batch 500]
@@ -17,7 +18,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { ensureTopics } from "@energy/infra/topics";
 import type { Kafka } from "kafkajs";
-import { ConsumerRunner, createKafka, EventProducer } from "../src/index.ts";
+import { BatchConsumerRunner, ConsumerRunner, createKafka, EventProducer } from "../src/index.ts";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -109,7 +110,8 @@ async function raw(kafka: Kafka, withEnvelope: boolean): Promise<number> {
   return MESSAGES / seconds;
 }
 
-async function platform(kafka: Kafka): Promise<number> {
+/** Through the package: EventProducer, and ConsumerRunner (one message at a time) or BatchConsumerRunner. */
+async function platform(kafka: Kafka, kind: "message" | "batch"): Promise<number> {
   const prefix = await freshTopic();
   const producer = new EventProducer(kafka, { source: "registry", topicPrefix: prefix });
   await producer.connect();
@@ -118,22 +120,34 @@ async function platform(kafka: Kafka): Promise<number> {
   const finished = new Promise<void>((r) => {
     done = r;
   });
-  const runner = new ConsumerRunner({
-    kafka,
-    groupId: `${prefix}platform`,
-    topicPrefix: prefix,
-    producer,
-    subscriptions: [
-      {
-        topic: TOPIC,
-        handlers: {
-          "device.registered": async () => {
-            if (++seen >= MESSAGES) done();
-          },
-        },
-      },
-    ],
-  });
+  const common = { kafka, groupId: `${prefix}${kind}`, topicPrefix: prefix, producer };
+  const runner =
+    kind === "message"
+      ? new ConsumerRunner({
+          ...common,
+          subscriptions: [
+            {
+              topic: TOPIC,
+              handlers: {
+                "device.registered": async () => {
+                  if (++seen >= MESSAGES) done();
+                },
+              },
+            },
+          ],
+        })
+      : new BatchConsumerRunner({
+          ...common,
+          subscriptions: [
+            {
+              topic: TOPIC,
+              handler: async (messages) => {
+                seen += messages.length;
+                if (seen >= MESSAGES) done();
+              },
+            },
+          ],
+        });
   await runner.start();
   const start = performance.now();
   for (let i = 0; i < MESSAGES; i += BATCH) {
@@ -143,7 +157,7 @@ async function platform(kafka: Kafka): Promise<number> {
     }
     await producer.publish(events);
   }
-  await deadline(finished, "platform consume");
+  await deadline(finished, `platform consume (${kind})`);
   const seconds = (performance.now() - start) / 1000;
   await runner.stop();
   await producer.disconnect();
@@ -154,14 +168,15 @@ const kafka = createKafka({ brokers: BROKERS, clientId: "bench" });
 console.log(
   `broker ${BROKERS}; ${MESSAGES} messages per run, batches of ${BATCH}, ${ROUNDS} rounds each, alternating`,
 );
-const rates = { bare: [] as number[], same: [] as number[], platform: [] as number[] };
+const rates = { bare: [] as number[], same: [] as number[], platform: [] as number[], batch: [] as number[] };
 for (let round = 1; round <= ROUNDS; round++) {
   rates.bare.push(await raw(kafka, false));
   rates.same.push(await raw(kafka, true));
-  rates.platform.push(await platform(kafka));
+  rates.platform.push(await platform(kafka, "message"));
+  rates.batch.push(await platform(kafka, "batch"));
   console.log(
     `round ${round}: raw bare ${Math.round(rates.bare.at(-1)!)}, raw same messages ${Math.round(rates.same.at(-1)!)}, ` +
-      `packages/kafka ${Math.round(rates.platform.at(-1)!)} msg/s`,
+      `packages/kafka ${Math.round(rates.platform.at(-1)!)}, package batch runner ${Math.round(rates.batch.at(-1)!)} msg/s`,
   );
 }
 const best = (xs: number[]) => Math.max(...xs);
@@ -170,7 +185,11 @@ console.log(`\nbest of ${ROUNDS} rounds, produce+consume in one process:`);
 console.log(`  raw kafkajs, bare payload:                     ${fmt(rates.bare)}`);
 console.log(`  raw kafkajs, same messages (payload+envelope): ${fmt(rates.same)}`);
 console.log(`  packages/kafka (validated, enveloped, runner): ${fmt(rates.platform)}`);
+console.log(`  package batch runner (BatchConsumerRunner):    ${fmt(rates.batch)}`);
 console.log(
   `ratio to raw with the same messages: ${(best(rates.platform) / best(rates.same)).toFixed(2)} (goal >= 0.70)`,
 );
 console.log(`ratio to raw bare payload:           ${(best(rates.platform) / best(rates.bare)).toFixed(2)}`);
+console.log(
+  `batch runner ratio to raw with the same messages: ${(best(rates.batch) / best(rates.same)).toFixed(2)}`,
+);

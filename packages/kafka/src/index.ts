@@ -1,3 +1,11 @@
+export {
+  BatchConsumerRunner,
+  type BatchConsumerRunnerOptions,
+  type BatchConsumerStats,
+  type BatchContext,
+  type BatchHandler,
+  type BatchSubscription,
+} from "./batch-consumer.ts";
 export { type KafkaConfig, KafkaConfigSchema } from "./config.ts";
 export {
   ConsumerRunner,
@@ -8,6 +16,7 @@ export {
   type Subscription,
 } from "./consumer.ts";
 export type { Logger, SqlClient, TransactionalDb } from "./db.ts";
+export type { DecodedMessage } from "./decode.ts";
 export { createEnvelope, type EnvelopeInit, envelopeFromHeaders, envelopeToHeaders } from "./envelope.ts";
 export { classifyError, FatalMessageError, InvalidMessageError } from "./errors.ts";
 export { createKafka } from "./kafka.ts";

@@ -1,0 +1,415 @@
+import { join } from "node:path";
+import {
+  createTestDatabase,
+  createTestKafka,
+  readTopic,
+  type TestDatabase,
+  type TestKafka,
+  waitFor,
+} from "@energy/testing";
+import { Registry } from "prom-client";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  BatchConsumerRunner,
+  type BatchConsumerRunnerOptions,
+  type BatchContext,
+  type BatchHandler,
+  ConsumerRunner,
+  createEnvelope,
+  type DecodedMessage,
+  EventProducer,
+  envelopeToHeaders,
+  FatalMessageError,
+  type SqlClient,
+} from "../src/index.ts";
+import type { PrismaClient } from "./generated/prisma/client.ts";
+import { organization, packageDir, prismaFor } from "./helpers.ts";
+
+const TOPIC = "registry.organization.v1";
+type Org = ReturnType<typeof organization>;
+type Call = { size: number; offsets: string[]; orgIds: string[] } & Omit<BatchContext, "heartbeat">;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("BatchConsumerRunner (real broker and database)", () => {
+  let db: TestDatabase;
+  let prisma: PrismaClient;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase({
+      cwd: packageDir,
+      migrations: join(packageDir, "test/prisma/migrations"),
+    });
+    prisma = prismaFor(db.url);
+    // What a batch handler dedupes on: a natural key (here the organization id), per test.
+    await prisma.$executeRawUnsafe(
+      `CREATE TABLE batch_effect (
+         test text NOT NULL, org_id text NOT NULL, event_id uuid NOT NULL, PRIMARY KEY (test, org_id))`,
+    );
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+  });
+
+  /** Fresh topics (and a producer) for one test: every test reads its topic from the beginning. */
+  async function fresh() {
+    const kafka = await createTestKafka({ topics: [TOPIC] });
+    const producer = new EventProducer(kafka.kafka, { source: "registry", topicPrefix: kafka.topicPrefix });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    return { kafka, producer, fullTopic: `${kafka.topicPrefix}${TOPIC}` };
+  }
+
+  function runner(
+    t: { kafka: TestKafka; producer: EventProducer },
+    group: string,
+    handler: BatchHandler<Org>,
+    more: Partial<BatchConsumerRunnerOptions> = {},
+  ): BatchConsumerRunner {
+    const r = new BatchConsumerRunner({
+      kafka: t.kafka.kafka,
+      groupId: t.kafka.groupId(group),
+      topicPrefix: t.kafka.topicPrefix,
+      producer: t.producer,
+      retry: { initialMs: 20, maxMs: 100, maxAttempts: 3 },
+      subscriptions: [{ topic: TOPIC, handler }],
+      ...more,
+    });
+    cleanups.push(() => r.stop());
+    return r;
+  }
+
+  async function publishOrganizations(producer: EventProducer, from: number, count: number): Promise<void> {
+    for (let i = 0; i < count; i += 500) {
+      const n = Math.min(500, count - i);
+      await producer.publish(
+        Array.from({ length: n }, (_, j) => ({
+          topic: TOPIC,
+          key: `org-${(from + i + j) % 37}`,
+          type: "organization.updated",
+          payload: organization(from + i + j),
+        })),
+      );
+    }
+  }
+
+  /** The handler's write: insert the chunk's effects; a message seen before changes nothing. */
+  async function applyDeduped(test: string, messages: DecodedMessage<Org>[], sql: SqlClient = prisma) {
+    await sql.$executeRawUnsafe(
+      `INSERT INTO batch_effect (test, org_id, event_id)
+       SELECT $1, * FROM unnest($2::text[], $3::uuid[]) ON CONFLICT (test, org_id) DO NOTHING`,
+      test,
+      messages.map((m) => m.payload.orgId),
+      messages.map((m) => m.envelope.id),
+    );
+  }
+
+  const effects = async (test: string) =>
+    Number(
+      (
+        await prisma.$queryRawUnsafe<Array<{ n: bigint }>>(
+          "SELECT count(*) AS n FROM batch_effect WHERE test = $1",
+          test,
+        )
+      )[0]!.n,
+    );
+
+  function recorder(calls: Call[], seen: DecodedMessage<Org>[]) {
+    return (messages: DecodedMessage<Org>[], { heartbeat: _, ...ctx }: BatchContext) => {
+      calls.push({
+        ...ctx,
+        size: messages.length,
+        offsets: messages.map((m) => m.offset),
+        orgIds: messages.map((m) => m.payload.orgId),
+      });
+      seen.push(...messages);
+    };
+  }
+
+  it("hands chunks of at most maxBatchSize, every message once, in offset order per partition", async () => {
+    const t = await fresh();
+    const total = 1_500;
+    await publishOrganizations(t.producer, 0, total); // all there before the first fetch: big batches
+    const calls: Call[] = [];
+    const seen: DecodedMessage<Org>[] = [];
+    const record = recorder(calls, seen);
+    const r = runner(t, "chunks", async (messages, ctx) => record(messages, ctx), { maxBatchSize: 100 });
+    await r.start();
+    await waitFor("every message handled", () => seen.length >= total);
+    await sleep(500); // a message handed twice would show now
+
+    expect(seen).toHaveLength(total);
+    expect(Math.max(...calls.map((c) => c.size))).toBe(100); // fetches were split…
+    for (const call of calls) expect(call.size).toBeLessThanOrEqual(100); // …never exceeded
+    const byPartition = new Map<number, string[]>();
+    for (const call of calls) {
+      expect(call).toMatchObject({ topic: TOPIC, attempt: 1, isolating: false });
+      byPartition.set(call.partition, [...(byPartition.get(call.partition) ?? []), ...call.offsets]);
+    }
+    expect(byPartition.size).toBe(3);
+    for (const offsets of byPartition.values()) {
+      expect(offsets).toEqual(offsets.map((_, i) => String(i))); // a fresh topic: 0, 1, 2, … without gaps
+    }
+    for (const m of seen) {
+      expect(m.envelope.type).toBe("organization.updated");
+      expect(m.topic).toBe(TOPIC);
+      expect(m.key).toBe(`org-${Number(m.payload.orgId.slice(4)) % 37}`);
+    }
+    expect(new Set(seen.map((m) => m.payload.orgId)).size).toBe(total);
+    expect(seen.find((m) => m.payload.orgId === "org-7")?.payload).toEqual(organization(7));
+    const stats = r.stats();
+    expect(stats).toMatchObject({ processed: total, batches: calls.length, deadLettered: 0, errors: 0 });
+    expect(Object.values(stats.lag)).toEqual([0, 0, 0]);
+  });
+
+  it("sends poison messages to <topic>.dlq with their origin and the error; the rest is handled", async () => {
+    const t = await fresh();
+    const raw = t.kafka.kafka.producer();
+    await raw.connect();
+    cleanups.push(() => raw.disconnect());
+    const envelope = (type: string) => envelopeToHeaders(createEnvelope({ type, source: "registry" }));
+    await raw.send({
+      topic: t.fullTopic,
+      messages: [
+        { key: "org-10", value: JSON.stringify(organization(10)), headers: envelope("organization.created") },
+        {
+          key: "org-11",
+          value: JSON.stringify({ ...organization(11), kind: "wholesaler" }),
+          headers: envelope("organization.created"),
+        },
+        { key: "org-12", value: "not json at all", headers: envelope("organization.created") },
+        { key: "org-13", value: JSON.stringify(organization(13)) }, // no envelope
+        {
+          key: "org-14",
+          value: JSON.stringify(organization(14)),
+          headers: envelope("organization.exploded"),
+        },
+        { key: "org-15", value: JSON.stringify(organization(15)), headers: envelope("organization.created") },
+      ],
+    });
+    const handled: string[] = [];
+    const group = t.kafka.groupId("poison");
+    const r = runner(
+      t,
+      "poison",
+      async (messages) => void handled.push(...messages.map((m) => m.payload.orgId)),
+    );
+    await r.start();
+    await waitFor(
+      "the good messages and the dead letters",
+      () => handled.length === 2 && r.stats().deadLettered === 4,
+    );
+
+    expect(handled.sort()).toEqual(["org-10", "org-15"]);
+    const dead = await readTopic(t.kafka.kafka, `${t.fullTopic}.dlq`, { count: 4, settleMs: 300 });
+    expect(dead.map((m) => m.key).sort()).toEqual(["org-11", "org-12", "org-13", "org-14"]);
+    const byKey = Object.fromEntries(dead.map((m) => [m.key, m]));
+    for (const m of dead) {
+      expect(m.headers["dlq-origin-topic"]).toBe(t.fullTopic);
+      expect(m.headers["dlq-origin-partition"]).toMatch(/^\d+$/);
+      expect(m.headers["dlq-origin-offset"]).toMatch(/^\d+$/);
+      expect(m.headers["dlq-consumer-group"]).toBe(group);
+      expect(Date.parse(m.headers["dlq-failed-at"]!)).not.toBeNaN();
+    }
+    expect(byKey["org-11"]!.headers["dlq-error"]).toMatch(/FatalMessageError: .*payload\.kind/);
+    expect(byKey["org-11"]!.value).toContain("wholesaler"); // the original value…
+    expect(JSON.parse(byKey["org-11"]!.headers.envelope!).type).toBe("organization.created"); // …and headers
+    expect(byKey["org-12"]!.headers["dlq-error"]).toMatch(/SyntaxError|JSON/);
+    expect(byKey["org-13"]!.headers["dlq-error"]).toMatch(/envelope/);
+    expect(byKey["org-14"]!.headers["dlq-error"]).toMatch(/"organization.exploded" is not in the catalog/);
+    expect(r.stats()).toMatchObject({ processed: 2, deadLettered: 4, errors: 4, retries: 0 });
+
+    // Operators see it in the service's metrics, beside ConsumerRunner's, on one registry.
+    const registry = new Registry();
+    r.registerMetrics(registry);
+    const other = runner(t, "poison-other", async () => {});
+    other.registerMetrics(registry);
+    const single = new ConsumerRunner({
+      kafka: t.kafka.kafka,
+      groupId: t.kafka.groupId("single"),
+      producer: t.producer,
+      subscriptions: [],
+    });
+    single.registerMetrics(registry);
+    const metrics = await registry.metrics();
+    expect(metrics).toContain(`kafka_batch_consumer_messages_dead_lettered_total{group="${group}"} 4`);
+    expect(metrics).toContain(`kafka_batch_consumer_messages_processed_total{group="${group}"} 2`);
+    expect(metrics).toContain(
+      `kafka_batch_consumer_messages_processed_total{group="${t.kafka.groupId("poison-other")}"} 0`,
+    );
+    expect(metrics).toMatch(
+      new RegExp(`kafka_batch_consumer_lag\\{group="${group}",topic="${TOPIC}",partition="\\d+"\\} 0`),
+    );
+    expect(metrics).toContain(
+      `kafka_consumer_messages_processed_total{group="${t.kafka.groupId("single")}"} 0`,
+    );
+  });
+
+  it("retries a chunk whose transaction failed transiently, losing nothing", async () => {
+    const t = await fresh();
+    const total = 300;
+    await publishOrganizations(t.producer, 1_000, total);
+    const calls: Call[] = [];
+    const record = recorder(calls, []);
+    let failures = 2;
+    const r = runner(t, "transient", async (messages, ctx) => {
+      record(messages, ctx);
+      await prisma.$transaction(async (tx) => {
+        await applyDeduped("transient", messages, tx); // rolled back by the failures below
+        if (failures-- > 0) {
+          throw Object.assign(new Error("could not serialize access due to concurrent update"), {
+            code: "40001",
+          });
+        }
+      });
+    });
+    await r.start();
+    await waitFor("every message applied", async () => (await effects("transient")) === total);
+    await sleep(300);
+
+    const first = calls[0]!;
+    expect(calls.slice(0, 3).map((c) => [c.attempt, c.offsets])).toEqual([
+      [1, first.offsets],
+      [2, first.offsets],
+      [3, first.offsets],
+    ]);
+    expect(await effects("transient")).toBe(total);
+    expect(r.stats()).toMatchObject({ processed: total, retries: 2, errors: 2, deadLettered: 0 });
+  });
+
+  it("a FatalMessageError on one message dead-letters only that message; the chunk's others are applied", async () => {
+    const t = await fresh();
+    const total = 60;
+    await publishOrganizations(t.producer, 3_000, total);
+    const calls: Call[] = [];
+    const record = recorder(calls, []);
+    const r = runner(t, "fatal", async (messages, ctx) => {
+      record(messages, ctx);
+      if (messages.some((m) => m.payload.orgId === "org-3013")) {
+        throw new FatalMessageError("org-3013 breaks a rule");
+      }
+      await applyDeduped("fatal", messages);
+    });
+    await r.start();
+    await waitFor("the others applied", async () => (await effects("fatal")) === total - 1);
+    await waitFor("the dead letter", () => r.stats().deadLettered === 1);
+
+    const dead = await readTopic(t.kafka.kafka, `${t.fullTopic}.dlq`, { count: 1, settleMs: 300 });
+    expect(dead).toHaveLength(1);
+    expect(JSON.parse(dead[0]!.value!).orgId).toBe("org-3013");
+    expect(dead[0]!.headers["dlq-error"]).toBe("FatalMessageError: org-3013 breaks a rule");
+    const failedChunk = calls.find((c) => c.orgIds.includes("org-3013") && !c.isolating)!;
+    const isolated = calls.filter((c) => c.isolating);
+    // Not retried as a chunk: isolated at once, each message of that chunk on its own, in order.
+    expect(calls.filter((c) => !c.isolating && c.partition === failedChunk.partition)).toHaveLength(1);
+    expect(isolated.map((c) => c.size)).toEqual(failedChunk.offsets.map(() => 1));
+    expect(isolated.flatMap((c) => c.offsets)).toEqual(failedChunk.offsets);
+    const stored = await prisma.$queryRawUnsafe<Array<{ org_id: string }>>(
+      "SELECT org_id FROM batch_effect WHERE test = 'fatal'",
+    );
+    expect(stored.map((s) => s.org_id)).not.toContain("org-3013");
+    expect(r.stats()).toMatchObject({ processed: total - 1, deadLettered: 1, retries: 0 });
+  });
+
+  it("an unknown failure is retried maxAttempts times as a chunk, then only the message at fault is dead-lettered", async () => {
+    const t = await fresh();
+    const total = 60;
+    await publishOrganizations(t.producer, 4_000, total);
+    const calls: Call[] = [];
+    const record = recorder(calls, []);
+    const r = runner(t, "unknown", async (messages, ctx) => {
+      record(messages, ctx);
+      if (messages.some((m) => m.payload.orgId === "org-4021")) throw new Error("boom");
+      await applyDeduped("unknown", messages);
+    });
+    await r.start();
+    await waitFor("the others applied", async () => (await effects("unknown")) === total - 1);
+    await waitFor("the dead letter", () => r.stats().deadLettered === 1);
+
+    const dead = await readTopic(t.kafka.kafka, `${t.fullTopic}.dlq`, { count: 1, settleMs: 300 });
+    expect(dead.map((m) => JSON.parse(m.value!).orgId)).toEqual(["org-4021"]);
+    expect(dead[0]!.headers["dlq-error"]).toBe("Error: boom");
+    const withFault = calls.filter((c) => c.orgIds.includes("org-4021"));
+    expect(withFault.map((c) => [c.isolating, c.attempt])).toEqual([
+      [false, 1],
+      [false, 2],
+      [false, 3],
+      [true, 1],
+      [true, 2],
+      [true, 3],
+    ]);
+    expect(r.stats()).toMatchObject({ processed: total - 1, deadLettered: 1, retries: 4, errors: 6 });
+  });
+
+  it("stopped while a chunk waits to retry, it commits none of it: the next runner gets it all", async () => {
+    const t = await fresh();
+    const total = 40;
+    await publishOrganizations(t.producer, 6_000, total);
+    const busy = Object.assign(new Error("the database is busy"), { code: "53300" });
+    const first = runner(
+      t,
+      "stop-retrying",
+      async () => {
+        throw busy;
+      },
+      { retry: { initialMs: 200, maxMs: 200 } },
+    );
+    await first.start();
+    await waitFor("retrying", () => first.stats().retries >= 2);
+    const stopping = Date.now();
+    await first.stop();
+    expect(Date.now() - stopping).toBeLessThan(5_000);
+    expect(first.stats()).toMatchObject({ processed: 0, deadLettered: 0 });
+
+    const handled = new Set<string>();
+    const second = runner(t, "stop-retrying", async (messages) => {
+      for (const m of messages) handled.add(m.payload.orgId);
+    });
+    await second.start();
+    await waitFor("every message handled by the second runner", () => handled.size === total);
+    expect(second.stats().deadLettered).toBe(0);
+  });
+
+  it("stopped mid-stream and restarted in the same group: every message handled, none skipped", async () => {
+    const t = await fresh();
+    const total = 3_000;
+    await publishOrganizations(t.producer, 10_000, total);
+    const handled: string[][] = [[], []];
+    const runnerNo = (n: 0 | 1) =>
+      runner(
+        t,
+        "restart",
+        async (messages) => {
+          await applyDeduped("restart", messages);
+          handled[n]!.push(...messages.map((m) => m.payload.orgId));
+          await sleep(10);
+        },
+        { maxBatchSize: 50 },
+      );
+
+    const first = runnerNo(0);
+    await first.start();
+    await waitFor("some progress", () => handled[0]!.length >= 500);
+    await first.stop(); // mid-stream
+    const afterFirst = await effects("restart");
+    expect(afterFirst).toBeGreaterThanOrEqual(500);
+    expect(afterFirst).toBeLessThan(total);
+
+    const second = runnerNo(1);
+    await second.start();
+    await waitFor("every message applied", async () => (await effects("restart")) === total, {
+      timeoutMs: 30_000,
+    });
+    await sleep(500);
+    expect(await effects("restart")).toBe(total); // the dedupe kept one effect per message
+    expect(new Set([...handled[0]!, ...handled[1]!]).size).toBe(total); // none skipped
+    // The second runner resumed from what the first committed on stop, not from the beginning.
+    expect(handled[1]!.length).toBeLessThanOrEqual(total - afterFirst);
+    expect(handled[0]!.length + handled[1]!.length).toBeGreaterThanOrEqual(total);
+  });
+});
