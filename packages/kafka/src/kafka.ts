@@ -10,12 +10,16 @@ export function createKafka(opts: { brokers: string; clientId: string; quiet?: b
   });
 }
 
-/** The consumer of a runner's group: no topic auto-creation, 30 s session, idle partitions polled often. */
+/**
+ * The consumer of a runner's group: no topic auto-creation, idle partitions polled often, and a 10 s
+ * session: a consumer that died (SIGKILL, lost host) has its partitions handed on after 10 s rather than
+ * kafkajs's 30 s; runners heartbeat between messages and chunks, well within it.
+ */
 export function groupConsumer(kafka: Kafka, opts: { groupId: string; maxWaitTimeMs?: number }): Consumer {
   return kafka.consumer({
     groupId: opts.groupId,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
+    sessionTimeout: 10_000,
     // An idle partition is polled again after at most this long (kafkajs waits 5 s by default).
     maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
     heartbeatInterval: 3_000,
