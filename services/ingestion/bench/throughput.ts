@@ -1,0 +1,491 @@
+/**
+ * Ingestion end to end: simulated gateways stream realistic readings (tools/gateway-simulator's curves,
+ * counters included) to the ingestion service started as a child process, over WebSocket (default) or
+ * HTTP; the service publishes them on ingestion.telemetry.v1 and its telemetry store applies them to
+ * PostgreSQL (raw readings, twins, half-hourly energy, liveness).
+ *
+ *   node --import tsx bench/throughput.ts [--gateways 50] [--devices 2] [--transport ws|http]
+ *     [--batch-items 500] [--window 4] [--warmup 5] [--seconds 30] [--interval 5]
+ *     [--latency-seconds 30] [--latency-period 1000] [--rate N] [--instances 1] [--keep-database]
+ *     [--cpu-prof DIR]
+ *
+ * Phase 1 "max": every gateway keeps `window` batches of `batch-items` readings in flight for warmup +
+ * seconds; measured over `seconds`: readings acknowledged per second, readings stored per second by the
+ * telemetry store, then the time the store needs to catch up once the senders stop (and its rate alone).
+ * End to end = the phase's readings / the time from its first send until the store has applied the last
+ * (the store's counter on /metrics; the reading table's row count is checked after). Phase 2 "latency":
+ * once the store has caught up, the gateways send at half the end-to-end rate (each gateway one batch
+ * every `latency-period` ms, open loop: a batch goes out on time whether or not earlier ones are answered)
+ * and the acknowledgement latency is measured from the batch's scheduled send time to its answer.
+ * `--rate N` skips phase 1 and paces phase 2 at N readings/s; `--instances N` starts N service processes
+ * (one consumer group: the telemetry topic's partitions are shared) and spreads the gateways over them;
+ * `--cpu-prof DIR` runs the service with node's --cpu-prof (the profile is written to DIR when it stops).
+ * Each window also shows the CPU used by the service, the PostgreSQL backends of its database and the
+ * local Kafka broker (from /proc; per reading where the flow is steady), and by the other processes.
+ *
+ * The registry projection is seeded by inserting its rows into the service's database (no registry.*
+ * events). Readings start yesterday at 00:00 UTC, one every `interval` seconds per DER (a backfill: each
+ * batch holds whole timestamps of one site). POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
+ * names the server (the bench uses its own database energy_ingestion_bench, dropped at the end);
+ * KAFKA_BROKERS (default 127.0.0.1:9092). Prints figures; asserts nothing (goal: >= 25,000 readings/s).
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { WebSocket } from "ws";
+import {
+  GatewaySimulator,
+  type SimulatedGateway,
+  syntheticGateways,
+  type TelemetryItem,
+} from "../../../tools/gateway-simulator/fleet.ts";
+import {
+  CpuMeter,
+  type CpuSample,
+  describeMachine,
+  flag,
+  gatewayToken,
+  localKafkaPid,
+  mib,
+  numberOption,
+  option,
+  prepare,
+  quantile,
+  type SeedGateway,
+  type ServiceChild,
+  seedProjection,
+  sleep,
+  startService,
+  table,
+  teardown,
+} from "./harness.ts";
+
+const GATEWAYS = numberOption("gateways", 50);
+const DEVICES = numberOption("devices", 2);
+const TRANSPORT = option("transport", "ws");
+const BATCH_ITEMS = numberOption("batch-items", 500);
+const WINDOW = numberOption("window", 4);
+const WARMUP_S = numberOption("warmup", 5);
+const SECONDS = numberOption("seconds", 30);
+const INTERVAL_MS = numberOption("interval", 5) * 1000;
+const LATENCY_SECONDS = numberOption("latency-seconds", 30);
+const LATENCY_PERIOD_MS = numberOption("latency-period", 1000);
+const KEEP_DATABASE = flag("keep-database");
+const CPU_PROF = option("cpu-prof", "");
+/** Skip phase 1 and pace phase 2 at this many readings/s (to profile or check a rate). */
+const RATE = numberOption("rate", 0);
+/** Service processes (same database, same consumer groups); the gateways are spread over them. */
+const INSTANCES = Math.max(1, numberOption("instances", 1));
+if (TRANSPORT !== "ws" && TRANSPORT !== "http") throw new Error("--transport must be ws or http");
+
+const STORE_GROUP = "ingestion.telemetry-store";
+const DAY_MS = 86_400_000;
+
+interface Answer {
+  accepted: number;
+  rejected: number;
+}
+
+/** One gateway's way to ingestion: a WebSocket with several frames in flight, or HTTP POSTs. */
+interface Link {
+  send(items: TelemetryItem[]): Promise<Answer>;
+  close(): void;
+}
+
+class WsLink implements Link {
+  private readonly pending = new Map<string, { resolve: (a: Answer) => void; reject: (e: Error) => void }>();
+  private seq = 0;
+  private readonly prefix = randomBytes(3).toString("hex");
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on("message", (data) => {
+      const answer = JSON.parse(data.toString()) as {
+        batchId: string;
+        accepted?: number;
+        rejected?: unknown[];
+        error?: { code: string; message: string };
+      };
+      const waiting = this.pending.get(answer.batchId);
+      if (!waiting) return;
+      this.pending.delete(answer.batchId);
+      if (answer.error) waiting.reject(new Error(`${answer.error.code}: ${answer.error.message}`));
+      else waiting.resolve({ accepted: answer.accepted ?? 0, rejected: answer.rejected?.length ?? 0 });
+    });
+    socket.on("close", () => {
+      for (const waiting of this.pending.values()) waiting.reject(new Error("the socket closed"));
+      this.pending.clear();
+    });
+  }
+
+  static open(url: string, token: string): Promise<WsLink> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(`${url.replace(/^http/, "ws")}/v1/telemetry/ws`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      socket.once("open", () => resolve(new WsLink(socket)));
+      socket.once("error", reject);
+      socket.once("unexpected-response", (_req, res) =>
+        reject(new Error(`upgrade refused: ${res.statusCode}`)),
+      );
+    });
+  }
+
+  send(items: TelemetryItem[]): Promise<Answer> {
+    const batchId = `${this.prefix}-${this.seq++}`;
+    return new Promise((resolve, reject) => {
+      this.pending.set(batchId, { resolve, reject });
+      this.socket.send(JSON.stringify({ batchId, items }));
+    });
+  }
+
+  close() {
+    this.socket.close();
+  }
+}
+
+class HttpLink implements Link {
+  constructor(
+    private readonly url: string,
+    private readonly token: string,
+  ) {}
+
+  async send(items: TelemetryItem[]): Promise<Answer> {
+    const res = await fetch(`${this.url}/v1/telemetry`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
+      body: JSON.stringify(items),
+    });
+    const body = (await res.json()) as { accepted: number; rejected: unknown[]; message?: string };
+    if (!res.ok) throw new Error(`POST /v1/telemetry answered ${res.status}: ${body.message ?? ""}`);
+    return { accepted: body.accepted, rejected: body.rejected.length };
+  }
+
+  close() {}
+}
+
+/** What gateways of a phase got back, counted as answers arrive. */
+class Tally {
+  accepted = 0;
+  rejected = 0;
+  failed = 0;
+  batches = 0;
+  readonly errors = new Map<string, number>();
+  latencies: number[] = [];
+
+  answered(answer: Answer, latencyMs: number | null) {
+    this.batches++;
+    this.accepted += answer.accepted;
+    this.rejected += answer.rejected;
+    if (latencyMs !== null) this.latencies.push(latencyMs);
+  }
+
+  error(error: Error, items: number) {
+    this.failed += items;
+    this.errors.set(error.message, (this.errors.get(error.message) ?? 0) + 1);
+  }
+}
+
+/** A counter of the telemetry store's consumer (kafka_batch_consumer_<name>) summed over the instances. */
+async function storeMetric(instances: ServiceChild[], name: string): Promise<number | null> {
+  let sum: number | null = null;
+  for (const instance of instances) {
+    for (const [key, value] of await instance.metrics()) {
+      // the group id may carry the topic prefix: match its end
+      if (key.startsWith(`kafka_batch_consumer_${name}{`) && key.includes(`${STORE_GROUP}"`))
+        sum = (sum ?? 0) + value;
+    }
+  }
+  return sum;
+}
+
+/** Readings the telemetry store has applied (its consumers' counters), or null without the metric. */
+const storedCount = (instances: ServiceChild[]) => storeMetric(instances, "messages_processed_total");
+
+async function readingRows(db: pg.Client): Promise<number> {
+  const { rows } = await db.query<{ n: string }>("SELECT count(*) AS n FROM reading");
+  return Number(rows[0]!.n);
+}
+
+/** Waits until the store has applied `target` readings; returns the time that took, ms. */
+async function waitForStore(instances: ServiceChild[], db: pg.Client, target: number, timeoutMs = 600_000) {
+  const started = performance.now();
+  for (;;) {
+    const stored = (await storedCount(instances)) ?? (await readingRows(db));
+    if (stored >= target) return performance.now() - started;
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`the store applied ${stored} of ${target} readings in ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const perSecond = (n: number, ms: number) => Math.round((n * 1000) / ms).toLocaleString("en-US");
+
+const setup = await prepare("energy_ingestion_bench");
+const services: ServiceChild[] = [];
+const links: Link[] = [];
+const db = new pg.Client({ connectionString: setup.databaseUrl });
+try {
+  const gateways: SimulatedGateway[] = syntheticGateways(GATEWAYS, DEVICES, "bench");
+  const seed: SeedGateway[] = gateways.map((g) => ({
+    gatewayId: g.gatewayId,
+    devices: g.plan.devices.map((d) => ({
+      deviceId: `dev-sim-${g.plan.index}-${d.key}`,
+      type: d.type,
+      ders: d.ders.map((der) => ({ derId: g.derIds[der.key]!, derType: der.derType })),
+    })),
+  }));
+  const seeded = await seedProjection(setup.databaseUrl, seed);
+  await db.connect();
+
+  for (let n = 0; n < INSTANCES; n++) {
+    services.push(
+      await startService(setup, { nodeArgs: CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] : [] }),
+    );
+  }
+  // Gateways are spread over the instances, as a load balancer would.
+  for (const [i, g] of gateways.entries()) {
+    const { url } = services[i % INSTANCES]!;
+    const token = gatewayToken(setup.privateKey, g.gatewayId);
+    links.push(TRANSPORT === "ws" ? await WsLink.open(url, token) : new HttpLink(url, token));
+  }
+  // From yesterday 00:00 UTC: the readings land in the day partitions the service keeps, as live ones do.
+  const start = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS;
+  const sims = gateways.map((g) => new GatewaySimulator(g, { start, intervalMs: INTERVAL_MS }));
+
+  console.log("ingestion throughput bench");
+  console.log(await describeMachine(setup));
+  console.log(
+    `service: ${INSTANCES === 1 ? "pid" : `${INSTANCES} instances, pids`} ${services.map((s) => s.pid).join(", ")}, ` +
+      `transport ${TRANSPORT}; ${GATEWAYS} gateways, ${seeded.devices} devices, ` +
+      `${seeded.ders} DERs (projection seeded by inserting rows into ${setup.database})`,
+  );
+  console.log(
+    `readings: tools/gateway-simulator curves, one every ${INTERVAL_MS / 1000} s per DER from ` +
+      `${new Date(start).toISOString()} (a backfill); batches of up to ${BATCH_ITEMS} readings (whole timestamps)`,
+  );
+
+  // CPU by process: the service, the PostgreSQL backends of the bench's database, the local broker.
+  const kafkaPid = localKafkaPid(setup.brokers);
+  const cpu = new CpuMeter(async () => {
+    const { rows } = await db.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      [setup.database],
+    );
+    return {
+      service: services.map((s) => s.pid),
+      postgres: rows.map((r) => r.pid),
+      ...(kafkaPid ? { kafka: [kafkaPid] } : {}),
+    };
+  });
+  const idle0 = await cpu.sample();
+  await sleep(3_000);
+  const idle = CpuMeter.cores(idle0, await cpu.sample());
+  console.log(
+    `CPU busy before the run (3 s, service idle): machine ${idle.machine!.toFixed(2)} cores, of which other ` +
+      `processes ${idle.others!.toFixed(2)}`,
+  );
+  /** CPU rows of a window: cores by process, and (when the flow is steady) µs of CPU per reading stored. */
+  const cpuRows = (cores: Record<string, number>, readingsPerSecond: number): string[][] => {
+    const names = ["service", "postgres", "kafka", "bench", "others", "machine"].filter((n) => n in cores);
+    return names.map((name) => [
+      `CPU ${name === "postgres" ? "PostgreSQL backends" : name === "kafka" ? "Kafka broker" : name === "machine" ? "machine, all processes" : name === "others" ? "other processes" : name}`,
+      `${cores[name]!.toFixed(2)} cores` +
+        (["service", "postgres", "kafka"].includes(name) && readingsPerSecond > 0
+          ? ` (${Math.round((cores[name]! * 1e6) / readingsPerSecond)} µs per reading)`
+          : ""),
+    ]);
+  };
+
+  // ---- phase 1: as fast as acknowledgements allow --------------------------------------------------
+  const max = new Tally();
+  let e2eRate = RATE * 2;
+  let ackRate = Number.NaN;
+  let storeRate = Number.NaN;
+  if (RATE === 0) {
+    let sending = true;
+    const senders = gateways.map(async (_, i) => {
+      const sim = sims[i]!;
+      const link = links[i]!;
+      const inFlight = new Set<Promise<void>>();
+      while (sending) {
+        while (inFlight.size >= WINDOW) await Promise.race(inFlight);
+        if (!sending) break;
+        const batch = sim.take(Date.now(), BATCH_ITEMS);
+        if (!batch)
+          throw new Error("the simulated readings caught up with the clock: use a shorter --interval");
+        const items = batch.items;
+        const p: Promise<void> = link
+          .send(items)
+          .then(
+            (answer) => max.answered(answer, null),
+            (error: Error) => max.error(error, items.length),
+          )
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await Promise.all(inFlight);
+    });
+
+    const phaseStart = performance.now();
+    await sleep(WARMUP_S * 1000);
+    const stored0 = (await storedCount(services)) ?? (await readingRows(db));
+    const accepted0 = max.accepted;
+    const cpu0 = await cpu.sample();
+    let peakRss = 0;
+    const rssTimer = setInterval(() => {
+      peakRss = Math.max(peakRss, ...services.map((s) => s.memory().rss));
+    }, 500);
+    let last = { t: cpu0.at, accepted: accepted0, stored: stored0 };
+    const progress = setInterval(async () => {
+      const now = {
+        t: performance.now(),
+        accepted: max.accepted,
+        stored: (await storedCount(services)) ?? 0,
+      };
+      process.stderr.write(
+        `  ${seconds(now.t - phaseStart).padStart(6)} s: acknowledged ${perSecond(now.accepted - last.accepted, now.t - last.t)}/s, ` +
+          `stored ${perSecond(now.stored - last.stored, now.t - last.t)}/s, behind ${now.accepted - now.stored}\n`,
+      );
+      last = now;
+    }, 5_000);
+    await sleep(SECONDS * 1000);
+    const cpu1 = await cpu.sample();
+    const stored1 = (await storedCount(services)) ?? (await readingRows(db));
+    const accepted1 = max.accepted;
+    sending = false;
+    await Promise.all(senders);
+    clearInterval(rssTimer);
+    clearInterval(progress);
+    const storedAtStop = (await storedCount(services)) ?? (await readingRows(db));
+    const cpuAtStop = await cpu.sample();
+    const drainMs = await waitForStore(services, db, max.accepted);
+    const caughtUp = performance.now();
+    const cpuCaughtUp = await cpu.sample();
+    const drainRate = ((max.accepted - storedAtStop) * 1000) / (cpuCaughtUp.at - cpuAtStop.at);
+    const rows = await readingRows(db);
+    const chunks = await storeMetric(services, "batches_total");
+
+    const windowMs = cpu1.at - cpu0.at;
+    ackRate = ((accepted1 - accepted0) * 1000) / windowMs;
+    storeRate = ((stored1 - stored0) * 1000) / windowMs;
+    // End to end: every reading of the phase, from the first send until the store has applied the last.
+    e2eRate = (max.accepted * 1000) / (caughtUp - phaseStart);
+    console.log(
+      `\nphase 1: max (each gateway keeps ${WINDOW} batches in flight; measured over ${SECONDS} s after ${WARMUP_S} s warm-up)`,
+    );
+    console.log(
+      table([
+        ["", "value"],
+        ["readings acknowledged/s", perSecond(accepted1 - accepted0, windowMs)],
+        ["readings stored/s by the telemetry store (same window)", perSecond(stored1 - stored0, windowMs)],
+        ["store caught up after the senders stopped", `${seconds(drainMs)} s`],
+        [
+          "end to end: readings/s from the first send to the last stored",
+          perSecond(max.accepted, caughtUp - phaseStart),
+        ],
+        ["readings accepted / rejected / failed", `${max.accepted} / ${max.rejected} / ${max.failed}`],
+        ["rows in reading after the phase", String(rows)],
+        [
+          "store transactions, readings per transaction",
+          chunks ? `${chunks}, ${Math.round(max.accepted / chunks)}` : "-",
+        ],
+        ...cpuRows(CpuMeter.cores(cpu0, cpu1), 0),
+        [`service peak RSS${INSTANCES > 1 ? " (largest instance)" : ""}`, mib(peakRss)],
+      ]),
+    );
+    console.log(
+      `\nthe store alone, catching up once the senders stopped: ${Math.round(drainRate).toLocaleString("en-US")} readings/s`,
+    );
+    console.log(table([["", "value"], ...cpuRows(CpuMeter.cores(cpuAtStop, cpuCaughtUp), drainRate)]));
+    for (const [message, n] of max.errors) console.log(`  failed batches: ${n} × ${message}`);
+  }
+
+  // ---- phase 2: latency at half the end-to-end rate ------------------------------------------------
+  const target = e2eRate / 2;
+  const perBatch = (target * LATENCY_PERIOD_MS) / 1000 / GATEWAYS;
+  const lat = new Tally();
+  const latStart = performance.now();
+  const measureFrom = latStart + WARMUP_S * 1000;
+  const latEnd = measureFrom + LATENCY_SECONDS * 1000;
+  let late = 0;
+  let latCpu0: CpuSample | undefined;
+  let latStored0 = 0;
+  const cpuStart = setTimeout(async () => {
+    latStored0 = (await storedCount(services)) ?? 0;
+    latCpu0 = await cpu.sample();
+  }, measureFrom - latStart);
+  const pacers = gateways.map(async (_, i) => {
+    const sim = sims[i]!;
+    const link = links[i]!;
+    const inFlight = new Set<Promise<void>>();
+    let due = latStart + (LATENCY_PERIOD_MS * i) / GATEWAYS;
+    let budget = 0;
+    while (due < latEnd) {
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      else if (wait < -5) late++;
+      budget += perBatch;
+      const batch = sim.take(Date.now(), Math.max(1, Math.floor(budget)));
+      if (!batch)
+        throw new Error("the simulated readings caught up with the clock: use a shorter --interval");
+      budget -= batch.items.length;
+      const scheduled = due;
+      const measured = scheduled >= measureFrom;
+      const items = batch.items;
+      const p: Promise<void> = link
+        .send(items)
+        .then(
+          (answer) => lat.answered(answer, measured ? performance.now() - scheduled : null),
+          (error: Error) => lat.error(error, items.length),
+        )
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      due += LATENCY_PERIOD_MS;
+    }
+    await Promise.all(inFlight);
+  });
+  await Promise.all(pacers);
+  clearTimeout(cpuStart);
+  const latCpu1 = await cpu.sample();
+  const latStored1 = (await storedCount(services)) ?? 0;
+  const latDone = performance.now();
+  const latDrainMs = await waitForStore(services, db, max.accepted + lat.accepted);
+  const sorted = lat.latencies.sort((a, b) => a - b);
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  const latStoreRate = latCpu0 ? ((latStored1 - latStored0) * 1000) / (latCpu1.at - latCpu0.at) : 0;
+  console.log(
+    `\nphase 2: latency at ${RATE ? "the rate given" : "half the end-to-end rate"}, ${Math.round(target).toLocaleString("en-US")} readings/s ` +
+      `(each gateway one batch of ~${perBatch.toFixed(0)} readings every ${LATENCY_PERIOD_MS} ms, open loop; ` +
+      `latency from the scheduled send to the answer, measured over ${LATENCY_SECONDS} s after ${WARMUP_S} s)`,
+  );
+  console.log(
+    table([
+      ["", "value"],
+      ["readings acknowledged/s", perSecond(lat.accepted, latDone - latStart)],
+      ["readings stored/s (measured window)", Math.round(latStoreRate).toLocaleString("en-US")],
+      ["acknowledgements measured", String(sorted.length)],
+      ["ack latency p50", ms(quantile(sorted, 0.5))],
+      ["ack latency p95", ms(quantile(sorted, 0.95))],
+      ["ack latency p99", ms(quantile(sorted, 0.99))],
+      ["ack latency max", ms(sorted.at(-1) ?? Number.NaN)],
+      ["batches sent more than 5 ms late (bench overloaded)", String(late)],
+      ["store caught up after the last answer", `${seconds(latDrainMs)} s`],
+      ["readings rejected / failed", `${lat.rejected} / ${lat.failed}`],
+      ...(latCpu0 ? cpuRows(CpuMeter.cores(latCpu0, latCpu1), latStoreRate) : []),
+    ]),
+  );
+  for (const [message, n] of lat.errors) console.log(`  failed batches: ${n} × ${message}`);
+
+  console.log(
+    `\nsummary: end to end ${Math.round(e2eRate).toLocaleString("en-US")} readings/s (goal 25,000/s; acknowledged ` +
+      `${Math.round(ackRate).toLocaleString("en-US")}/s, stored ${Math.round(storeRate).toLocaleString("en-US")}/s ` +
+      `while the senders ran); at ${Math.round(target).toLocaleString("en-US")}/s ack p50 ${ms(quantile(sorted, 0.5))}, ` +
+      `p99 ${ms(quantile(sorted, 0.99))}`,
+  );
+} finally {
+  for (const link of links) link.close();
+  await Promise.all(services.map((s) => s.stop()));
+  await db.end().catch(() => {});
+  await teardown(setup, KEEP_DATABASE);
+  if (KEEP_DATABASE) console.log(`database ${setup.database} kept`);
+}
