@@ -46,15 +46,28 @@ export function parsePayload(schema: z.ZodType, type: string, message: KafkaMess
   return parsed.data;
 }
 
-/** Envelope, contract validation and coordinates of one consumed message; throws as the two above. */
-export function decodeMessage(topic: string, partition: number, message: KafkaMessage): DecodedMessage {
+/**
+ * Envelope, contract validation and coordinates of one consumed message; throws as the two above.
+ * With `trusted`, the payload is only parsed as JSON (see BatchSubscription.trustedPayload).
+ */
+export function decodeMessage(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  trusted = false,
+): DecodedMessage {
   const { envelope, schema } = readEnvelope(topic, message);
   return {
-    payload: parsePayload(schema, envelope.type, message),
+    payload: trusted ? parseJson(message) : parsePayload(schema, envelope.type, message),
     envelope,
     topic,
     partition,
     offset: message.offset,
     key: message.key ? message.key.toString("utf8") : null,
   };
+}
+
+function parseJson(message: KafkaMessage): unknown {
+  if (!message.value) throw new FatalMessageError("message has no value");
+  return JSON.parse(message.value.toString("utf8"));
 }

@@ -5,7 +5,7 @@ import { readConfig } from "./config.ts";
 import { RAW_GROUP_ID, rawBatchConsumer } from "./consumers/raw-batches.ts";
 import { PROJECTION_GROUP_ID, registryProjection } from "./consumers/registry-projection.ts";
 import { STORE_GROUP_ID, telemetryStore } from "./consumers/telemetry-store.ts";
-import { createDb } from "./db.ts";
+import { closeDb, createDb } from "./db.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 
 const config = readConfig();
@@ -69,6 +69,6 @@ await runService({
     { name: "housekeeping", close: () => housekeeping.stop() },
     { name: "outbox relay", close: () => relay.stop() },
     { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
-    { name: "database", close: () => db.$disconnect() },
+    { name: "database", close: () => closeDb(db) },
   ],
 });

@@ -12,7 +12,7 @@ import {
 } from "@energy/testing";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "../src/db.ts";
+import { closeDb, createDb, type Db } from "../src/db.ts";
 import { INGESTION_TOPICS, REGISTRY_TOPICS, seedSite } from "./helpers.ts";
 
 // The real service (src/server.ts) in a child process, SIGKILLed twice while gateways send batches.
@@ -113,7 +113,7 @@ describe("the service killed under load", () => {
   });
   afterAll(async () => {
     await kill();
-    await db?.$disconnect();
+    if (db) await closeDb(db);
     await database?.drop();
   });
 

@@ -6,7 +6,7 @@ import { createTestDatabase, createTestKafka } from "@energy/testing";
 import jwt from "jsonwebtoken";
 import { buildApp } from "../src/app.ts";
 import { ConfigSchema } from "../src/config.ts";
-import { createDb } from "../src/db.ts";
+import { closeDb, createDb } from "../src/db.ts";
 
 const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -80,7 +80,7 @@ export async function startIngestion(env: Record<string, string> = {}) {
       await app.close();
       await relay.stop();
       await producer.disconnect();
-      await db.$disconnect();
+      await closeDb(db);
       await database.drop();
     },
   };

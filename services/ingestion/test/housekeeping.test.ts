@@ -2,7 +2,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "../src/db.ts";
+import { closeDb, createDb, type Db } from "../src/db.ts";
 import { startHousekeeping } from "../src/housekeeping.ts";
 import { partitionName } from "../src/readings/partitions.ts";
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
   db = createDb(database.url);
 });
 afterAll(async () => {
-  await db?.$disconnect();
+  if (db) await closeDb(db);
   await database?.drop();
 });
 
@@ -88,6 +88,6 @@ describe("housekeeping", () => {
     expect(log.lines.length).toBe(logged);
     expect(log.lines.every((l) => l.level === "error")).toBe(true);
     expect(log.lines[0]?.msg).toContain("reading partition maintenance failed");
-    await broken.$disconnect();
+    await closeDb(broken);
   });
 });

@@ -2,7 +2,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "../src/db.ts";
+import { closeDb, createDb, type Db } from "../src/db.ts";
 import { maintainPartitions, partitionDay, partitionName } from "../src/readings/partitions.ts";
 import { applyReadings } from "../src/store/apply-readings.ts";
 import { accepted } from "./accepted.ts";
@@ -29,7 +29,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await db?.$disconnect();
+  if (db) await closeDb(db);
   await database?.drop();
 });
 

@@ -88,6 +88,14 @@ const telemetry = (count: number) =>
     count,
     settleMs: 500,
   });
+/** Readings on the topic, each once (a raw batch redelivered after a rebalance publishes its readings again). */
+const distinctReadings = (messages: Array<{ value: string | null }>) =>
+  new Set(
+    messages.map((m) => {
+      const p = JSON.parse(m.value!);
+      return `${p.derId}@${p.reading.timestamp}`;
+    }),
+  ).size;
 const refusals = () =>
   ing.db.rejectedReading.findMany({ where: { channel: "kafka" }, orderBy: { id: "asc" } });
 
@@ -124,7 +132,7 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     expect(stored.reasons).toEqual([
       { field: "signature", message: expect.stringMatching(/^signature: .*the batch was not read$/) },
     ]);
-    expect((await telemetry(3)).length).toBe(3);
+    expect(distinctReadings(await telemetry(3))).toBe(3);
   });
 
   it("refuses a signed batch that cannot be read, naming why", async () => {
@@ -155,6 +163,6 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     expect(stored.reasons).toEqual([
       { field: "derId", message: expect.stringContaining(`gateway ${GATEWAY} does not serve device dev-r2`) },
     ]);
-    expect((await telemetry(4)).length).toBe(4);
+    expect(distinctReadings(await telemetry(4))).toBe(4);
   });
 });

@@ -36,6 +36,8 @@ export function telemetryStore(opts: {
     subscriptions: [
       {
         topic: "ingestion.telemetry.v1",
+        // ingestion alone produces this topic and checked every reading before producing it
+        trustedPayload: true,
         handler: async (messages) => {
           const result = await applyReadings(
             opts.db,

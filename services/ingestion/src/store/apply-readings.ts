@@ -1,5 +1,5 @@
 import type { DeviceState, TelemetryReading } from "@energy/contracts";
-import type { Db } from "../db.ts";
+import { type Db, type SqlTx, sqlTransaction } from "../db.ts";
 import {
   COUNTERS,
   type CounterPoint,
@@ -12,9 +12,8 @@ import {
 } from "../domain/intervals.ts";
 import { mergeIntoTwin, type TwinFields, twinCounter } from "../domain/twin.ts";
 import { recordEvent } from "../events.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
 
-type Tx = Prisma.TransactionClient;
+type Tx = SqlTx;
 
 /** The payload of `reading.accepted` on ingestion.telemetry.v1. */
 export interface AcceptedReading {
@@ -69,7 +68,7 @@ const LIVENESS_TOPIC = "ingestion.liveness.v1";
  * from, and puts the interval and liveness events in the outbox.
  */
 export async function applyReadings(db: Db, batch: readonly AcceptedReading[]): Promise<ApplyResult> {
-  return db.$transaction(async (tx) => applyInTx(tx, batch), { timeout: 60_000, maxWait: 30_000 });
+  return sqlTransaction(db, (tx) => applyInTx(tx, batch));
 }
 
 async function applyInTx(tx: Tx, batch: readonly AcceptedReading[]): Promise<ApplyResult> {
