@@ -123,8 +123,8 @@ describe("event payloads with rules of their own", () => {
     expect(wrong.error?.issues.map((issue) => issue.path.join("."))).toEqual(["algorithm"]);
   });
 
-  it("a telemetry event refuses a reading that breaks a telemetry rule, at reading.W", () => {
-    const accepted = topics.ingestionTelemetry.events["reading.accepted"];
+  it("a telemetry event refuses a reading that breaks a telemetry rule, at readings[1].W", () => {
+    const accepted = topics.ingestionTelemetry.events["readings.accepted"];
     const result = accepted.safeParse({
       derId: "der-pv-rooftop",
       deviceId: "dev-hybrid-inverter-01",
@@ -132,10 +132,13 @@ describe("event payloads with rules of their own", () => {
       orgId: "org-sourceful-home",
       gatewayId: "zap-04772a97",
       receivedAt: "2024-05-01T12:00:01.000Z",
-      reading: { type: "pv", timestamp: 1_714_564_800_000, W: 100 },
+      readings: [
+        { type: "pv", timestamp: 1_714_564_800_000, W: -100 },
+        { type: "pv", timestamp: 1_714_564_805_000, W: 100 },
+      ],
     });
     expect(result.error?.issues).toMatchObject([
-      { path: ["reading", "W"], message: "W must be <= 0: PV generation is negative" },
+      { path: ["readings", 1, "W"], message: "W must be <= 0: PV generation is negative" },
     ]);
   });
 });

@@ -10,7 +10,7 @@ describe("the envelope on the wire", () => {
     expect(envelopeFromHeaders(asBuffers(envelopeToHeaders(plain)))).toEqual(plain);
     expect(plain.correlationId).toBe(plain.id);
     const caused = createEnvelope({
-      type: "reading.accepted",
+      type: "readings.accepted",
       source: "ingestion",
       correlationId: 'req "42"',
       causationId: plain.id,

@@ -197,8 +197,17 @@ async function storeMetric(instances: ServiceChild[], name: string): Promise<num
   return sum;
 }
 
-/** Readings the telemetry store has applied (its consumers' counters), or null without the metric. */
-const storedCount = (instances: ServiceChild[]) => storeMetric(instances, "messages_processed_total");
+/** Readings the telemetry store has stored (ingestion_readings_stored_total), or null without the metric. */
+async function storedCount(instances: ServiceChild[]): Promise<number | null> {
+  let sum: number | null = null;
+  for (const instance of instances) {
+    for (const [key, value] of await instance.metrics()) {
+      if (key === "ingestion_readings_stored_total" || key.startsWith("ingestion_readings_stored_total{"))
+        sum = (sum ?? 0) + value;
+    }
+  }
+  return sum;
+}
 
 async function readingRows(db: pg.Client): Promise<number> {
   const { rows } = await db.query<{ n: string }>("SELECT count(*) AS n FROM reading");

@@ -38,6 +38,7 @@ const projection = registryProjection({
 const store = telemetryStore({
   ...shared,
   groupId: group(STORE_GROUP_ID),
+  metrics: app.metrics,
   published: () => relay.nudge(),
   logger: app.log.child({ consumer: "telemetry-store" }),
 });

@@ -147,10 +147,11 @@ describe("half-hourly energy from a day of counter readings", () => {
 
   it("counts a batch sent twice once", async () => {
     const before = await intervals();
+    const consumed = store.stats().processed;
     const res = await post(minutes.slice(0, 100).map(item));
     expect(res.json().accepted).toBe(100);
-    // the store saw them (its lag drains) and changed nothing
-    await waitFor("the resent batch consumed", () => store.stats().processed >= minutes.length + 100);
+    // the store saw them (one message: one DER, one batch) and changed nothing
+    await waitFor("the resent batch consumed", () => store.stats().processed > consumed);
     expect(await stored()).toBe(minutes.length);
     expect(await intervals()).toEqual(before);
   });

@@ -211,16 +211,19 @@ describe("POST /v1/telemetry", () => {
   });
 
   it("published every accepted reading keyed by DER, normalized, with both times", async () => {
+    // one batch per accepted case above, each of one reading: one message each
     const messages = await readTopic(
       ing.testKafka.kafka,
       `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`,
-      {
-        count: ACCEPTED.length,
-      },
+      { count: ACCEPTED.length },
     );
     expect(messages).toHaveLength(ACCEPTED.length);
-    const payloads = messages.map((m) => JSON.parse(m.value!));
     for (const m of messages) expect(m.key).toBe(JSON.parse(m.value!).derId);
+    const payloads = messages.flatMap((m) => {
+      const { readings, ...batch } = JSON.parse(m.value!);
+      return readings.map((reading: unknown) => ({ ...batch, reading }));
+    });
+    expect(payloads).toHaveLength(ACCEPTED.length);
     const port = payloads.filter((p) => p.derId === "der-port").map((p) => p.reading);
     // the deprecated fields mapped onto connector_status / charging_state
     expect(port).toContainEqual(

@@ -71,7 +71,7 @@ export interface IngestorOptions {
 
 /**
  * Decides what is valid in a batch of telemetry items (`{ derId, reading }`), publishes the accepted
- * readings on ingestion.telemetry.v1 and stores + publishes the refused ones with their reasons. It
+ * readings on ingestion.telemetry.v1 (one message per DER of the batch) and stores + publishes the refused ones with their reasons. It
  * resolves only when both are done, so whoever acknowledges the batch to a gateway does so after the
  * accepted readings are on Kafka (acks from all in-sync replicas) and the refusals are stored.
  */
@@ -110,8 +110,9 @@ export class Ingestor {
     });
 
     const scopes = await this.loadScopes(candidates.map((c) => c.derId));
-    const accepted: PreparedMessage[] = [];
-    const receivedAt = source.receivedAt.toISOString();
+    // One message per DER of the batch, its readings in the order they came.
+    const byDer = new Map<string, { scope: DerScope; readings: TelemetryReading[] }>();
+    let acceptedCount = 0;
     for (const candidate of candidates) {
       const scope = scopes.get(candidate.derId);
       const reason = refusalReason(candidate, scope, source.gatewayId);
@@ -125,29 +126,34 @@ export class Ingestor {
         });
         continue;
       }
-      accepted.push({
-        topic: TELEMETRY,
-        key: scope.derId,
-        envelope: createEnvelope({
-          type: "reading.accepted",
-          source: "ingestion",
-          ...(source.correlationId ? { correlationId: source.correlationId } : {}),
-        }),
-        payload: {
-          derId: scope.derId,
-          deviceId: scope.deviceId,
-          siteId: scope.siteId,
-          orgId: scope.orgId,
-          gatewayId: source.gatewayId,
-          receivedAt,
-          reading: candidate.reading,
-        },
-      });
+      const group = byDer.get(scope.derId);
+      if (group) group.readings.push(candidate.reading);
+      else byDer.set(scope.derId, { scope, readings: [candidate.reading] });
+      acceptedCount++;
     }
+    const receivedAt = source.receivedAt.toISOString();
+    const accepted: PreparedMessage[] = [...byDer.values()].map(({ scope, readings }) => ({
+      topic: TELEMETRY,
+      key: scope.derId,
+      envelope: createEnvelope({
+        type: "readings.accepted",
+        source: "ingestion",
+        ...(source.correlationId ? { correlationId: source.correlationId } : {}),
+      }),
+      payload: {
+        derId: scope.derId,
+        deviceId: scope.deviceId,
+        siteId: scope.siteId,
+        orgId: scope.orgId,
+        gatewayId: source.gatewayId,
+        receivedAt,
+        readings,
+      },
+    }));
 
     await Promise.all([this.opts.producer.sendPrepared(accepted), this.storeRefusals(refusals, source)]);
     return {
-      accepted: accepted.length,
+      accepted: acceptedCount,
       rejected: refusals.map(({ index, reasons }) => ({ index, reasons })).sort((a, b) => a.index - b.index),
     };
   }

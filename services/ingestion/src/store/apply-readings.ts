@@ -15,7 +15,18 @@ import { recordEvent } from "../events.ts";
 
 type Tx = SqlTx;
 
-/** The payload of `reading.accepted` on ingestion.telemetry.v1. */
+/** The payload of `readings.accepted` on ingestion.telemetry.v1: one DER's readings from one batch. */
+export interface AcceptedReadings {
+  derId: string;
+  deviceId: string;
+  siteId: string;
+  orgId: string;
+  gatewayId: string | null;
+  receivedAt: string;
+  readings: TelemetryReading[];
+}
+
+/** One reading with its DER and batch, as the store handles it. */
 export interface AcceptedReading {
   derId: string;
   deviceId: string;
@@ -59,6 +70,11 @@ interface IntervalRow {
 
 const INTERVAL_TOPIC = "ingestion.interval.v1";
 const LIVENESS_TOPIC = "ingestion.liveness.v1";
+
+/** The readings of `readings.accepted` messages, one by one. */
+export function eachReading(messages: readonly AcceptedReadings[]): AcceptedReading[] {
+  return messages.flatMap(({ readings, ...batch }) => readings.map((reading) => ({ ...batch, reading })));
+}
 
 /**
  * Applies accepted readings in one transaction: stores each new reading (a DER's reading at a time
