@@ -10,6 +10,9 @@ export type Db = PrismaClient & { readonly pool: pg.Pool };
 
 export function createDb(url: string): Db {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection the server ended (restart, failover, a dropped test database) is discarded by the
+  // pool and the next query opens another; without a listener its error would end the process.
+  pool.on("error", () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return Object.assign(prisma, { pool });
 }
