@@ -83,11 +83,6 @@ async function put(payload: { body: string; signature: string; gatewayId?: strin
   });
 }
 
-const telemetry = (count: number) =>
-  readTopic(ing.testKafka.kafka, `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`, {
-    count,
-    settleMs: 500,
-  });
 /** Readings on the topic, each once (a raw batch redelivered after a rebalance publishes its readings again). */
 const distinctReadings = (messages: Array<{ value: string | null }>) =>
   new Set(
@@ -96,11 +91,11 @@ const distinctReadings = (messages: Array<{ value: string | null }>) =>
       return p.readings.map((r: { timestamp: number }) => `${p.derId}@${r.timestamp}`);
     }),
   ).size;
-/** All messages of the telemetry topic so far. */
+/** All messages of the telemetry topic so far (a fresh reader needs a few seconds to join under load). */
 const everything = () =>
   readTopic(ing.testKafka.kafka, `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`, {
     count: Number.MAX_SAFE_INTEGER,
-    timeoutMs: 1_500,
+    timeoutMs: 6_000,
   });
 const refusals = () =>
   ing.db.rejectedReading.findMany({ where: { channel: "kafka" }, orderBy: { id: "asc" } });
@@ -112,9 +107,16 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     const second = `${body("der-r-pv")}\n`;
     await put({ body: second, signature: signed(second, gatewayKey.privateKey, "der") });
     // one message per DER and batch: the first batch's two readings travel together
-    const messages = await telemetry(2);
-    expect(messages.map((m) => JSON.parse(m.value!).readings.length)).toEqual([2, 1]);
-    expect(messages.map((m) => JSON.parse(m.value!).gatewayId)).toEqual([GATEWAY, GATEWAY]);
+    const messages = await waitFor(
+      "both batches on the topic",
+      async () => {
+        const all = await everything();
+        return distinctReadings(all) === 3 ? all : null;
+      },
+      { timeoutMs: 45_000 },
+    );
+    expect(JSON.parse(messages[0]!.value!).readings).toHaveLength(2);
+    expect(new Set(messages.map((m) => JSON.parse(m.value!).gatewayId))).toEqual(new Set([GATEWAY]));
   });
 
   it.each<[string, () => { body: string; signature: string; gatewayId?: string }]>([
@@ -139,7 +141,9 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     expect(stored.reasons).toEqual([
       { field: "signature", message: expect.stringMatching(/^signature: .*the batch was not read$/) },
     ]);
-    await waitFor("the 3 readings on the topic", async () => distinctReadings(await everything()) === 3);
+    await waitFor("the 3 readings on the topic", async () => distinctReadings(await everything()) === 3, {
+      timeoutMs: 45_000,
+    });
   });
 
   it("refuses a signed batch that cannot be read, naming why", async () => {
@@ -170,6 +174,8 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     expect(stored.reasons).toEqual([
       { field: "derId", message: expect.stringContaining(`gateway ${GATEWAY} does not serve device dev-r2`) },
     ]);
-    await waitFor("the 4 readings on the topic", async () => distinctReadings(await everything()) === 4);
+    await waitFor("the 4 readings on the topic", async () => distinctReadings(await everything()) === 4, {
+      timeoutMs: 45_000,
+    });
   });
 });
