@@ -159,8 +159,11 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     await ing.db.identityKey.update({ where: { keyId: "key-raw-1" }, data: { revokedAt: new Date() } });
     const later = body("der-r-pv");
     await put({ body: later, signature: signed(later) });
+    // this gateway's refusal (the unknown gateway's earlier one says the same of gw-unknown)
     await waitFor("the refusal stored", async () =>
-      (await refusals()).some((r) => JSON.stringify(r.reasons).includes("no registered ES256 key")),
+      (await refusals()).some((r) =>
+        JSON.stringify(r.reasons).includes(`gateway ${GATEWAY} has no registered ES256 key`),
+      ),
     );
     await ing.db.identityKey.update({ where: { keyId: "key-raw-1" }, data: { revokedAt: null } });
   });
