@@ -46,6 +46,24 @@ export const IntervalSchema = z
   );
 export type Interval = z.infer<typeof IntervalSchema>;
 
+/**
+ * The accepted readings of one DER from one batch (one message per DER and batch, not per reading:
+ * at tens of thousands of readings a second the per-message cost of the Kafka client is the
+ * largest cost of the path). In the order the gateway sent them.
+ */
+export const ReadingsAcceptedSchema = z.object({
+  derId: IdSchema,
+  deviceId: IdSchema,
+  siteId: IdSchema,
+  orgId: IdSchema,
+  /** null for readings that came from the ocpp service. */
+  gatewayId: IdSchema.nullable(),
+  receivedAt: IsoDateTimeSchema,
+  /** Already passed through normalizeReading. */
+  readings: z.array(TelemetryReadingSchema).min(1),
+});
+export type ReadingsAccepted = z.infer<typeof ReadingsAcceptedSchema>;
+
 /** The liveness states ingestion decides from the flow of readings. */
 export const LivenessStateSchema = DeviceStateSchema.extract(["active", "stale", "disconnected"]);
 export type LivenessState = z.infer<typeof LivenessStateSchema>;
@@ -70,22 +88,7 @@ export const ingestionTopics = {
     owner: "ingestion",
     key: "DER id",
     events: {
-      /**
-       * The accepted readings of one DER from one batch (one message per DER and batch, not per reading:
-       * at tens of thousands of readings a second the per-message cost of the Kafka client is the
-       * largest cost of the path). In the order the gateway sent them.
-       */
-      "readings.accepted": z.object({
-        derId: IdSchema,
-        deviceId: IdSchema,
-        siteId: IdSchema,
-        orgId: IdSchema,
-        /** null for readings that came from the ocpp service. */
-        gatewayId: IdSchema.nullable(),
-        receivedAt: IsoDateTimeSchema,
-        /** Already passed through normalizeReading. */
-        readings: z.array(TelemetryReadingSchema).min(1),
-      }),
+      "readings.accepted": ReadingsAcceptedSchema,
     },
   }),
   ingestionTelemetryRejected: defineTopic({

@@ -1,3 +1,4 @@
+import type { ReadingsAccepted } from "@energy/contracts";
 import {
   BatchConsumerRunner,
   type ConsumerRunnerOptions,
@@ -6,7 +7,7 @@ import {
 } from "@energy/kafka";
 import { Counter, type Registry } from "prom-client";
 import type { Db } from "../db.ts";
-import { type AcceptedReadings, applyReadings, eachReading } from "../store/apply-readings.ts";
+import { applyReadings, eachReading } from "../store/apply-readings.ts";
 
 export const STORE_GROUP_ID = "ingestion.telemetry-store";
 /** Readings applied per database transaction (each reading is stored once, so a split changes nothing). */
@@ -54,7 +55,7 @@ export function telemetryStore(opts: {
         handler: async (messages, ctx) => {
           // At most READINGS_PER_TRANSACTION readings per transaction, heartbeating between them: a
           // chunk of large messages can hold hundreds of thousands of readings after a backlog.
-          const readings = eachReading(messages.map((m) => m.payload as AcceptedReadings));
+          const readings = eachReading(messages.map((m) => m.payload as ReadingsAccepted));
           let events = 0;
           for (let i = 0; i < readings.length; i += READINGS_PER_TRANSACTION) {
             const result = await applyReadings(opts.db, readings.slice(i, i + READINGS_PER_TRANSACTION));

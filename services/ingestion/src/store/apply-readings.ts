@@ -1,4 +1,4 @@
-import type { DeviceState, TelemetryReading } from "@energy/contracts";
+import type { DeviceState, ReadingsAccepted, TelemetryReading } from "@energy/contracts";
 import { type Db, type SqlTx, sqlTransaction } from "../db.ts";
 import {
   COUNTERS,
@@ -15,27 +15,8 @@ import { recordEvent } from "../events.ts";
 
 type Tx = SqlTx;
 
-/** The payload of `readings.accepted` on ingestion.telemetry.v1: one DER's readings from one batch. */
-export interface AcceptedReadings {
-  derId: string;
-  deviceId: string;
-  siteId: string;
-  orgId: string;
-  gatewayId: string | null;
-  receivedAt: string;
-  readings: TelemetryReading[];
-}
-
-/** One reading with its DER and batch, as the store handles it. */
-export interface AcceptedReading {
-  derId: string;
-  deviceId: string;
-  siteId: string;
-  orgId: string;
-  gatewayId: string | null;
-  receivedAt: string;
-  reading: TelemetryReading;
-}
+/** One reading of a `readings.accepted` message (ingestion.telemetry.v1) with its DER and batch. */
+export type AcceptedReading = Omit<ReadingsAccepted, "readings"> & { reading: TelemetryReading };
 
 export interface ApplyResult {
   /** Readings stored for the first time (the rest were already stored: redelivered or sent twice). */
@@ -72,7 +53,7 @@ const INTERVAL_TOPIC = "ingestion.interval.v1";
 const LIVENESS_TOPIC = "ingestion.liveness.v1";
 
 /** The readings of `readings.accepted` messages, one by one. */
-export function eachReading(messages: readonly AcceptedReadings[]): AcceptedReading[] {
+export function eachReading(messages: readonly ReadingsAccepted[]): AcceptedReading[] {
   return messages.flatMap(({ readings, ...batch }) => readings.map((reading) => ({ ...batch, reading })));
 }
 
