@@ -51,5 +51,13 @@ export const authPlugin: FastifyPluginAsync<AuthOptions> = globalPlugin(
       const claims = verifyAccessToken(bearerToken(request), key, opts);
       verified.set(request, identityOf(claims));
     });
+
+    // A WebSocket upgrade refused here (401), or answered over HTTP by a later hook (403, 404), must not
+    // leave its socket open: @fastify/websocket closes it only when its own hooks ran, and this one runs first.
+    app.addHook("onResponse", async (request, reply) => {
+      if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === "websocket") {
+        request.raw.socket?.destroy();
+      }
+    });
   },
 );

@@ -44,12 +44,6 @@ export async function buildApp(deps: AppDeps) {
     futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
     published: deps.published,
   });
-  // A WebSocket upgrade answered over HTTP instead (401, 403, 404) must not leave its socket open:
-  // @fastify/websocket closes it only when its own hooks ran, and the auth hook refuses before them.
-  app.addHook("onResponse", async (request, reply) => {
-    if (reply.statusCode !== 101 && request.headers.upgrade?.toLowerCase() === "websocket")
-      request.raw.socket?.destroy();
-  });
   const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
   await app.register(telemetryRoutes(telemetry));
   await app.register(telemetryWsRoutes(telemetry));
