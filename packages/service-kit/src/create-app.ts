@@ -8,6 +8,7 @@ import { healthRoutes, type ReadinessChecks } from "./health.ts";
 import { type LoggerOverride, loggerOptions, requestId } from "./logger.ts";
 import { metricsPlugin } from "./metrics.ts";
 import { openApiPlugin } from "./openapi.ts";
+import { DEFAULT_JSON_MAX_DEPTH, installInputSafety } from "./safe-input.ts";
 
 /** A service's fastify app: zod schemas type the routes. */
 export type App = FastifyInstance<
@@ -30,13 +31,15 @@ export type CreateAppOptions = {
   readinessTimeoutMs?: number;
   /** Largest accepted request body in bytes; default 1 MiB. */
   bodyLimit?: number;
+  /** Deepest nesting of objects and arrays accepted in a JSON body; default 32. */
+  jsonMaxDepth?: number;
   /** Pino options merged over the defaults (redaction paths are added to, never replaced). */
   logger?: LoggerOverride;
 };
 
 /**
  * Builds the app without listening: zod validation and serialization, redacted pino logs with request ids,
- * error responses with codes, bearer-token auth on every non-public route, OpenAPI at `/openapi.json`
+ * error responses with codes, text checked at the edge (NUL, lone surrogates, JSON depth), bearer-token auth on every non-public route, OpenAPI at `/openapi.json`
  * and `/docs`, `/healthz`, `/readyz`, `/metrics`. Register the service's routes on the result.
  */
 export async function createApp(opts: CreateAppOptions): Promise<App> {
@@ -51,6 +54,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  installInputSafety(app, { maxDepth: opts.jsonMaxDepth ?? DEFAULT_JSON_MAX_DEPTH });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

@@ -29,3 +29,10 @@ export {
   type RequireOrgRole,
 } from "./org-guard.ts";
 export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";
+export {
+  DEFAULT_JSON_MAX_DEPTH,
+  type InputProblem,
+  inspectInput,
+  UnsafeInputError,
+  unsafeTextReason,
+} from "./safe-input.ts";
