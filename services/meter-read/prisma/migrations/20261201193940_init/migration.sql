@@ -29,6 +29,7 @@ CREATE TABLE "device" (
     "state" TEXT NOT NULL,
     "cumulative_type" TEXT,
     "read_source" TEXT,
+    "last_cumulative_at" TIMESTAMPTZ(3),
     "deleted_at" TIMESTAMPTZ(3),
 
     CONSTRAINT "device_pkey" PRIMARY KEY ("id")
@@ -64,15 +65,25 @@ CREATE TABLE "meter_read" (
 ) PARTITION BY HASH ("device_id");
 
 -- Every read is found by its device (writes, queries, exports), so the table is split by device: 16 hash
--- partitions of equal size, no maintenance (no time partitions to create; history reads may be for any
--- date). Each partition's B-trees stay a sixteenth of the whole: at 500 million reads, ~31 million rows
--- each. More partitions later means a rebuild (pg_dump/restore or a new table and INSERT … SELECT).
-DO $$
-BEGIN
-  FOR i IN 0..15 LOOP
-    EXECUTE format('CREATE TABLE meter_read_p%s PARTITION OF meter_read FOR VALUES WITH (MODULUS 16, REMAINDER %s)', lpad(i::text, 2, '0'), i);
-  END LOOP;
-END $$;
+-- partitions of equal size and no maintenance (no time partitions to create, and history reads may be for
+-- any date). Each partition's B-trees stay a sixteenth of the whole: at 500 million reads, ~31 million rows
+-- each. More partitions later means a rebuild (a new table filled by INSERT ... SELECT).
+CREATE TABLE "meter_read_p00" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 0);
+CREATE TABLE "meter_read_p01" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 1);
+CREATE TABLE "meter_read_p02" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 2);
+CREATE TABLE "meter_read_p03" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 3);
+CREATE TABLE "meter_read_p04" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 4);
+CREATE TABLE "meter_read_p05" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 5);
+CREATE TABLE "meter_read_p06" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 6);
+CREATE TABLE "meter_read_p07" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 7);
+CREATE TABLE "meter_read_p08" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 8);
+CREATE TABLE "meter_read_p09" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 9);
+CREATE TABLE "meter_read_p10" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 10);
+CREATE TABLE "meter_read_p11" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 11);
+CREATE TABLE "meter_read_p12" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 12);
+CREATE TABLE "meter_read_p13" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 13);
+CREATE TABLE "meter_read_p14" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 14);
+CREATE TABLE "meter_read_p15" PARTITION OF "meter_read" FOR VALUES WITH (MODULUS 16, REMAINDER 15);
 
 -- CreateTable
 CREATE TABLE "meter_read_version" (
