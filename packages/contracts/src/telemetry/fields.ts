@@ -34,23 +34,20 @@ export const energyWh = z
 /** State of charge and other fractions. */
 export const fraction = float.min(0, about("must be within 0..1")).max(1, about("must be within 0..1"));
 
-/**
- * The longest text a reading carries (`make`, `status`, `protocol`: names and codes). A longer string is
- * not a name; it would be copied into every twin and message that carries the reading.
- */
+/** Longest text field of a reading (a make, a status): a reading is a few hundred bytes, never a document. */
 export const TEXT_MAX_LENGTH = 200;
 
-/**
- * Text the telemetry store can hold: PostgreSQL text and jsonb have no NUL, and a lone UTF-16 surrogate
- * (`\ud800` without its pair) is not Unicode, so jsonb refuses it too. Refused here, before a gateway's
- * answer, so that an accepted reading is always stored.
- */
 /** In a `u` regular expression a surrogate pair is one code point: only a lone surrogate is category Cs. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/**
+ * Text the telemetry store can hold: PostgreSQL text and jsonb have no NUL, and a lone UTF-16 surrogate
+ * (`\ud800` without its pair) is not Unicode, so jsonb refuses it too. Part of the model, so that whatever
+ * accepts a reading by it (HTTP, WebSocket, Kafka bridge, ocpp) accepts only what the store can store.
+ */
 export const text = z
   .string(about("must be a string"))
-  .max(TEXT_MAX_LENGTH, about(`must be at most ${TEXT_MAX_LENGTH} characters long`))
+  .max(TEXT_MAX_LENGTH, about(`must be at most ${TEXT_MAX_LENGTH} characters`))
   .refine((s) => !s.includes("\u0000"), about("must not contain a NUL character (\\u0000)"))
   .refine(
     (s) => !LONE_SURROGATE.test(s),
