@@ -108,7 +108,10 @@ const warningsOf = async (reservationId: string) =>
 
 /** The requests of a reservation on the topic, once the relay has published every request made so far. */
 async function publishedRequests(reservationId: string, count: number): Promise<IssuanceRequest[]> {
-  await waitFor("the outbox sent", async () => (await svc.db.outboxMessage.count({ where: { sentAt: null } })) === 0);
+  await waitFor(
+    "the outbox sent",
+    async () => (await svc.db.outboxMessage.count({ where: { sentAt: null } })) === 0,
+  );
   const messages = await readTopic(svc.kafka, `${svc.testKafka.topicPrefix}reservation.issuance-request.v1`, {
     count: await svc.db.issuanceWindow.count(),
   });
