@@ -136,6 +136,16 @@ CREATE TABLE "chain_tx" (
 );
 
 -- CreateTable
+CREATE TABLE "deployment" (
+    "chain_id" INTEGER NOT NULL,
+    "address" TEXT NOT NULL,
+    "tx_hash" TEXT NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "deployment_pkey" PRIMARY KEY ("chain_id")
+);
+
+-- CreateTable
 CREATE TABLE "chain_cursor" (
     "name" TEXT NOT NULL,
     "block" BIGINT NOT NULL,
