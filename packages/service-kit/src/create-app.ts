@@ -8,6 +8,7 @@ import { healthRoutes, type ReadinessChecks } from "./health.ts";
 import { type LoggerOverride, loggerOptions, requestId } from "./logger.ts";
 import { metricsPlugin } from "./metrics.ts";
 import { openApiPlugin } from "./openapi.ts";
+import type { IsRevoked } from "./revocation.ts";
 
 /** A service's fastify app: zod schemas type the routes. */
 export type App = FastifyInstance<
@@ -32,6 +33,8 @@ export type CreateAppOptions = {
   bodyLimit?: number;
   /** Pino options merged over the defaults (redaction paths are added to, never replaced). */
   logger?: LoggerOverride;
+  /** Whether a caller's identity is revoked: its unexpired tokens are then refused (see `revocationCache`). */
+  isRevoked?: IsRevoked;
 };
 
 /**
@@ -65,6 +68,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
     publicKeyPem: config.JWT_PUBLIC_KEY,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    ...(opts.isRevoked ? { isRevoked: opts.isRevoked } : {}),
   });
   await app.register(healthRoutes, {
     readiness: opts.readiness ?? {},

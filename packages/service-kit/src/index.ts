@@ -28,4 +28,10 @@ export {
   type LookupRole,
   type RequireOrgRole,
 } from "./org-guard.ts";
+export {
+  type IsRevoked,
+  type RevocationCache,
+  type RevocationCacheOptions,
+  revocationCache,
+} from "./revocation.ts";
 export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";

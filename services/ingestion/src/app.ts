@@ -1,6 +1,6 @@
 import { MemberRoleSchema } from "@energy/contracts";
 import type { EventProducer } from "@energy/kafka";
-import { createApp, createOrgGuard } from "@energy/service-kit";
+import { createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
@@ -25,6 +25,11 @@ export interface AppDeps {
 /** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
   const { config, db } = deps;
+  // Revocations arrive on registry.identity.v1 (the projection stores them): a revoked identity's
+  // unexpired token is refused within a second of the row, at the cost of a map read per request.
+  const revocations = revocationCache({
+    lookup: async (identityId) => (await db.revokedIdentity.count({ where: { identityId } })) > 0,
+  });
   const app = await createApp({
     name: "ingestion",
     description:
@@ -33,6 +38,7 @@ export async function buildApp(deps: AppDeps) {
     config,
     bodyLimit: config.BATCH_MAX_BYTES,
     readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+    isRevoked: revocations.isRevoked,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
@@ -46,7 +52,7 @@ export async function buildApp(deps: AppDeps) {
   });
   const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
   await app.register(telemetryRoutes(telemetry));
-  await app.register(telemetryWsRoutes(telemetry));
+  await app.register(telemetryWsRoutes({ ...telemetry, isRevoked: revocations.isRevoked }));
   const reads = { db, requireOrgRole };
   await app.register(twinRoutes(reads));
   await app.register(intervalRoutes(reads));

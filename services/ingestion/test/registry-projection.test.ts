@@ -1,6 +1,8 @@
+import type { AddressInfo } from "node:net";
 import { type ConsumerRunner, EventProducer } from "@energy/kafka";
 import { waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { registryProjection } from "../src/consumers/registry-projection.ts";
 import { type Ingestion, startIngestion } from "./helpers.ts";
 
@@ -201,5 +203,44 @@ describe("the registry projection", () => {
       "revoked",
       async () => (await ing.db.identityKey.count({ where: { identityId: "gw-p2", revokedAt: null } })) === 0,
     );
+  });
+
+  it("refuses a revoked identity's unexpired tokens within seconds of identity.revoked", async () => {
+    await ing.app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = ing.app.server.address() as AddressInfo;
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/telemetry/ws`, { headers: ing.auth("gw-p3") });
+    const closed = new Promise<[number, string]>((resolve) =>
+      socket.once("close", (code, reason) => resolve([code, reason.toString()])),
+    );
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    const read = () =>
+      ing.app.inject({
+        method: "GET",
+        url: "/organizations/org-p/devices/offline",
+        headers: ing.auth("usr-p", "user"),
+      });
+    expect((await send("gw-p3")).statusCode).toBe(200);
+    expect((await read()).statusCode).toBe(200);
+
+    const published = Date.now();
+    await registry.publish(
+      ["gw-p3", "usr-p"].map((identityId) => ({
+        topic: "registry.identity.v1",
+        key: identityId,
+        type: "identity.revoked",
+        payload: { identityId, reason: null },
+      })),
+    );
+    await until(
+      "the revoked gateway's and user's tokens refused",
+      async () => (await send("gw-p3")).statusCode === 401 && (await read()).statusCode === 401,
+    );
+    expect(Date.now() - published).toBeLessThan(10_000);
+    expect((await read()).json().error).toMatchObject({ code: "unauthorized", message: "Identity revoked" });
+    // the stream opened before the revocation ends at its next frame
+    socket.send(JSON.stringify({ batchId: "after-revocation", items: [] }));
+    expect(await closed).toEqual([1008, "identity revoked"]);
+    // nobody else is refused
+    expect((await send("gw-p4")).statusCode).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import { createApp, createOrgGuard } from "@energy/service-kit";
+import { createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
 import { createImportReportMailer } from "./imports/report-mail.ts";
@@ -32,11 +32,19 @@ export interface AppDeps {
 /** The registry's HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
   const { config, db } = deps;
+  // A revoked identity's access token is refused on every endpoint at once (this process revoked it) or
+  // within a second (another instance did): the check on each request is a map read, a lookup per second.
+  const revocations = revocationCache({
+    lookup: async (identityId) =>
+      (await db.identity.findUnique({ where: { id: identityId }, select: { revokedAt: true } }))?.revokedAt !=
+      null,
+  });
   const app = await createApp({
     name: "registry",
     description: "Identities, organizations and what they own; the source of every registry.* event.",
     config,
     readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+    isRevoked: revocations.isRevoked,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
@@ -67,7 +75,7 @@ export async function buildApp(deps: AppDeps) {
     importMailer.close();
   });
   await app.register(importRoutes({ db, requireOrgRole, worker: importWorker }));
-  await app.register(identityRoutes({ db, published: deps.published }));
+  await app.register(identityRoutes({ db, published: deps.published, identityRevoked: revocations.revoked }));
   await app.register(authRoutes({ db, config, issuer: createTokenIssuer(config) }));
   return app;
 }

@@ -104,8 +104,9 @@ async function addKey(tx: Tx, k: KeySnapshot) {
 
 /**
  * Keeps ingestion's copy of what it needs from the registry: machine keys (raw batch signatures),
- * memberships (who may read an organization's data), sites (time zones), devices (which gateway
- * serves them, whether orphaned) and DERs. Snapshots are upserted, so replaying from the start
+ * revoked identities (whose unexpired access tokens are refused), memberships (who may read an
+ * organization's data), sites (time zones), devices (which gateway serves them, whether orphaned)
+ * and DERs. Snapshots are upserted, so replaying from the start
  * rebuilds the same tables.
  */
 export function registryProjection(opts: {
@@ -132,12 +133,20 @@ export function registryProjection(opts: {
           "identity.key_revoked": inTx((tx, p: { keyId: string }) =>
             tx.identityKey.updateMany({ where: { keyId: p.keyId }, data: { revokedAt: new Date() } }),
           ),
-          "identity.revoked": inTx((tx, p: { identityId: string }) =>
-            tx.identityKey.updateMany({
+          "identity.revoked": async (p: { identityId: string }, ctx) => {
+            const tx = txOf(ctx);
+            await tx.identityKey.updateMany({
               where: { identityId: p.identityId, revokedAt: null },
               data: { revokedAt: new Date() },
-            }),
-          ),
+            });
+            // the auth check refuses its unexpired tokens from this row on (app.ts: revocationCache)
+            const revokedAt = new Date(ctx.envelope.occurredAt);
+            await tx.revokedIdentity.upsert({
+              where: { identityId: p.identityId },
+              create: { identityId: p.identityId, revokedAt },
+              update: {},
+            });
+          },
         },
       },
       {

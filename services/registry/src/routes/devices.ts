@@ -148,6 +148,8 @@ export function devicePayload(device: DeviceRow): Device {
     commissioningDate: isoDate(device.commissioningDate),
     countryCode: device.countryCode,
     fuelCode: device.fuelCode,
+    yieldValue: device.yieldValue,
+    createdAt: device.createdAt.toISOString(),
   };
 }
 
