@@ -9,6 +9,7 @@ import { type LoggerOverride, loggerOptions, requestId } from "./logger.ts";
 import { metricsPlugin } from "./metrics.ts";
 import { openApiPlugin } from "./openapi.ts";
 import type { IsRevoked } from "./revocation.ts";
+import { DEFAULT_JSON_MAX_DEPTH, installInputSafety } from "./safe-input.ts";
 
 /** A service's fastify app: zod schemas type the routes. */
 export type App = FastifyInstance<
@@ -31,6 +32,8 @@ export type CreateAppOptions = {
   readinessTimeoutMs?: number;
   /** Largest accepted request body in bytes; default 1 MiB. */
   bodyLimit?: number;
+  /** Deepest nesting of objects and arrays accepted in a JSON body; default 32. */
+  jsonMaxDepth?: number;
   /** Pino options merged over the defaults (redaction paths are added to, never replaced). */
   logger?: LoggerOverride;
   /** Whether a caller's identity is revoked: its unexpired tokens are then refused (see `revocationCache`). */
@@ -39,7 +42,7 @@ export type CreateAppOptions = {
 
 /**
  * Builds the app without listening: zod validation and serialization, redacted pino logs with request ids,
- * error responses with codes, bearer-token auth on every non-public route, OpenAPI at `/openapi.json`
+ * error responses with codes, text checked at the edge (NUL, lone surrogates, JSON depth), bearer-token auth on every non-public route, OpenAPI at `/openapi.json`
  * and `/docs`, `/healthz`, `/readyz`, `/metrics`. Register the service's routes on the result.
  */
 export async function createApp(opts: CreateAppOptions): Promise<App> {
@@ -54,6 +57,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  installInputSafety(app, { maxDepth: opts.jsonMaxDepth ?? DEFAULT_JSON_MAX_DEPTH });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

@@ -35,3 +35,10 @@ export {
   revocationCache,
 } from "./revocation.ts";
 export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";
+export {
+  DEFAULT_JSON_MAX_DEPTH,
+  type InputProblem,
+  inspectInput,
+  UnsafeInputError,
+  unsafeTextReason,
+} from "./safe-input.ts";

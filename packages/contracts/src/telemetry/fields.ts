@@ -34,7 +34,12 @@ export const energyWh = z
 /** State of charge and other fractions. */
 export const fraction = float.min(0, about("must be within 0..1")).max(1, about("must be within 0..1"));
 
-export const text = z.string(about("must be a string"));
+/** Longest text field of a reading (a make, a status): a reading is a few hundred bytes, never a document. */
+export const TEXT_MAX_LENGTH = 200;
+
+export const text = z
+  .string(about("must be a string"))
+  .max(TEXT_MAX_LENGTH, about(`must be at most ${TEXT_MAX_LENGTH} characters`));
 
 export const flag = z.boolean(about("must be true or false"));
 

@@ -5,9 +5,11 @@ import {
   validateReading,
 } from "@energy/contracts";
 import { createEnvelope, type EventProducer, type prepareEvent } from "@energy/kafka";
+import { inspectInput } from "@energy/service-kit";
 import type { Db } from "../db.ts";
 import { DER_TYPE_OF_READING } from "../domain/intervals.ts";
 import { recordEvent } from "../events.ts";
+import { rawExcerpt } from "./raw-excerpt.ts";
 
 export type Channel = "http" | "ws" | "kafka";
 
@@ -84,6 +86,11 @@ export class Ingestor {
     const latestAllowed = source.receivedAt.getTime() + this.opts.futureToleranceMs;
 
     items.forEach((item, index) => {
+      const unsafe = unsafeInput(item);
+      if (unsafe) {
+        refusals.push({ index, derId: null, deviceId: null, reasons: [unsafe], raw: item });
+        return;
+      }
       const shape = itemShape(item);
       if ("reasons" in shape) {
         refusals.push({ index, derId: shape.derId, deviceId: null, reasons: shape.reasons, raw: item });
@@ -181,6 +188,7 @@ export class Ingestor {
   private async storeRefusals(refusals: Refusal[], source: BatchSource): Promise<void> {
     if (refusals.length === 0) return;
     const receivedAt = source.receivedAt.toISOString();
+    const excerpts = refusals.map((r) => rawExcerpt(r.raw));
     await this.opts.db.$transaction(async (tx) => {
       await tx.$executeRawUnsafe(
         `INSERT INTO rejected_reading (received_at, channel, gateway_id, device_id, der_id, reasons, raw)
@@ -192,9 +200,9 @@ export class Ingestor {
         refusals.map((r) => r.deviceId),
         refusals.map((r) => r.derId),
         refusals.map((r) => JSON.stringify(r.reasons)),
-        refusals.map((r) => JSON.stringify(r.raw ?? null)),
+        excerpts.map((raw) => JSON.stringify(raw)),
       );
-      for (const refusal of refusals) {
+      for (const [i, refusal] of refusals.entries()) {
         await recordEvent(tx, {
           topic: REJECTED,
           key: source.gatewayId ?? refusal.deviceId ?? "unknown",
@@ -205,7 +213,7 @@ export class Ingestor {
             derId: refusal.derId,
             receivedAt,
             reasons: refusal.reasons,
-            raw: refusal.raw ?? null,
+            raw: excerpts[i],
           },
           ...(source.correlationId ? { envelope: { correlationId: source.correlationId } } : {}),
         });
@@ -213,6 +221,17 @@ export class Ingestor {
     });
     this.opts.published();
   }
+}
+
+/**
+ * A string with a NUL or a lone surrogate (not storable, not Unicode), or nesting too deep, anywhere in the item:
+ * the edge rule of service-kit, applied item by item so that one bad item refuses only itself.
+ */
+function unsafeInput(item: unknown): ReadingError | null {
+  const problem = inspectInput(item, { root: "item" });
+  if (!problem) return null;
+  const field = problem.path === "item" ? "item" : problem.path.slice("item.".length);
+  return { field, message: `${field} ${problem.message}` };
 }
 
 /** `{ derId, reading }` or the reasons it is not. */
