@@ -107,10 +107,14 @@ const warningsOf = async (reservationId: string) =>
     (w) => w.code,
   );
 
+/** The requests of a reservation on the topic, once the relay has published every request made so far. */
 async function publishedRequests(reservationId: string, count: number): Promise<IssuanceRequest[]> {
+  await waitFor(
+    "the outbox sent",
+    async () => (await svc.db.outboxMessage.count({ where: { sentAt: null } })) === 0,
+  );
   const messages = await readTopic(svc.kafka, `${svc.testKafka.topicPrefix}reservation.issuance-request.v1`, {
-    count: 1_000,
-    timeoutMs: 3_000,
+    count: await svc.db.issuanceWindow.count(),
   });
   const mine = messages
     .map((m) => JSON.parse(m.value!) as IssuanceRequest)
