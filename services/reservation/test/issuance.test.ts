@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { CountedRead, IssuanceRequest } from "@energy/contracts";
 import { EventProducer } from "@energy/kafka";
 import { readTopic, waitFor } from "@energy/testing";
@@ -289,13 +290,30 @@ describe("issuance requests", () => {
       topic: "certificate.certificate.v1",
       key: id,
       type: "certificate.issued",
-      payload: { requestId: a!.requestId, reservationId: id, tokenId: "1", energyWh: 2_000, ...chain },
+      payload: {
+        certificateId: randomUUID(),
+        requestId: a!.requestId,
+        reservationId: id,
+        tokenId: "1",
+        energyWh: 2_000,
+        blockNumber: 7,
+        ownerAddress: `0x${"12".repeat(20)}`,
+        documentHash: `0x${"cd".repeat(32)}`,
+        ...chain,
+      },
     });
     await certificate.publish({
       topic: "certificate.certificate.v1",
       key: id,
       type: "certificate.failed",
-      payload: { requestId: b!.requestId, reservationId: id, reason: "bad address", ...chain },
+      payload: {
+        certificateId: randomUUID(),
+        requestId: b!.requestId,
+        reservationId: id,
+        energyWh: 3_000,
+        reason: "bad address",
+        ...chain,
+      },
     });
     const view = await waitFor("the counters", async () => {
       const res = await svc.app.inject({
