@@ -58,8 +58,8 @@ export async function startIngestion(env: Record<string, string> = {}) {
   });
 
   /** A bearer token as the registry issues it (ES256), for any identity type. */
-  const tokenFor = (sub: string, typ = "gateway") =>
-    jwt.sign({ typ }, keys.privateKey, {
+  const tokenFor = (sub: string, typ = "gateway", claims: { key?: string } = {}) =>
+    jwt.sign({ typ, ...claims }, keys.privateKey, {
       algorithm: "ES256",
       subject: sub,
       issuer: config.JWT_ISSUER,
