@@ -29,10 +29,14 @@ export interface AppDeps {
 /** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
   const { config, db } = deps;
-  // Revocations arrive on registry.identity.v1 (the projection stores them): a revoked identity's
-  // unexpired token is refused within a second of the row, at the cost of a map read per request.
+  // Revocations arrive on registry.identity.v1 (the projection stores them: revoked_identity, and the
+  // revoked key's identity_key row): a token of a revoked identity or login key is refused within a second
+  // of the row, at the cost of a map read per request.
   const revocations = revocationCache({
-    lookup: async (identityId) => (await db.revokedIdentity.count({ where: { identityId } })) > 0,
+    lookup: async (identityId, keyId) =>
+      (await db.revokedIdentity.count({ where: { identityId } })) > 0 ||
+      (keyId !== undefined &&
+        (await db.identityKey.count({ where: { keyId, identityId, revokedAt: { not: null } } })) > 0),
   });
   const app = await createApp({
     name: "ingestion",

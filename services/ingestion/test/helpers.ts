@@ -16,6 +16,7 @@ export const INGESTION_TOPICS = [
   "ingestion.telemetry-rejected.v1",
   "ingestion.interval.v1",
   "ingestion.liveness.v1",
+  "ocpp.charger.v1",
 ];
 export const REGISTRY_TOPICS = [
   "registry.identity.v1",
@@ -64,8 +65,8 @@ export async function startIngestion(
   });
 
   /** A bearer token as the registry issues it (ES256), for any identity type. */
-  const tokenFor = (sub: string, typ = "gateway") =>
-    jwt.sign({ typ }, keys.privateKey, {
+  const tokenFor = (sub: string, typ = "gateway", claims: { key?: string } = {}) =>
+    jwt.sign({ typ, ...claims }, keys.privateKey, {
       algorithm: "ES256",
       subject: sub,
       issuer: config.JWT_ISSUER,

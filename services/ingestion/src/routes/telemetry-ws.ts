@@ -65,7 +65,7 @@ export function telemetryWsRoutes(
           let batchId: string | null = null;
           (async () => {
             // the token was checked at the upgrade: a gateway revoked since then is cut off at its next frame
-            if (await deps.isRevoked?.(gatewayId)) {
+            if (await deps.isRevoked?.(gatewayId, request.identity.keyId)) {
               socket.close(1008, "identity revoked");
               return;
             }
