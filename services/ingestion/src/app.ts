@@ -3,6 +3,7 @@ import type { EventProducer } from "@energy/kafka";
 import { createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
+import { Backpressure } from "./ingest/backpressure.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { intervalRoutes } from "./routes/intervals.ts";
 import { offlineDeviceRoutes } from "./routes/offline-devices.ts";
@@ -10,6 +11,7 @@ import { siteEnergyRoutes } from "./routes/site-energy.ts";
 import { telemetryRoutes } from "./routes/telemetry.ts";
 import { telemetryWsRoutes } from "./routes/telemetry-ws.ts";
 import { twinRoutes } from "./routes/twins.ts";
+import type { StoreLag } from "./store/store-lag.ts";
 
 export interface AppDeps {
   config: Config;
@@ -20,6 +22,8 @@ export interface AppDeps {
   kafkaReady: () => Promise<unknown>;
   /** wakes the outbox relay after a transaction that recorded events */
   published: () => void;
+  /** how far the telemetry store is behind (StoreLagMonitor); without it gateways are never slowed */
+  storeLag?: StoreLag;
 }
 
 /** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
@@ -57,7 +61,13 @@ export async function buildApp(deps: AppDeps) {
     },
     published: deps.published,
   });
-  const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
+  const backpressure = new Backpressure(deps.storeLag, config.STORE_LAG_MAX_SECONDS * 1000);
+  const telemetry = {
+    ingestor,
+    backpressure,
+    maxBytes: config.BATCH_MAX_BYTES,
+    maxReadings: config.BATCH_MAX_READINGS,
+  };
   await app.register(telemetryRoutes(telemetry));
   await app.register(telemetryWsRoutes({ ...telemetry, isRevoked: revocations.isRevoked }));
   const reads = { db, requireOrgRole };
