@@ -3,7 +3,7 @@
  * production) on a database and topics of its own, the broker and database on this machine:
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 node --import tsx bench/throughput.ts [--devices 1000] [--reads 1000000]
- *       [--batch 10000] [--concurrency 2] [--queries 200] [--keep-database]
+ *       [--batch 10000] [--concurrency 2] [--queries 200] [--keep-database]   (CPU_PROF_DIR=dir profiles the service)
  *
  * 1. Ingest: `reads` hourly history reads across `devices` devices, POSTed in batches of `batch` reads (each
  *    batch = batch/ (reads/devices) devices), `concurrency` requests in flight; end to end = first request
@@ -120,7 +120,9 @@ await db.query(
 // ---- the service --------------------------------------------------------------------------------------
 
 const port = await freePort();
-const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+// CPU_PROF_DIR=dir: the service writes a V8 CPU profile there when it stops.
+const profile = process.env.CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.CPU_PROF_DIR] : [];
+const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", "src/server.ts"], {
   cwd: serviceDir,
   env: {
     PATH: process.env.PATH ?? "",

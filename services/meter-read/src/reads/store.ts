@@ -207,6 +207,21 @@ async function storeDeviceBatch(tx: SqlTx, batch: DeviceBatch, opts: StoreOption
   const corrections = result.stored.filter((r) => r.previous !== null);
   await insertReads(tx, device.org_id, deviceId, fresh, recordedAt);
   for (const read of corrections) await correctRead(tx, deviceId, read, recordedAt);
+  const counted = fresh.filter((r) => r.energyWh !== null && r.startMs !== null);
+  const starts = counted.map((r) => r.startMs!);
+  const energies = counted.map((r) => r.energyWh!);
+  const ones = counted.map(() => 1);
+  for (const r of corrections) {
+    if (r.previous?.startMs != null && r.previous.energyWh !== null) {
+      starts.push(r.previous.startMs);
+      energies.push(-r.previous.energyWh);
+      ones.push(-1);
+    }
+    starts.push(r.startMs!);
+    energies.push(r.energyWh!);
+    ones.push(1);
+  }
+  await addToDays(tx, deviceId, starts, energies, ones);
   await keepRefused(tx, device.org_id, batch, result);
 
   if (result.stored.length > 0) {
@@ -249,6 +264,23 @@ async function insertReads(tx: SqlTx, orgId: string, deviceId: string, reads: Ne
     reads.map((r) => r.eligible),
     reads.map((r) => r.flags.join(",")),
     reads.map((r) => r.contentHash),
+  );
+}
+
+/** Adds counted energy to the day rollup (negative amounts take a corrected version's energy out). */
+async function addToDays(tx: SqlTx, deviceId: string, starts: number[], energies: number[], reads: number[]) {
+  if (starts.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `INSERT INTO meter_read_day (device_id, day, energy_wh, reads)
+     SELECT $1, date_trunc('day', r.start_at, 'UTC'), sum(r.energy_wh), sum(r.reads)
+       FROM unnest($2::timestamptz[], $3::bigint[], $4::int[]) AS r(start_at, energy_wh, reads)
+      GROUP BY 2
+     ON CONFLICT (device_id, day) DO UPDATE
+       SET energy_wh = meter_read_day.energy_wh + excluded.energy_wh, reads = meter_read_day.reads + excluded.reads`,
+    deviceId,
+    starts.map((ms) => new Date(ms).toISOString()),
+    energies.map(String),
+    reads,
   );
 }
 

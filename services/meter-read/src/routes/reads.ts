@@ -146,6 +146,9 @@ export function readRoutes(
           body: Body,
           response: { 200: ReadsResponse },
         },
+        // The answer (10,000 results) is typed by the schema at compile time; encoding it through zod again
+        // at run time cost a tenth of the request's CPU. The schema still documents it (OpenAPI).
+        serializerCompiler: () => (data) => JSON.stringify(data),
       },
       async (request) => {
         const { orgId } = request.params;
