@@ -2,11 +2,13 @@ import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
+import { OCPP_READINGS_GROUP_ID, ocppReadingsConsumer } from "./consumers/ocpp-readings.ts";
 import { RAW_GROUP_ID, rawBatchConsumer } from "./consumers/raw-batches.ts";
 import { PROJECTION_GROUP_ID, registryProjection } from "./consumers/registry-projection.ts";
 import { STORE_GROUP_ID, telemetryStore } from "./consumers/telemetry-store.ts";
 import { closeDb, createDb } from "./db.ts";
 import { startHousekeeping } from "./housekeeping.ts";
+import { StoreLagMonitor } from "./store/store-lag.ts";
 
 const config = readConfig();
 const db = createDb(config.DATABASE_URL);
@@ -16,6 +18,12 @@ await producer.connect();
 const relay = new OutboxRelay({ db, producer });
 const admin = kafka.admin();
 await admin.connect();
+const group = (name: string) => `${config.KAFKA_TOPIC_PREFIX}${name}`;
+const storeLag = new StoreLagMonitor({
+  admin,
+  groupId: group(STORE_GROUP_ID),
+  topic: `${config.KAFKA_TOPIC_PREFIX}ingestion.telemetry.v1`,
+});
 
 const app = await buildApp({
   config,
@@ -23,13 +31,15 @@ const app = await buildApp({
   producer,
   kafkaReady: () => admin.describeCluster(),
   published: () => relay.nudge(),
+  storeLag,
 });
 relay.start();
+storeLag.registerMetrics(app.metrics);
+storeLag.start();
 
 // Consumers start once the app is built (their metrics go on app.metrics) and stop first. The topic
 // prefix (an environment's namespace on a shared cluster) prefixes their consumer groups too.
 const shared = { kafka, producer, db, topicPrefix: config.KAFKA_TOPIC_PREFIX };
-const group = (name: string) => `${config.KAFKA_TOPIC_PREFIX}${name}`;
 const projection = registryProjection({
   ...shared,
   groupId: group(PROJECTION_GROUP_ID),
@@ -49,7 +59,13 @@ const raw = rawBatchConsumer({
   maxReadings: config.BATCH_MAX_READINGS,
   logger: app.log.child({ consumer: "raw-batches" }),
 });
-const consumers = [projection, store, raw];
+const ocpp = ocppReadingsConsumer({
+  ...shared,
+  ingestor: app.ingestor,
+  groupId: group(OCPP_READINGS_GROUP_ID),
+  logger: app.log.child({ consumer: "ocpp-readings" }),
+});
+const consumers = [projection, store, raw, ocpp];
 for (const consumer of consumers) consumer.registerMetrics(app.metrics);
 // Gateways are answered without waiting for the consumers to join their groups (after a crash a group
 // waits for the dead member's session to time out); a consumer that cannot start stops the service.
@@ -65,10 +81,12 @@ await runService({
   host: config.HOST,
   closers: [
     { name: "raw batch consumer", close: () => raw.stop() },
+    { name: "ocpp readings", close: () => ocpp.stop() },
     { name: "telemetry store", close: () => store.stop() },
     { name: "registry projection", close: () => projection.stop() },
     { name: "housekeeping", close: () => housekeeping.stop() },
     { name: "outbox relay", close: () => relay.stop() },
+    { name: "store lag monitor", close: () => storeLag.stop() },
     { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
     { name: "database", close: () => closeDb(db) },
   ],

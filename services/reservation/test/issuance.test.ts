@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { CountedRead, IssuanceRequest } from "@energy/contracts";
 import { EventProducer } from "@energy/kafka";
 import { readTopic, waitFor } from "@energy/testing";
@@ -106,10 +107,14 @@ const warningsOf = async (reservationId: string) =>
     (w) => w.code,
   );
 
+/** The requests of a reservation on the topic, once the relay has published every request made so far. */
 async function publishedRequests(reservationId: string, count: number): Promise<IssuanceRequest[]> {
+  await waitFor(
+    "the outbox sent",
+    async () => (await svc.db.outboxMessage.count({ where: { sentAt: null } })) === 0,
+  );
   const messages = await readTopic(svc.kafka, `${svc.testKafka.topicPrefix}reservation.issuance-request.v1`, {
-    count: 1_000,
-    timeoutMs: 3_000,
+    count: await svc.db.issuanceWindow.count(),
   });
   const mine = messages
     .map((m) => JSON.parse(m.value!) as IssuanceRequest)
@@ -285,13 +290,30 @@ describe("issuance requests", () => {
       topic: "certificate.certificate.v1",
       key: id,
       type: "certificate.issued",
-      payload: { requestId: a!.requestId, reservationId: id, tokenId: "1", energyWh: 2_000, ...chain },
+      payload: {
+        certificateId: randomUUID(),
+        requestId: a!.requestId,
+        reservationId: id,
+        tokenId: "1",
+        energyWh: 2_000,
+        blockNumber: 7,
+        ownerAddress: `0x${"12".repeat(20)}`,
+        documentHash: `0x${"cd".repeat(32)}`,
+        ...chain,
+      },
     });
     await certificate.publish({
       topic: "certificate.certificate.v1",
       key: id,
       type: "certificate.failed",
-      payload: { requestId: b!.requestId, reservationId: id, reason: "bad address", ...chain },
+      payload: {
+        certificateId: randomUUID(),
+        requestId: b!.requestId,
+        reservationId: id,
+        energyWh: 3_000,
+        reason: "bad address",
+        ...chain,
+      },
     });
     const view = await waitFor("the counters", async () => {
       const res = await svc.app.inject({
