@@ -94,6 +94,7 @@ describe("the registry projection", () => {
       async () => (await mr.db.deviceCapacity.count({ where: { deviceId: "dev-p" } })) === 2,
     );
     await waitFor("the viewer", () => mr.db.membership.findFirst({ where: { identityId: "usr-v" } }));
+    await waitFor("the owner", () => mr.db.membership.findFirst({ where: { identityId: "usr-p" } }));
     await waitFor("the site", () => mr.db.site.findFirst({ where: { id: "sit-p" } }));
     expect(await mr.db.device.findUnique({ where: { id: "dev-p" } })).toMatchObject({
       externalId: "ROOF-1",
