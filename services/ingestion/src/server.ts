@@ -8,6 +8,7 @@ import { PROJECTION_GROUP_ID, registryProjection } from "./consumers/registry-pr
 import { STORE_GROUP_ID, telemetryStore } from "./consumers/telemetry-store.ts";
 import { closeDb, createDb } from "./db.ts";
 import { startHousekeeping } from "./housekeeping.ts";
+import { StoreLagMonitor } from "./store/store-lag.ts";
 
 const config = readConfig();
 setMaxMessageBytes(config.KAFKA_MAX_MESSAGE_BYTES); // events over it are refused where they are made
@@ -18,6 +19,12 @@ await producer.connect();
 const relay = new OutboxRelay({ db, producer });
 const admin = kafka.admin();
 await admin.connect();
+const group = (name: string) => `${config.KAFKA_TOPIC_PREFIX}${name}`;
+const storeLag = new StoreLagMonitor({
+  admin,
+  groupId: group(STORE_GROUP_ID),
+  topic: `${config.KAFKA_TOPIC_PREFIX}ingestion.telemetry.v1`,
+});
 
 const app = await buildApp({
   config,
@@ -25,14 +32,16 @@ const app = await buildApp({
   producer,
   kafkaReady: () => admin.describeCluster(),
   published: () => relay.nudge(),
+  storeLag,
 });
 relay.attach(app); // its metrics on app.metrics, its log lines (a dead-lettered event) in app.log
 relay.start();
+storeLag.registerMetrics(app.metrics);
+storeLag.start();
 
 // Consumers start once the app is built (their metrics go on app.metrics) and stop first. The topic
 // prefix (an environment's namespace on a shared cluster) prefixes their consumer groups too.
 const shared = { kafka, producer, db, topicPrefix: config.KAFKA_TOPIC_PREFIX };
-const group = (name: string) => `${config.KAFKA_TOPIC_PREFIX}${name}`;
 const projection = registryProjection({
   ...shared,
   groupId: group(PROJECTION_GROUP_ID),
@@ -79,6 +88,7 @@ await runService({
     { name: "registry projection", close: () => projection.stop() },
     { name: "housekeeping", close: () => housekeeping.stop() },
     { name: "outbox relay", close: () => relay.stop() },
+    { name: "store lag monitor", close: () => storeLag.stop() },
     { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
     { name: "database", close: () => closeDb(db) },
   ],
