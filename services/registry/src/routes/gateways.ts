@@ -1,11 +1,11 @@
-import { DeviceStateSchema } from "@energy/contracts";
+import { DeviceStateSchema, IdSchema } from "@energy/contracts";
 import { badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { recordEvent } from "../events.ts";
 import { type RouteDeps, WRITERS } from "./access.ts";
 
-const ClaimParams = z.object({ orgId: z.string().min(1), gatewayId: z.string().min(1) });
-const ClaimBody = z.object({ siteId: z.string().min(1).nullish() }).nullish();
+const ClaimParams = z.object({ orgId: IdSchema, gatewayId: IdSchema });
+const ClaimBody = z.object({ siteId: IdSchema.nullish() }).nullish();
 
 const ClaimView = z.object({
   gatewayId: z.string(),
