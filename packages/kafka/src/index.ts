@@ -20,5 +20,23 @@ export type { DecodedMessage } from "./decode.ts";
 export { createEnvelope, type EnvelopeInit, envelopeFromHeaders, envelopeToHeaders } from "./envelope.ts";
 export { classifyError, FatalMessageError, InvalidMessageError } from "./errors.ts";
 export { createKafka } from "./kafka.ts";
-export { enqueueEvent, OutboxRelay, type OutboxRelayOptions } from "./outbox.ts";
+export { consumerGroupLag, consumerLagReadiness, type PartitionLag } from "./lag.ts";
+export {
+  checkMessageSize,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MessageTooLargeError,
+  maxMessageBytes,
+  setMaxMessageBytes,
+} from "./message-size.ts";
+export {
+  brokerRefusal,
+  enqueueEvent,
+  type OutboxBacklog,
+  OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxRelayStats,
+  outboxBacklog,
+  outboxReadiness,
+  registerOutboxBacklogMetrics,
+} from "./outbox.ts";
 export { EventProducer, type EventToPublish, prepareEvent, validateEvent } from "./producer.ts";

@@ -1,7 +1,8 @@
 import { type Envelope, findEventSchema, type ServiceName } from "@energy/contracts";
 import type { Kafka, Message, Producer } from "kafkajs";
-import { createEnvelope, type EnvelopeInit, envelopeToHeaders } from "./envelope.ts";
+import { createEnvelope, ENVELOPE_HEADER, type EnvelopeInit, envelopeToHeaders } from "./envelope.ts";
 import { describeZodError, InvalidMessageError } from "./errors.ts";
+import { encodedBytes, MessageTooLargeError, maxMessageBytes } from "./message-size.ts";
 
 export interface EventToPublish {
   /** catalog topic name, e.g. "registry.device.v1" (the prefix is added by the producer) */
@@ -52,14 +53,20 @@ export function prepareEvent(source: ServiceName, event: EventToPublish): Prepar
  * Every event is validated against packages/contracts before it is sent.
  */
 export class EventProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
   private connected = false;
+  /** producers replaced by renew(), each disconnected by its timer or by disconnect() */
+  private readonly retired = new Map<Producer, NodeJS.Timeout>();
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly opts: { source: ServiceName; topicPrefix?: string },
   ) {
-    this.producer = kafka.producer({
+    this.producer = this.createProducer();
+  }
+
+  private createProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
@@ -83,7 +90,13 @@ export class EventProducer {
   async disconnect(): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
-    await this.producer.disconnect();
+    const retired = [...this.retired];
+    this.retired.clear();
+    for (const [, timer] of retired) clearTimeout(timer);
+    await Promise.all([
+      this.producer.disconnect(),
+      ...retired.map(([old]) => old.disconnect().catch(() => {})),
+    ]);
   }
 
   /** Validates and publishes events (in the given order per topic); resolves when the broker acknowledged. */
@@ -102,7 +115,10 @@ export class EventProducer {
       const topic = this.topicName(m.topic);
       const list = byTopic.get(topic) ?? [];
       byTopic.set(topic, list);
-      list.push({ key: m.key, value: JSON.stringify(m.payload), headers: envelopeToHeaders(m.envelope) });
+      const value = JSON.stringify(m.payload);
+      const headers = envelopeToHeaders(m.envelope);
+      checkFits(m, value, headers);
+      list.push({ key: m.key, value, headers });
     }
     await this.producer.sendBatch({
       acks: -1,
@@ -110,8 +126,36 @@ export class EventProducer {
     });
   }
 
+  /**
+   * Replaces the kafkajs producer with a fresh one (a new producer id, sequence numbers from 0). After the
+   * broker refused part of a send (MESSAGE_TOO_LARGE on one partition while others appended), the old
+   * producer's sequence numbers no longer match the broker's and every later send to those partitions
+   * fails with OUT_OF_ORDER_SEQUENCE_NUMBER. Sends already under way finish on the old producer, which is
+   * disconnected a little later.
+   */
+  async renew(): Promise<void> {
+    const fresh = this.createProducer();
+    await fresh.connect();
+    const old = this.producer;
+    this.producer = fresh;
+    const timer = setTimeout(() => {
+      this.retired.delete(old);
+      old.disconnect().catch(() => {});
+    }, 5_000);
+    this.retired.set(old, timer.unref());
+  }
+
   /** Sends already-encoded messages to a full topic name (used for dead letters). */
   async sendRaw(topic: string, messages: Message[]): Promise<void> {
     await this.producer.send({ topic, acks: -1, messages });
   }
+}
+
+/** Refuses a message over the size limit before anything is sent (cheap unless the value is large). */
+function checkFits(m: PreparedMessage, value: string, headers: Record<string, string>): void {
+  const limit = maxMessageBytes();
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: most messages need no exact count.
+  if ((value.length + m.key.length + (headers[ENVELOPE_HEADER]?.length ?? 0)) * 3 + 64 <= limit) return;
+  const bytes = encodedBytes(m.key, value, headers);
+  if (bytes > limit) throw new MessageTooLargeError(bytes, limit, `${m.envelope.type} on ${m.topic}`);
 }

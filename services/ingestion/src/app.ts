@@ -47,7 +47,10 @@ export async function buildApp(deps: AppDeps) {
   const ingestor = new Ingestor({
     db,
     producer: deps.producer,
-    futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
+    timestamps: {
+      earliestMs: Date.parse(config.MIN_READING_TIMESTAMP),
+      futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
+    },
     published: deps.published,
   });
   const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };

@@ -2,6 +2,7 @@ import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
+import { OCPP_READINGS_GROUP_ID, ocppReadingsConsumer } from "./consumers/ocpp-readings.ts";
 import { RAW_GROUP_ID, rawBatchConsumer } from "./consumers/raw-batches.ts";
 import { PROJECTION_GROUP_ID, registryProjection } from "./consumers/registry-projection.ts";
 import { STORE_GROUP_ID, telemetryStore } from "./consumers/telemetry-store.ts";
@@ -49,7 +50,13 @@ const raw = rawBatchConsumer({
   maxReadings: config.BATCH_MAX_READINGS,
   logger: app.log.child({ consumer: "raw-batches" }),
 });
-const consumers = [projection, store, raw];
+const ocpp = ocppReadingsConsumer({
+  ...shared,
+  ingestor: app.ingestor,
+  groupId: group(OCPP_READINGS_GROUP_ID),
+  logger: app.log.child({ consumer: "ocpp-readings" }),
+});
+const consumers = [projection, store, raw, ocpp];
 for (const consumer of consumers) consumer.registerMetrics(app.metrics);
 // Gateways are answered without waiting for the consumers to join their groups (after a crash a group
 // waits for the dead member's session to time out); a consumer that cannot start stops the service.
@@ -65,6 +72,7 @@ await runService({
   host: config.HOST,
   closers: [
     { name: "raw batch consumer", close: () => raw.stop() },
+    { name: "ocpp readings", close: () => ocpp.stop() },
     { name: "telemetry store", close: () => store.stop() },
     { name: "registry projection", close: () => projection.stop() },
     { name: "housekeeping", close: () => housekeeping.stop() },

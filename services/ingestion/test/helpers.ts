@@ -16,6 +16,7 @@ export const INGESTION_TOPICS = [
   "ingestion.telemetry-rejected.v1",
   "ingestion.interval.v1",
   "ingestion.liveness.v1",
+  "ocpp.charger.v1",
 ];
 export const REGISTRY_TOPICS = [
   "registry.identity.v1",

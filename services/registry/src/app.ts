@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(siteRoutes(orgScoped));
   await app.register(deviceRoutes(orgScoped));
   await app.register(derRoutes(orgScoped));
-  await app.register(gatewayRoutes(orgScoped));
+  await app.register(gatewayRoutes({ ...orgScoped, config }));
   await app.register(deviceGroupRoutes(orgScoped));
   await app.register(communityRoutes(orgScoped));
   const mailer = createMailer(config);

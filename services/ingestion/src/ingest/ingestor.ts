@@ -1,13 +1,9 @@
-import {
-  normalizeReading,
-  type ReadingError,
-  type TelemetryReading,
-  validateReading,
-} from "@energy/contracts";
+import type { ReadingError, TelemetryReading } from "@energy/contracts";
 import { createEnvelope, type EventProducer, type prepareEvent } from "@energy/kafka";
 import { inspectInput } from "@energy/service-kit";
 import type { Db } from "../db.ts";
 import { DER_TYPE_OF_READING } from "../domain/intervals.ts";
+import { checkReading, type TimestampWindow } from "../domain/reading-checks.ts";
 import { recordEvent } from "../events.ts";
 import { rawExcerpt } from "./raw-excerpt.ts";
 
@@ -65,8 +61,8 @@ const REJECTED = "ingestion.telemetry-rejected.v1";
 export interface IngestorOptions {
   db: Db;
   producer: EventProducer;
-  /** How far ahead of the receiving clock a reading may be, in ms. */
-  futureToleranceMs: number;
+  /** The times a reading's timestamp may fall within. */
+  timestamps: TimestampWindow;
   /** Wakes the outbox relay (rejections are published through the outbox). */
   published: () => void;
 }
@@ -83,7 +79,7 @@ export class Ingestor {
   async ingest(items: readonly unknown[], source: BatchSource): Promise<BatchOutcome> {
     const refusals: Refusal[] = [];
     const candidates: Candidate[] = [];
-    const latestAllowed = source.receivedAt.getTime() + this.opts.futureToleranceMs;
+    const receivedAtMs = source.receivedAt.getTime();
 
     items.forEach((item, index) => {
       const unsafe = unsafeInput(item);
@@ -96,24 +92,12 @@ export class Ingestor {
         refusals.push({ index, derId: shape.derId, deviceId: null, reasons: shape.reasons, raw: item });
         return;
       }
-      const validation = validateReading(shape.reading);
-      if (!validation.ok) {
-        const reasons = validation.errors.map((e) => ({ field: `reading.${e.field}`, message: e.message }));
-        refusals.push({ index, derId: shape.derId, deviceId: null, reasons, raw: item });
+      const check = checkReading(shape.reading, receivedAtMs, this.opts.timestamps);
+      if (!check.ok) {
+        refusals.push({ index, derId: shape.derId, deviceId: null, reasons: check.reasons, raw: item });
         return;
       }
-      if (validation.reading.timestamp > latestAllowed) {
-        const ahead = Math.round((validation.reading.timestamp - source.receivedAt.getTime()) / 1000);
-        const reasons = [
-          {
-            field: "reading.timestamp",
-            message: `reading.timestamp is ${ahead} s in the future (at most ${this.opts.futureToleranceMs / 1000} s ahead of the server clock is accepted)`,
-          },
-        ];
-        refusals.push({ index, derId: shape.derId, deviceId: null, reasons, raw: item });
-        return;
-      }
-      candidates.push({ index, derId: shape.derId, reading: normalizeReading(validation.reading) });
+      candidates.push({ index, derId: shape.derId, reading: check.reading });
     });
 
     const scopes = await this.loadScopes(candidates.map((c) => c.derId));
@@ -246,20 +230,30 @@ function itemShape(
   }
   const { derId, reading } = item as { derId?: unknown; reading?: unknown };
   const reasons: ReadingError[] = [];
-  if (typeof derId !== "string" || derId.length === 0) {
-    reasons.push({
-      field: "derId",
-      message: derId === undefined ? "derId is required" : "derId must be a non-empty string",
-    });
-  }
+  const derIdProblem = derIdReason(derId);
+  if (derIdProblem) reasons.push({ field: "derId", message: derIdProblem });
   if (typeof reading !== "object" || reading === null || Array.isArray(reading)) {
     reasons.push({
       field: "reading",
       message: reading === undefined ? "reading is required" : "reading must be an object with a type field",
     });
   }
-  const id = typeof derId === "string" && derId.length > 0 ? derId : null;
+  const id = derIdProblem === null ? (derId as string) : null;
   return reasons.length > 0 || id === null ? { derId: id, reasons } : { derId: id, reading };
+}
+
+/** The longest DER id looked up (registry ids are far shorter). */
+const DER_ID_MAX_LENGTH = 200;
+
+/** Why derId cannot be a DER's id, if it cannot: it is looked up in the database as text. */
+function derIdReason(derId: unknown): string | null {
+  if (derId === undefined) return "derId is required";
+  if (typeof derId !== "string" || derId.length === 0) return "derId must be a non-empty string";
+  if (derId.length > DER_ID_MAX_LENGTH) return `derId must be at most ${DER_ID_MAX_LENGTH} characters long`;
+  if (derId.includes("\u0000")) return "derId must not contain a NUL character (\\u0000)";
+  if (/\p{Cs}/u.test(derId))
+    return "derId must not contain a lone surrogate (\\ud800-\\udfff without its pair)";
+  return null;
 }
 
 /** Why a valid reading may not be taken from this source for this DER, if it may not. */

@@ -1,4 +1,4 @@
-import { type EventToPublish, prepareEvent, type SqlClient } from "@energy/kafka";
+import { checkMessageSize, type EventToPublish, prepareEvent, type SqlClient } from "@energy/kafka";
 
 /**
  * Many registry events into the outbox with one INSERT, inside the caller's transaction: the same rows
@@ -19,6 +19,7 @@ export async function recordEvents(tx: SqlClient, events: readonly EventToPublis
   ] = [[], [], [], [], [], [], [], [], []];
   for (const event of events) {
     const m = prepareEvent("registry", event);
+    checkMessageSize(m);
     cols[0].push(m.envelope.id);
     cols[1].push(m.topic);
     cols[2].push(m.key);

@@ -7,6 +7,7 @@ import { deviceRuleViolations, utcToday } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
 import { recordEvent } from "../events.ts";
+import { requireOwnGateway } from "../gateway-claims.ts";
 import type { Device as DeviceRow, Prisma } from "../generated/prisma/client.ts";
 import { isUniqueViolation, MANAGERS, READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 
@@ -240,6 +241,7 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             ) {
               throw externalIdInUse();
             }
+            if (body.commIdentityId) await requireOwnGateway(tx, orgId, body.commIdentityId);
             const created = await tx.device.create({
               data: { ...(columns(body) as Prisma.DeviceUncheckedCreateInput), id, orgId, type: body.type },
             });
@@ -339,6 +341,7 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             ) {
               throw externalIdInUse();
             }
+            if (body.commIdentityId) await requireOwnGateway(tx, orgId, body.commIdentityId);
             const updated = await tx.device.update({
               where: { id: deviceId },
               data: { ...data, ...(body.state !== undefined ? { state: body.state } : {}) },
