@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { OrgGuard } from "../app.ts";
 import type { Db } from "../db.ts";
 import { CsvError, parseCsv } from "../imports/csv.ts";
-import { checkHeader } from "../imports/rows.ts";
+import { checkHeader, storableCsv } from "../imports/rows.ts";
 import { type ImportOptions, type ImportWorker, newImportJobId } from "../imports/worker.ts";
 import { isUniqueViolation, READERS, WRITERS } from "./access.ts";
 
@@ -100,7 +100,7 @@ export function importRoutes(opts: {
         if (typeof request.body !== "string") {
           throw badRequest("invalid_body", "body: the CSV file as text/csv", { field: "body" });
         }
-        const content = request.body;
+        const content = storableCsv(request.body);
         const fileSha256 = createHash("sha256").update(content).digest("hex");
         const existing = await db.importJob.findUnique({
           where: { orgId_fileSha256: { orgId, fileSha256 } },
