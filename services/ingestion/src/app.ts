@@ -3,6 +3,7 @@ import type { EventProducer } from "@energy/kafka";
 import { createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
+import { Backpressure } from "./ingest/backpressure.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { intervalRoutes } from "./routes/intervals.ts";
 import { offlineDeviceRoutes } from "./routes/offline-devices.ts";
@@ -10,6 +11,7 @@ import { siteEnergyRoutes } from "./routes/site-energy.ts";
 import { telemetryRoutes } from "./routes/telemetry.ts";
 import { telemetryWsRoutes } from "./routes/telemetry-ws.ts";
 import { twinRoutes } from "./routes/twins.ts";
+import type { StoreLag } from "./store/store-lag.ts";
 
 export interface AppDeps {
   config: Config;
@@ -20,15 +22,21 @@ export interface AppDeps {
   kafkaReady: () => Promise<unknown>;
   /** wakes the outbox relay after a transaction that recorded events */
   published: () => void;
+  /** how far the telemetry store is behind (StoreLagMonitor); without it gateways are never slowed */
+  storeLag?: StoreLag;
 }
 
 /** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
   const { config, db } = deps;
-  // Revocations arrive on registry.identity.v1 (the projection stores them): a revoked identity's
-  // unexpired token is refused within a second of the row, at the cost of a map read per request.
+  // Revocations arrive on registry.identity.v1 (the projection stores them: revoked_identity, and the
+  // revoked key's identity_key row): a token of a revoked identity or login key is refused within a second
+  // of the row, at the cost of a map read per request.
   const revocations = revocationCache({
-    lookup: async (identityId) => (await db.revokedIdentity.count({ where: { identityId } })) > 0,
+    lookup: async (identityId, keyId) =>
+      (await db.revokedIdentity.count({ where: { identityId } })) > 0 ||
+      (keyId !== undefined &&
+        (await db.identityKey.count({ where: { keyId, identityId, revokedAt: { not: null } } })) > 0),
   });
   const app = await createApp({
     name: "ingestion",
@@ -53,7 +61,13 @@ export async function buildApp(deps: AppDeps) {
     },
     published: deps.published,
   });
-  const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
+  const backpressure = new Backpressure(deps.storeLag, config.STORE_LAG_MAX_SECONDS * 1000);
+  const telemetry = {
+    ingestor,
+    backpressure,
+    maxBytes: config.BATCH_MAX_BYTES,
+    maxReadings: config.BATCH_MAX_READINGS,
+  };
   await app.register(telemetryRoutes(telemetry));
   await app.register(telemetryWsRoutes({ ...telemetry, isRevoked: revocations.isRevoked }));
   const reads = { db, requireOrgRole };

@@ -8,6 +8,7 @@ import { PROJECTION_GROUP_ID, registryProjection } from "./consumers/registry-pr
 import { STORE_GROUP_ID, telemetryStore } from "./consumers/telemetry-store.ts";
 import { closeDb, createDb } from "./db.ts";
 import { startHousekeeping } from "./housekeeping.ts";
+import { StoreLagMonitor } from "./store/store-lag.ts";
 
 const config = readConfig();
 const db = createDb(config.DATABASE_URL);
@@ -17,6 +18,12 @@ await producer.connect();
 const relay = new OutboxRelay({ db, producer });
 const admin = kafka.admin();
 await admin.connect();
+const group = (name: string) => `${config.KAFKA_TOPIC_PREFIX}${name}`;
+const storeLag = new StoreLagMonitor({
+  admin,
+  groupId: group(STORE_GROUP_ID),
+  topic: `${config.KAFKA_TOPIC_PREFIX}ingestion.telemetry.v1`,
+});
 
 const app = await buildApp({
   config,
@@ -24,13 +31,15 @@ const app = await buildApp({
   producer,
   kafkaReady: () => admin.describeCluster(),
   published: () => relay.nudge(),
+  storeLag,
 });
 relay.start();
+storeLag.registerMetrics(app.metrics);
+storeLag.start();
 
 // Consumers start once the app is built (their metrics go on app.metrics) and stop first. The topic
 // prefix (an environment's namespace on a shared cluster) prefixes their consumer groups too.
 const shared = { kafka, producer, db, topicPrefix: config.KAFKA_TOPIC_PREFIX };
-const group = (name: string) => `${config.KAFKA_TOPIC_PREFIX}${name}`;
 const projection = registryProjection({
   ...shared,
   groupId: group(PROJECTION_GROUP_ID),
@@ -77,6 +86,7 @@ await runService({
     { name: "registry projection", close: () => projection.stop() },
     { name: "housekeeping", close: () => housekeeping.stop() },
     { name: "outbox relay", close: () => relay.stop() },
+    { name: "store lag monitor", close: () => storeLag.stop() },
     { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
     { name: "database", close: () => closeDb(db) },
   ],

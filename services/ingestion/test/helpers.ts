@@ -2,9 +2,9 @@ import { generateKeyPairSync } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
-import { createTestDatabase, createTestKafka } from "@energy/testing";
+import { createTestDatabase, createTestKafka, type TestKafka } from "@energy/testing";
 import jwt from "jsonwebtoken";
-import { buildApp } from "../src/app.ts";
+import { type AppDeps, buildApp } from "../src/app.ts";
 import { ConfigSchema } from "../src/config.ts";
 import { closeDb, createDb } from "../src/db.ts";
 
@@ -27,8 +27,14 @@ export const REGISTRY_TOPICS = [
   "registry.der.v1",
 ];
 
-/** Ingestion wired to a fresh database and topic prefix on the real PostgreSQL and Kafka. */
-export async function startIngestion(env: Record<string, string> = {}) {
+/**
+ * Ingestion wired to a fresh database and topic prefix on the real PostgreSQL and Kafka. `extra` gives
+ * optional app parts that need the test's Kafka (e.g. a store lag monitor).
+ */
+export async function startIngestion(
+  env: Record<string, string> = {},
+  extra: (testKafka: TestKafka) => Pick<AppDeps, "storeLag"> = () => ({}),
+) {
   const [database, testKafka] = await Promise.all([
     createTestDatabase({ cwd: serviceDir }),
     createTestKafka({ topics: [...INGESTION_TOPICS, ...REGISTRY_TOPICS] }),
@@ -55,11 +61,12 @@ export async function startIngestion(env: Record<string, string> = {}) {
     producer,
     kafkaReady: async () => true,
     published: () => relay.nudge(),
+    ...extra(testKafka),
   });
 
   /** A bearer token as the registry issues it (ES256), for any identity type. */
-  const tokenFor = (sub: string, typ = "gateway") =>
-    jwt.sign({ typ }, keys.privateKey, {
+  const tokenFor = (sub: string, typ = "gateway", claims: { key?: string } = {}) =>
+    jwt.sign({ typ, ...claims }, keys.privateKey, {
       algorithm: "ES256",
       subject: sub,
       issuer: config.JWT_ISSUER,
