@@ -335,6 +335,13 @@ async function start(): Promise<void> {
         `  ${"".padEnd(12)} ${g.gatewayId} (${g.plan.location.city}) twin: ` +
           `${urls.ingestion}/organizations/${g.orgId}/sites/${g.siteId}/twin`,
       );
+      // Its solar DERs' half-hours become telemetry meter reads once ingestion publishes them.
+      const inverter = g.deviceIds.inverter;
+      if (urls["meter-read"] && inverter) {
+        console.log(
+          `  ${"".padEnd(12)} meter reads: ${urls["meter-read"]}/organizations/${g.orgId}/devices/${inverter}/reads`,
+        );
+      }
     }
   }
   console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);
