@@ -15,6 +15,12 @@ import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } fro
 export const SUBPROTOCOLS = ["ocpp2.0.1", "ocpp1.6"] as const;
 const VERSION_OF: Record<string, OcppVersion> = { "ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1" };
 
+/**
+ * How long a charger's transaction may wait for a pooled connection and run: a boot storm queues
+ * thousands of them behind the pool, and a late answer beats a failed one (the charger would retry).
+ */
+const LONG_WAIT = { maxWait: 30_000, timeout: 30_000 };
+
 /** Chargers connect to `<base>/ocpp/<identity>`. */
 export const OCPP_PATH = "/ocpp";
 
@@ -89,6 +95,12 @@ export interface CentralSystemOptions {
 export class CentralSystem {
   readonly rpc: RPCServer;
   private readonly sessions = new Map<string, Session>();
+  /**
+   * Passwords verified before, by charger: the stored hash they matched and a SHA-256 of what was sent.
+   * scrypt costs ~40 ms of CPU by design; a fleet reconnecting at once (a boot storm after an outage)
+   * would queue behind it. A changed stored hash (a new password) makes the entry useless.
+   */
+  private readonly verified = new Map<string, { storedHash: string; digest: string }>();
   /** Disconnections being recorded: shutdown waits for them before the database closes. */
   private readonly closing = new Set<Promise<void>>();
 
@@ -194,11 +206,15 @@ export class CentralSystem {
     ]);
     // 404: no such charger in the registry (or not a charger); 401: no password set, none sent, or wrong.
     if (!device) return { status: 404, message: "Not Found: no charger with this identity is registered" };
+    if (credential === null || handshake.password === undefined)
+      return { status: 401, message: "Unauthorized" };
+    const digest = createHash("sha256").update(handshake.password).digest("base64");
+    const known = this.verified.get(device.id);
     const passwordOk =
-      credential !== null &&
-      handshake.password !== undefined &&
+      (known?.storedHash === credential.passwordHash && known.digest === digest) ||
       (await verifyPassword(handshake.password, credential.passwordHash));
     if (!passwordOk) return { status: 401, message: "Unauthorized" };
+    this.verified.set(device.id, { storedHash: credential.passwordHash, digest });
     if (device.state === "orphaned") return { status: 403, message: "Forbidden: the device is orphaned" };
     return {
       charger: { chargePointId: device.id, orgId: device.orgId, deviceType: device.type, make: device.make },
@@ -295,7 +311,7 @@ export class CentralSystem {
           chargePointId: id,
           reason: reason || null,
         });
-      });
+      }, LONG_WAIT);
       this.opts.published();
     } catch (err) {
       this.opts.log.error({ err, chargePointId: id }, "could not record the disconnection");
@@ -329,37 +345,34 @@ export class CentralSystem {
           .digest("base64url")
       : "";
     const receivedAt = new Date();
-    const result = await db.$transaction(
-      async (tx) => {
-        if (dedup) {
-          const seen = await tx.ocppMessage.findUnique({
-            where: {
-              chargePointId_messageId_action_contentHash: { chargePointId, messageId, action, contentHash },
-            },
-          });
-          if (seen) return seen.response as Record<string, unknown>;
-        }
-        const ctx: CallContext = {
-          db,
-          tx,
-          config,
-          version: session.version,
-          charger: session.charger,
-          connection: session.connection,
-          messageId,
-          receivedAt,
-          correlationId: randomUUID(),
-        };
-        const response = await handler(ctx, params);
-        if (dedup) {
-          await tx.ocppMessage.create({
-            data: { chargePointId, messageId, action, contentHash, response: response as object },
-          });
-        }
-        return response;
-      },
-      { timeout: 15_000, maxWait: 10_000 },
-    );
+    const result = await db.$transaction(async (tx) => {
+      if (dedup) {
+        const seen = await tx.ocppMessage.findUnique({
+          where: {
+            chargePointId_messageId_action_contentHash: { chargePointId, messageId, action, contentHash },
+          },
+        });
+        if (seen) return seen.response as Record<string, unknown>;
+      }
+      const ctx: CallContext = {
+        db,
+        tx,
+        config,
+        version: session.version,
+        charger: session.charger,
+        connection: session.connection,
+        messageId,
+        receivedAt,
+        correlationId: randomUUID(),
+      };
+      const response = await handler(ctx, params);
+      if (dedup) {
+        await tx.ocppMessage.create({
+          data: { chargePointId, messageId, action, contentHash, response: response as object },
+        });
+      }
+      return response;
+    }, LONG_WAIT);
     this.opts.published();
     return result;
   }
