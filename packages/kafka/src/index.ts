@@ -1,17 +1,21 @@
 export {
+  type AnyEventPayload,
   BatchConsumerRunner,
   type BatchConsumerRunnerOptions,
   type BatchConsumerStats,
   type BatchContext,
   type BatchHandler,
   type BatchSubscription,
+  defineBatchSubscription,
 } from "./batch-consumer.ts";
 export { type KafkaConfig, KafkaConfigSchema } from "./config.ts";
 export {
   ConsumerRunner,
   type ConsumerRunnerOptions,
   type ConsumerStats,
+  defineSubscription,
   type EventHandler,
+  type EventHandlers,
   type HandlerContext,
   type Subscription,
 } from "./consumer.ts";
@@ -20,5 +24,14 @@ export type { DecodedMessage } from "./decode.ts";
 export { createEnvelope, type EnvelopeInit, envelopeFromHeaders, envelopeToHeaders } from "./envelope.ts";
 export { classifyError, FatalMessageError, InvalidMessageError } from "./errors.ts";
 export { createKafka } from "./kafka.ts";
-export { enqueueEvent, OutboxRelay, type OutboxRelayOptions } from "./outbox.ts";
-export { EventProducer, type EventToPublish, prepareEvent, validateEvent } from "./producer.ts";
+export { enqueueEvent, enqueueEvents, OutboxRelay, type OutboxRelayOptions } from "./outbox.ts";
+export {
+  type EventOptions,
+  EventProducer,
+  event,
+  type OutgoingEvent,
+  type PreparedMessage,
+  prepareEvent,
+  validateEvent,
+} from "./producer.ts";
+export { consumersFor } from "./subscriptions.ts";

@@ -11,6 +11,7 @@ export const certificateTopics = {
     name: "certificate.certificate.v1",
     owner: "certificate",
     key: "reservation id",
+    keyOf: (p) => p.reservationId,
     events: {
       "certificate.issued": z.object({
         requestId: IdSchema,

@@ -30,6 +30,7 @@ export const meterReadTopics = {
     name: "meter-read.read.v1",
     owner: "meter-read",
     key: "device id",
+    keyOf: (p) => p.deviceId,
     events: {
       "read.accepted": AcceptedReadSchema,
     },

@@ -16,6 +16,7 @@ export const ocppTopics = {
     name: "ocpp.charger.v1",
     owner: "ocpp",
     key: "charge point id",
+    keyOf: (p) => p.chargePointId,
     events: {
       "charger.connected": z.object({ chargePointId: IdSchema, ocppVersion: OcppVersionSchema }),
       "charger.disconnected": z.object({ chargePointId: IdSchema, reason: z.string().nullable() }),
@@ -47,6 +48,7 @@ export const ocppTopics = {
     name: "ocpp.transaction.v1",
     owner: "ocpp",
     key: "charge point id",
+    keyOf: (p) => p.chargePointId,
     events: {
       "transaction.started": z.object({
         chargePointId: IdSchema,
@@ -80,6 +82,7 @@ export const ocppTopics = {
     name: "ocpp.command.v1",
     owner: "ocpp",
     key: "charge point id",
+    keyOf: (p) => p.chargePointId,
     events: {
       "command.requested": z.object({
         commandId: z.uuid(),
@@ -96,6 +99,7 @@ export const ocppTopics = {
     name: "ocpp.command-result.v1",
     owner: "ocpp",
     key: "charge point id",
+    keyOf: (p) => p.chargePointId,
     events: {
       "command.completed": z.object({
         commandId: z.uuid(),

@@ -49,6 +49,7 @@ export const reservationTopics = {
     name: "reservation.reservation.v1",
     owner: "reservation",
     key: "reservation id",
+    keyOf: (p) => p.reservationId,
     events: {
       "reservation.created": ReservationSchema,
       "reservation.updated": ReservationSchema,
@@ -63,6 +64,7 @@ export const reservationTopics = {
     name: "reservation.issuance-request.v1",
     owner: "reservation",
     key: "reservation id",
+    keyOf: (p) => p.reservationId,
     events: {
       "issuance.requested": IssuanceRequestSchema,
     },
