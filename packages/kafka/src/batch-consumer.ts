@@ -27,10 +27,15 @@ export interface BatchContext<S = unknown> {
  * Applies decoded messages of one topic-partition, in offset order. Must be idempotent: see
  * BatchConsumerRunner.
  */
-export type BatchHandler<P, S = unknown> = (messages: DecodedMessage<P>[], ctx: BatchContext<S>) => Promise<void>;
+export type BatchHandler<P, S = unknown> = (
+  messages: DecodedMessage<P>[],
+  ctx: BatchContext<S>,
+) => Promise<void>;
 
 /** The payload of any event of a topic. */
-export type AnyEventPayload<T extends AnyTopic> = { [K in EventTypeOf<T>]: EventPayload<T, K> }[EventTypeOf<T>];
+export type AnyEventPayload<T extends AnyTopic> = {
+  [K in EventTypeOf<T>]: EventPayload<T, K>;
+}[EventTypeOf<T>];
 
 export interface BatchSubscription<S = unknown> {
   topic: AnyTopic;

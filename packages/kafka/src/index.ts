@@ -34,4 +34,5 @@ export {
   prepareEvent,
   validateEvent,
 } from "./producer.ts";
+export type { RetryOptions } from "./retry.ts";
 export { consumersFor } from "./subscriptions.ts";

@@ -1,5 +1,10 @@
 import type { AnyTopic } from "@energy/contracts";
-import { type AnyEventPayload, type BatchHandler, type BatchSubscription, defineBatchSubscription } from "./batch-consumer.ts";
+import {
+  type AnyEventPayload,
+  type BatchHandler,
+  type BatchSubscription,
+  defineBatchSubscription,
+} from "./batch-consumer.ts";
 import type { EventHandlers, Subscription } from "./consumer.ts";
 import type { SqlClient } from "./db.ts";
 

@@ -19,8 +19,8 @@ import {
   createEnvelope,
   type DecodedMessage,
   EventProducer,
-  event,
   envelopeToHeaders,
+  event,
   FatalMessageError,
   type SqlClient,
 } from "../src/index.ts";
@@ -91,7 +91,9 @@ describe("BatchConsumerRunner (real broker and database)", () => {
       const n = Math.min(500, count - i);
       await producer.publishAll(
         Array.from({ length: n }, (_, j) =>
-          event(TOPIC, "organization.updated", organization(from + i + j), { key: `org-${(from + i + j) % 37}` }),
+          event(TOPIC, "organization.updated", organization(from + i + j), {
+            key: `org-${(from + i + j) % 37}`,
+          }),
         ),
       );
     }

@@ -34,7 +34,10 @@ function applyingRunner(
       {
         topic: TOPIC,
         handlers: {
-          [eventType]: async (p: { orgId: string }, { envelope, tx }: { envelope: Envelope; tx: SqlClient }) => {
+          [eventType]: async (
+            p: { orgId: string },
+            { envelope, tx }: { envelope: Envelope; tx: SqlClient },
+          ) => {
             await tx.$executeRawUnsafe(
               "INSERT INTO applied_effect (entity_id, event_id) VALUES ($1, $2)",
               p.orgId,

@@ -29,3 +29,18 @@ export {
   type RequireOrgRole,
 } from "./org-guard.ts";
 export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";
+export {
+  type BaseContext,
+  type ConsumerGroup,
+  consumedTopics,
+  defineService,
+  type Job,
+  type RuntimeConfig,
+  type RuntimeDb,
+  runMain,
+  type ServiceContext,
+  type ServiceDefinition,
+  type StartedService,
+  type StartOptions,
+  startService,
+} from "./runtime.ts";

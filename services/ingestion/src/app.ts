@@ -1,9 +1,8 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import type { EventProducer } from "@energy/kafka";
-import { createApp, createOrgGuard } from "@energy/service-kit";
+import { type BaseContext, createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
+import type { IngestionShared } from "./context.ts";
 import type { Db } from "./db.ts";
-import { Ingestor } from "./ingest/ingestor.ts";
 import { intervalRoutes } from "./routes/intervals.ts";
 import { offlineDeviceRoutes } from "./routes/offline-devices.ts";
 import { siteEnergyRoutes } from "./routes/site-energy.ts";
@@ -11,20 +10,11 @@ import { telemetryRoutes } from "./routes/telemetry.ts";
 import { telemetryWsRoutes } from "./routes/telemetry-ws.ts";
 import { twinRoutes } from "./routes/twins.ts";
 
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  /** publishes accepted readings (the gateway's answer waits for the broker's acknowledgement) */
-  producer: EventProducer;
-  /** readiness of the Kafka producer */
-  kafkaReady: () => Promise<unknown>;
-  /** wakes the outbox relay after a transaction that recorded events */
-  published: () => void;
-}
+export type AppDeps = BaseContext<Config, Db> & IngestionShared;
 
 /** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
-  const { config, db } = deps;
+  const { config, db, ingestor } = deps;
   const app = await createApp({
     name: "ingestion",
     description:
@@ -32,17 +22,11 @@ export async function buildApp(deps: AppDeps) {
       "half-hourly energy and device liveness out.",
     config,
     bodyLimit: config.BATCH_MAX_BYTES,
-    readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+    readiness: deps.readiness,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
     return membership ? MemberRoleSchema.parse(membership.role) : null;
-  });
-  const ingestor = new Ingestor({
-    db,
-    producer: deps.producer,
-    futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
-    published: deps.published,
   });
   const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
   await app.register(telemetryRoutes(telemetry));
@@ -52,5 +36,5 @@ export async function buildApp(deps: AppDeps) {
   await app.register(intervalRoutes(reads));
   await app.register(siteEnergyRoutes(reads));
   await app.register(offlineDeviceRoutes(reads));
-  return Object.assign(app, { ingestor, requireOrgRole });
+  return app;
 }

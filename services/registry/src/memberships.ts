@@ -1,7 +1,7 @@
-import { type MemberRole, MemberRoleSchema } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
+import { type MemberRole, MemberRoleSchema, topics } from "@energy/contracts";
 import { conflict, forbidden, notFound } from "@energy/service-kit";
 import type { Db } from "./db.ts";
-import { recordEvent } from "./events.ts";
 
 /**
  * Membership changes and their rules, in one place for every route that changes members
@@ -29,13 +29,7 @@ export async function addMember(
   correlationId: string,
 ): Promise<void> {
   await tx.membership.create({ data: m });
-  await recordEvent(tx, {
-    topic: TOPIC,
-    key: m.orgId,
-    type: "membership.added",
-    payload: m,
-    envelope: { correlationId },
-  });
+  await enqueueEvent(tx, topics.registryMembership, "membership.added", m, { correlationId });
 }
 
 /** Changes a member's role; false when it already had it. */
@@ -54,13 +48,7 @@ export async function changeRole(
   }
   if (member.role === "owner") await assertNotLastOwner(tx, orgId);
   await tx.membership.update({ where: { orgId_identityId: { orgId, identityId } }, data: { role } });
-  await recordEvent(tx, {
-    topic: TOPIC,
-    key: orgId,
-    type: "membership.role_changed",
-    payload: { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role },
-    envelope: { correlationId },
-  });
+  await enqueueEvent(tx, topics.registryMembership, "membership.role_changed", { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role }, { correlationId });
   return true;
 }
 
@@ -80,12 +68,6 @@ export async function removeMember(
     await assertNotLastOwner(tx, orgId);
   }
   await tx.membership.delete({ where });
-  await recordEvent(tx, {
-    topic: TOPIC,
-    key: orgId,
-    type: "membership.removed",
-    payload: { orgId, identityId },
-    envelope: { correlationId },
-  });
+  await enqueueEvent(tx, topics.registryMembership, "membership.removed", { orgId, identityId }, { correlationId });
   return true;
 }

@@ -1,13 +1,20 @@
 import {
+  type EventPayload,
   normalizeReading,
   type ReadingError,
   type TelemetryReading,
+  topics,
   validateReading,
 } from "@energy/contracts";
-import { createEnvelope, type EventProducer, type prepareEvent } from "@energy/kafka";
+import {
+  createEnvelope,
+  type EventProducer,
+  enqueueEvents,
+  event,
+  type PreparedMessage,
+} from "@energy/kafka";
 import type { Db } from "../db.ts";
 import { DER_TYPE_OF_READING } from "../domain/intervals.ts";
-import { recordEvent } from "../events.ts";
 
 export type Channel = "http" | "ws" | "kafka";
 
@@ -54,11 +61,6 @@ interface Refusal {
   reasons: ReadingError[];
   raw: unknown;
 }
-
-type PreparedMessage = ReturnType<typeof prepareEvent>;
-
-const TELEMETRY = "ingestion.telemetry.v1";
-const REJECTED = "ingestion.telemetry-rejected.v1";
 
 export interface IngestorOptions {
   db: Db;
@@ -132,8 +134,10 @@ export class Ingestor {
       acceptedCount++;
     }
     const receivedAt = source.receivedAt.toISOString();
+    // Built here rather than through prepareEvent: every reading was just validated, and a second contract
+    // check of each would cost as much as the rest of the path.
     const accepted: PreparedMessage[] = [...byDer.values()].map(({ scope, readings }) => ({
-      topic: TELEMETRY,
+      topic: topics.ingestionTelemetry.name,
       key: scope.derId,
       envelope: createEnvelope({
         type: "readings.accepted",
@@ -148,7 +152,7 @@ export class Ingestor {
         gatewayId: source.gatewayId,
         receivedAt,
         readings,
-      },
+      } satisfies EventPayload<typeof topics.ingestionTelemetry, "readings.accepted">,
     }));
 
     await Promise.all([this.opts.producer.sendPrepared(accepted), this.storeRefusals(refusals, source)]);
@@ -194,22 +198,25 @@ export class Ingestor {
         refusals.map((r) => JSON.stringify(r.reasons)),
         refusals.map((r) => JSON.stringify(r.raw ?? null)),
       );
-      for (const refusal of refusals) {
-        await recordEvent(tx, {
-          topic: REJECTED,
-          key: source.gatewayId ?? refusal.deviceId ?? "unknown",
-          type: "reading.rejected",
-          payload: {
-            gatewayId: source.gatewayId,
-            deviceId: refusal.deviceId,
-            derId: refusal.derId,
-            receivedAt,
-            reasons: refusal.reasons,
-            raw: refusal.raw ?? null,
-          },
-          ...(source.correlationId ? { envelope: { correlationId: source.correlationId } } : {}),
-        });
-      }
+      const envelope = source.correlationId ? { correlationId: source.correlationId } : undefined;
+      await enqueueEvents(
+        tx,
+        refusals.map((refusal) =>
+          event(
+            topics.ingestionTelemetryRejected,
+            "reading.rejected",
+            {
+              gatewayId: source.gatewayId,
+              deviceId: refusal.deviceId,
+              derId: refusal.derId,
+              receivedAt,
+              reasons: refusal.reasons,
+              raw: refusal.raw ?? null,
+            },
+            envelope,
+          ),
+        ),
+      );
     });
     this.opts.published();
   }

@@ -1,14 +1,6 @@
-import { DeviceStateSchema, type LivenessState } from "@energy/contracts";
-import {
-  ConsumerRunner,
-  type ConsumerRunnerOptions,
-  type EventProducer,
-  FatalMessageError,
-  type HandlerContext,
-  type Logger,
-} from "@energy/kafka";
+import { DeviceStateSchema, type LivenessState, topics } from "@energy/contracts";
+import { ConsumerRunner, type ConsumerRunnerOptions, enqueueEvent, type EventProducer, FatalMessageError, type HandlerContext, type Logger } from "@energy/kafka";
 import type { Db } from "../db.ts";
-import { recordEvent } from "../events.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 
 export const LIVENESS_GROUP_ID = "registry.ingestion-liveness";
@@ -65,19 +57,13 @@ export async function applyLivenessReport(
   }
   if (from === report.to) return "unchanged";
   await tx.device.update({ where: { id: report.deviceId }, data: { state: report.to } });
-  await recordEvent(tx, {
-    topic: TOPIC,
-    key: report.deviceId,
-    type: "device.state_changed",
-    payload: {
+  await enqueueEvent(tx, topics.registryDevice, "device.state_changed", {
       deviceId: report.deviceId,
       orgId: report.orgId,
       from,
       to: report.to,
       reason: `liveness reported by ingestion (last seen ${report.lastSeenAt ?? "never"})`,
-    },
-    envelope: { correlationId: ctx.envelope.correlationId, causationId: ctx.envelope.id },
-  });
+    }, { correlationId: ctx.envelope.correlationId, causationId: ctx.envelope.id });
   return "changed";
 }
 

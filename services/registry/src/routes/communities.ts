@@ -1,4 +1,5 @@
-import type { Community, CommunityAsset, CommunityMember } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
+import { type Community, type CommunityAsset, type CommunityMember, topics } from "@energy/contracts";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
@@ -24,7 +25,6 @@ import {
   TopologySchema,
 } from "../domain/community-rules.ts";
 import { newId } from "../domain/ids.ts";
-import { recordEvent } from "../events.ts";
 import type {
   CommunityAsset as AssetRow,
   Community as CommunityRow,
@@ -305,7 +305,7 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
     payload: unknown,
     id: string,
   ) {
-    await recordEvent(tx, { topic: TOPIC, key: communityId, type, payload, envelope: { correlationId: id } });
+    await enqueueEvent(tx, topics.registryCommunity, type, payload, { correlationId: id });
   }
 
   return async (app) => {

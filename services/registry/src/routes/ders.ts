@@ -1,9 +1,9 @@
-import { type Der, DerTypeSchema, DeviceTypeSchema } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
+import { type Der, DerTypeSchema, DeviceTypeSchema, topics } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { derOnDeviceViolation } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
-import { recordEvent } from "../events.ts";
 import { READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 
 const DerBody = z.object({
@@ -87,13 +87,7 @@ export function derRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
               ratedPowerW: request.body.ratedPowerW ?? null,
             },
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: created.id,
-            type: "der.created",
-            payload: payload(created, device),
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registryDer, "der.created", payload(created, device), { key: created.id, correlationId: request.id });
           return created;
         });
         published();
@@ -138,13 +132,7 @@ export function derRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         if (!der) throw notFound("DER");
         await db.$transaction(async (tx) => {
           await tx.der.delete({ where: { id: derId } });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: derId,
-            type: "der.deleted",
-            payload: { derId, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registryDer, "der.deleted", { derId, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) }, { correlationId: request.id });
         });
         published();
         return reply.status(204).send(null);

@@ -1,10 +1,10 @@
-import type { DeviceGroup } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
+import { type DeviceGroup, topics } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, SDG_MAX_MASK, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
-import { recordEvent } from "../events.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { READERS, type RouteDeps, WRITERS } from "./access.ts";
 import { DeviceView, deviceView } from "./devices.ts";
@@ -135,13 +135,7 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   }
 
   async function updated(tx: Prisma.TransactionClient, group: GroupRow, correlationId: string) {
-    await recordEvent(tx, {
-      topic: TOPIC,
-      key: group.id,
-      type: "device-group.updated",
-      payload: groupPayload(group),
-      envelope: { correlationId },
-    });
+    await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.updated", groupPayload(group), { key: group.id, correlationId });
   }
 
   return async (app) => {
@@ -177,13 +171,7 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             },
             include: withMembers,
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: id,
-            type: "device-group.created",
-            payload: groupPayload(created),
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.created", groupPayload(created), { key: id, correlationId: request.id });
           return created;
         });
         published();
@@ -305,13 +293,7 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         await db.$transaction(async (tx) => {
           await findGroup(tx, orgId, groupId);
           await tx.deviceGroup.delete({ where: { id: groupId } });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: groupId,
-            type: "device-group.deleted",
-            payload: { groupId, orgId },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.deleted", { groupId, orgId }, { correlationId: request.id });
         });
         published();
         return reply.status(204).send(null);

@@ -1,7 +1,7 @@
-import { DeviceStateSchema } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
+import { DeviceStateSchema, topics } from "@energy/contracts";
 import { badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import { recordEvent } from "../events.ts";
 import { type RouteDeps, WRITERS } from "./access.ts";
 
 const ClaimParams = z.object({ orgId: z.string().min(1), gatewayId: z.string().min(1) });
@@ -60,27 +60,15 @@ export function gatewayRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             : [];
           for (const device of orphaned) {
             await tx.device.update({ where: { id: device.id }, data: { state: "orphaned" } });
-            await recordEvent(tx, {
-              topic: "registry.device.v1",
-              key: device.id,
-              type: "device.state_changed",
-              payload: {
+            await enqueueEvent(tx, topics.registryDevice, "device.state_changed", {
                 deviceId: device.id,
                 orgId: device.orgId,
                 from: DeviceStateSchema.parse(device.state),
                 to: "orphaned",
                 reason: `gateway ${gatewayId} claimed by another organization`,
-              },
-              envelope: { correlationId: request.id },
-            });
+              }, { key: device.id, correlationId: request.id });
           }
-          await recordEvent(tx, {
-            topic: "registry.gateway.v1",
-            key: gatewayId,
-            type: "gateway.claimed",
-            payload: { gatewayId, orgId, siteId, previousOrgId },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registryGateway, "gateway.claimed", { gatewayId, orgId, siteId, previousOrgId }, { correlationId: request.id });
           return { previousOrgId, orphanedDeviceIds: orphaned.map((d) => d.id), claimedAt };
         });
         published();

@@ -1,4 +1,5 @@
-import { IdentityTypeSchema, KeyAlgorithmSchema } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
+import { IdentityTypeSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
 import {
   badRequest,
   conflict,
@@ -13,7 +14,6 @@ import type { Db } from "../db.ts";
 import { mayRegister, mayRevokeIdentity, type RegistrableType } from "../domain/identity-rules.ts";
 import { newId, newIdentityId } from "../domain/ids.ts";
 import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts";
-import { recordEvent } from "../events.ts";
 import { isUniqueViolation } from "./access.ts";
 
 /** A key as text (hex, base64, base64url, PEM, JSON JWK) or as a JWK object. */
@@ -93,13 +93,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
             if (await tx.identityKey.findUnique({ where: { publicKey: key.publicKey } })) throw keyInUse();
             await tx.identity.create({ data: { id, type, name, createdBy: caller.id } });
             await tx.identityKey.create({ data: { keyId, identityId: id, ...key } });
-            await recordEvent(tx, {
-              topic: TOPIC,
-              key: id,
-              type: "identity.registered",
-              payload: { identityId: id, identityType: type, name, keyId, ...key },
-              envelope: { correlationId: request.id },
-            });
+            await enqueueEvent(tx, topics.registryIdentity, "identity.registered", { identityId: id, identityType: type, name, keyId, ...key }, { key: id, correlationId: request.id });
           });
         } catch (error) {
           throw isUniqueViolation(error) ? keyInUse() : error;
@@ -132,13 +126,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
           await db.$transaction(async (tx) => {
             if (await tx.identityKey.findUnique({ where: { publicKey: key.publicKey } })) throw keyInUse();
             await tx.identityKey.create({ data: { keyId, identityId, ...key } });
-            await recordEvent(tx, {
-              topic: TOPIC,
-              key: identityId,
-              type: "identity.key_added",
-              payload: { identityId, keyId, ...key },
-              envelope: { correlationId: request.id },
-            });
+            await enqueueEvent(tx, topics.registryIdentity, "identity.key_added", { identityId, keyId, ...key }, { correlationId: request.id });
           });
         } catch (error) {
           throw isUniqueViolation(error) ? keyInUse() : error;
@@ -182,13 +170,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
             where: { keyId, revokedAt: null },
             data: { revokedAt: new Date() },
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: identityId,
-            type: "identity.key_revoked",
-            payload: { identityId, keyId, reason: null },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registryIdentity, "identity.key_revoked", { identityId, keyId, reason: null }, { correlationId: request.id });
           return true;
         });
         if (revoked) published();
@@ -229,13 +211,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
             data: { revokedAt: now },
           });
           if (count === 0) return target.revokedAt ?? now;
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: identityId,
-            type: "identity.revoked",
-            payload: { identityId, reason },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registryIdentity, "identity.revoked", { identityId, reason }, { correlationId: request.id });
           return now;
         });
         published();

@@ -1,8 +1,8 @@
-import type { Site } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
+import { type Site, topics } from "@energy/contracts";
 import { conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
-import { recordEvent } from "../events.ts";
 import { MANAGERS, READERS, type RouteDeps, WRITERS } from "./access.ts";
 
 /** An IANA time zone the runtime knows, e.g. Europe/Stockholm. */
@@ -100,13 +100,7 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
               timezone: request.body.timezone,
             },
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: created.id,
-            type: "site.created",
-            payload: payload(created),
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registrySite, "site.created", payload(created), { key: created.id, correlationId: request.id });
           return created;
         });
         published();
@@ -170,13 +164,7 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             where: { id: siteId },
             data: { name, timezone, ...(address !== undefined ? { address } : {}) },
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: siteId,
-            type: "site.updated",
-            payload: payload(updated),
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registrySite, "site.updated", payload(updated), { correlationId: request.id });
           return updated;
         });
         published();
@@ -204,13 +192,7 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             throw conflict("site_has_devices", "siteId: the site still has devices");
           }
           await tx.site.delete({ where: { id: siteId } });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: siteId,
-            type: "site.deleted",
-            payload: { siteId, orgId },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(tx, topics.registrySite, "site.deleted", { siteId, orgId }, { correlationId: request.id });
         });
         published();
         return reply.status(204).send(null);
