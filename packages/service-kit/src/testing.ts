@@ -3,9 +3,17 @@
  * server.ts, on a fresh database (a copy of its migrated template) and a fresh topic prefix of the run's
  * real PostgreSQL and Kafka. Import it from "@energy/service-kit/testing" in tests only.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
+import { type AddressInfo, createServer } from "node:net";
 import { type AnyTopic, catalog } from "@energy/contracts";
-import { createTestDatabase, createTestKafka, type TestDatabase, type TestKafka } from "@energy/testing";
+import {
+  createTestDatabase,
+  createTestKafka,
+  type TestDatabase,
+  type TestKafka,
+  waitFor,
+} from "@energy/testing";
 import jwt from "jsonwebtoken";
 import {
   consumedTopics,
@@ -121,4 +129,68 @@ export async function startTestService<C extends RuntimeConfig, D extends Runtim
       await database.drop();
     },
   };
+}
+
+/** A free TCP port on 127.0.0.1 (for a service started as a process). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  url: string;
+  /** what the process wrote on stderr so far (its log at LOG_LEVEL) */
+  stderr(): string;
+  /** SIGKILL, resolved once it exited */
+  kill(): Promise<void>;
+}
+
+/**
+ * The real `src/server.ts` of the service in `dir`, as a child process with `env` (on a free port unless
+ * PORT is given), resolved once its `/readyz` answers 200: database and Kafka reachable.
+ */
+export async function spawnService(
+  dir: string,
+  env: Record<string, string>,
+  opts: { timeoutMs?: number } = {},
+): Promise<ServiceProcess> {
+  const port = env.PORT ?? String(await freePort());
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    cwd: dir,
+    env: { ...process.env, ...env, PORT: port, HOST: "127.0.0.1" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const kill = (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGKILL");
+    });
+  };
+  try {
+    await waitFor(
+      "the service to answer /readyz",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${stderr.slice(-2000)}`);
+        return (await fetch(`${url}/readyz`)).ok;
+      },
+      { timeoutMs: opts.timeoutMs ?? 60_000, intervalMs: 100 },
+    );
+  } catch (error) {
+    await kill();
+    throw new Error(`${(error as Error).message}\n${stderr.slice(-2000)}`);
+  }
+  return { child, url, stderr: () => stderr, kill };
 }

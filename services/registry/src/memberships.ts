@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { type MemberRole, MemberRoleSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { conflict, forbidden, notFound } from "@energy/service-kit";
 import type { Db } from "./db.ts";
 
@@ -10,8 +10,6 @@ import type { Db } from "./db.ts";
  * Call inside the caller's transaction.
  */
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
-
-const TOPIC = "registry.membership.v1";
 
 /** Serializes membership changes of one organization (the last-owner rule reads, then writes). */
 export async function lockMembers(tx: Tx, orgId: string): Promise<void> {
@@ -48,7 +46,13 @@ export async function changeRole(
   }
   if (member.role === "owner") await assertNotLastOwner(tx, orgId);
   await tx.membership.update({ where: { orgId_identityId: { orgId, identityId } }, data: { role } });
-  await enqueueEvent(tx, topics.registryMembership, "membership.role_changed", { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role }, { correlationId });
+  await enqueueEvent(
+    tx,
+    topics.registryMembership,
+    "membership.role_changed",
+    { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role },
+    { correlationId },
+  );
   return true;
 }
 
@@ -68,6 +72,12 @@ export async function removeMember(
     await assertNotLastOwner(tx, orgId);
   }
   await tx.membership.delete({ where });
-  await enqueueEvent(tx, topics.registryMembership, "membership.removed", { orgId, identityId }, { correlationId });
+  await enqueueEvent(
+    tx,
+    topics.registryMembership,
+    "membership.removed",
+    { orgId, identityId },
+    { correlationId },
+  );
   return true;
 }

@@ -19,14 +19,20 @@ export async function ensureRootIdentity(db: Db, publicKey: string): Promise<boo
     await tx.identityKey.create({
       data: { keyId, identityId: ROOT_IDENTITY_ID, algorithm: "Ed25519", publicKey },
     });
-    await enqueueEvent(tx, topics.registryIdentity, "identity.registered", {
+    await enqueueEvent(
+      tx,
+      topics.registryIdentity,
+      "identity.registered",
+      {
         identityId: ROOT_IDENTITY_ID,
         identityType: "root",
         name: "root",
         keyId,
         algorithm: "Ed25519",
         publicKey,
-      }, { key: ROOT_IDENTITY_ID });
+      },
+      { key: ROOT_IDENTITY_ID },
+    );
     return true;
   });
 }

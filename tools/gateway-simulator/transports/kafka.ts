@@ -14,7 +14,7 @@ import type { TelemetryItem } from "../fleet.ts";
 import { signBatch } from "../provision.ts";
 import { type BatchResult, type GatewayLink, type Transport, TransportError } from "./transport.ts";
 
-export const RAW_TOPIC = "ingestion.raw.v1";
+export const RAW_TOPIC = topics.ingestionRaw.name;
 
 export interface KafkaTransportOptions {
   brokers: string;

@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { type Community, type CommunityAsset, type CommunityMember, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
@@ -127,8 +127,6 @@ const AssetQuery = z.object({
   assetType: AssetTypeSchema.optional(),
   ownerMemberKey: z.string().min(1).optional(),
 });
-
-const TOPIC = "registry.community.v1";
 
 function communityView(row: CommunityRow): z.infer<typeof CommunityView> {
   const { createdAt, updatedAt, ...rest } = row;
@@ -298,16 +296,6 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
     }
   }
 
-  async function emit(
-    tx: Prisma.TransactionClient,
-    communityId: string,
-    type: string,
-    payload: unknown,
-    id: string,
-  ) {
-    await enqueueEvent(tx, topics.registryCommunity, type, payload, { correlationId: id });
-  }
-
   return async (app) => {
     // --- communities ---
 
@@ -335,7 +323,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             const created = await tx.community.create({
               data: { ...(defined(body) as Prisma.CommunityUncheckedCreateInput), id, orgId },
             });
-            await emit(tx, id, "community.created", communityPayload(created), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "community.created", communityPayload(created), {
+              correlationId: request.id,
+            });
             return created;
           }),
         );
@@ -398,7 +388,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           const current = await findCommunity(tx, orgId, key);
           const changed = await tx.community.update({ where: { id: current.id }, data });
           if (Object.keys(data).length > 0) {
-            await emit(tx, current.id, "community.updated", communityPayload(changed), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "community.updated", communityPayload(changed), {
+              correlationId: request.id,
+            });
           }
           return changed;
         });
@@ -424,7 +416,13 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           const current = await findCommunity(tx, orgId, key);
           await tx.communityAsset.deleteMany({ where: { communityId: current.id } });
           await tx.community.delete({ where: { id: current.id } });
-          await emit(tx, current.id, "community.deleted", { communityId: current.id }, request.id);
+          await enqueueEvent(
+            tx,
+            topics.registryCommunity,
+            "community.deleted",
+            { communityId: current.id },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);
@@ -461,7 +459,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
                 communityId: community.id,
               },
             });
-            await emit(tx, community.id, "member.added", memberPayload(created), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "member.added", memberPayload(created), {
+              correlationId: request.id,
+            });
             return created;
           }),
         );
@@ -534,7 +534,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             data,
           });
           if (Object.keys(data).length > 0) {
-            await emit(tx, community.id, "member.updated", memberPayload(changed), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "member.updated", memberPayload(changed), {
+              correlationId: request.id,
+            });
           }
           return changed;
         });
@@ -573,12 +575,12 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           await tx.communityMember.delete({
             where: { communityId_key: { communityId: community.id, key: memberKey } },
           });
-          await emit(
+          await enqueueEvent(
             tx,
-            community.id,
+            topics.registryCommunity,
             "member.removed",
             { communityId: community.id, memberKey },
-            request.id,
+            { correlationId: request.id },
           );
         });
         published();
@@ -623,7 +625,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
                 communityId: community.id,
               },
             });
-            await emit(tx, community.id, "asset.added", assetPayload(created), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "asset.added", assetPayload(created), {
+              correlationId: request.id,
+            });
             return created;
           }),
         );
@@ -705,7 +709,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             data,
           });
           if (Object.keys(data).length > 0) {
-            await emit(tx, community.id, "asset.updated", assetPayload(changed), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "asset.updated", assetPayload(changed), {
+              correlationId: request.id,
+            });
           }
           return changed;
         });
@@ -746,7 +752,13 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           await tx.communityAsset.delete({
             where: { communityId_key: { communityId: community.id, key: assetKey } },
           });
-          await emit(tx, community.id, "asset.removed", { communityId: community.id, assetKey }, request.id);
+          await enqueueEvent(
+            tx,
+            topics.registryCommunity,
+            "asset.removed",
+            { communityId: community.id, assetKey },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { type Der, DerTypeSchema, DeviceTypeSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { derOnDeviceViolation } from "../domain/device-rules.ts";
@@ -23,8 +23,6 @@ const DerView = z.object({
 
 const DeviceParams = z.object({ orgId: z.string().min(1), deviceId: z.string().min(1) });
 const DerParams = DeviceParams.extend({ derId: z.string().min(1) });
-
-const TOPIC = "registry.der.v1";
 
 type DerRow = { id: string; deviceId: string; derType: string; name: string; ratedPowerW: number | null };
 
@@ -87,7 +85,10 @@ export function derRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
               ratedPowerW: request.body.ratedPowerW ?? null,
             },
           });
-          await enqueueEvent(tx, topics.registryDer, "der.created", payload(created, device), { key: created.id, correlationId: request.id });
+          await enqueueEvent(tx, topics.registryDer, "der.created", payload(created, device), {
+            key: created.id,
+            correlationId: request.id,
+          });
           return created;
         });
         published();
@@ -132,7 +133,13 @@ export function derRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         if (!der) throw notFound("DER");
         await db.$transaction(async (tx) => {
           await tx.der.delete({ where: { id: derId } });
-          await enqueueEvent(tx, topics.registryDer, "der.deleted", { derId, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) }, { correlationId: request.id });
+          await enqueueEvent(
+            tx,
+            topics.registryDer,
+            "der.deleted",
+            { derId, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { type DeviceGroup, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
@@ -77,8 +77,6 @@ function deviceWhere(filter: DeviceFilter): Prisma.DeviceWhereInput | null {
   return Object.keys(where).length > 0 ? where : null;
 }
 
-const TOPIC = "registry.device-group.v1";
-
 const withMembers = { members: { select: { deviceId: true }, orderBy: { addedAt: "asc" } } } as const;
 type GroupRow = Prisma.DeviceGroupGetPayload<{ include: typeof withMembers }>;
 
@@ -135,7 +133,10 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   }
 
   async function updated(tx: Prisma.TransactionClient, group: GroupRow, correlationId: string) {
-    await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.updated", groupPayload(group), { key: group.id, correlationId });
+    await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.updated", groupPayload(group), {
+      key: group.id,
+      correlationId,
+    });
   }
 
   return async (app) => {
@@ -171,7 +172,10 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             },
             include: withMembers,
           });
-          await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.created", groupPayload(created), { key: id, correlationId: request.id });
+          await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.created", groupPayload(created), {
+            key: id,
+            correlationId: request.id,
+          });
           return created;
         });
         published();
@@ -293,7 +297,13 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         await db.$transaction(async (tx) => {
           await findGroup(tx, orgId, groupId);
           await tx.deviceGroup.delete({ where: { id: groupId } });
-          await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.deleted", { groupId, orgId }, { correlationId: request.id });
+          await enqueueEvent(
+            tx,
+            topics.registryDeviceGroup,
+            "device-group.deleted",
+            { groupId, orgId },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { DerTypeSchema, type Device, DeviceStateSchema, DeviceTypeSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -87,8 +87,6 @@ const ListQuery = z.object({
   countryCode: z.string().min(1).optional(),
   fuelCode: z.string().min(1).optional(),
 });
-
-const TOPIC = "registry.device.v1";
 
 const isoDate = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : null);
 const toDate = (date: string) => new Date(`${date}T00:00:00.000Z`);
@@ -240,7 +238,10 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             const created = await tx.device.create({
               data: { ...(columns(body) as Prisma.DeviceUncheckedCreateInput), id, orgId, type: body.type },
             });
-            await enqueueEvent(tx, topics.registryDevice, "device.registered", devicePayload(created), { key: id, correlationId: request.id });
+            await enqueueEvent(tx, topics.registryDevice, "device.registered", devicePayload(created), {
+              key: id,
+              correlationId: request.id,
+            });
             return created;
           }),
         );
@@ -356,16 +357,24 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             }
             const fieldsChanged = Object.keys(data).length > 0;
             if (fieldsChanged) {
-              await enqueueEvent(tx, topics.registryDevice, "device.updated", devicePayload(updated), { correlationId: request.id });
+              await enqueueEvent(tx, topics.registryDevice, "device.updated", devicePayload(updated), {
+                correlationId: request.id,
+              });
             }
             if (current.state !== updated.state) {
-              await enqueueEvent(tx, topics.registryDevice, "device.state_changed", {
+              await enqueueEvent(
+                tx,
+                topics.registryDevice,
+                "device.state_changed",
+                {
                   deviceId,
                   orgId,
                   from: DeviceStateSchema.parse(current.state),
                   to: DeviceStateSchema.parse(updated.state),
                   reason: null,
-                }, { correlationId: request.id });
+                },
+                { correlationId: request.id },
+              );
             }
             return updated;
           }),
@@ -393,9 +402,21 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           const ders = await tx.der.findMany({ where: { deviceId } });
           await tx.device.delete({ where: { id: deviceId } });
           for (const der of ders) {
-            await enqueueEvent(tx, topics.registryDer, "der.deleted", { derId: der.id, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) }, { key: der.id, correlationId: request.id });
+            await enqueueEvent(
+              tx,
+              topics.registryDer,
+              "der.deleted",
+              { derId: der.id, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
+              { key: der.id, correlationId: request.id },
+            );
           }
-          await enqueueEvent(tx, topics.registryDevice, "device.deleted", { deviceId, orgId }, { key: device.id, correlationId: request.id });
+          await enqueueEvent(
+            tx,
+            topics.registryDevice,
+            "device.deleted",
+            { deviceId, orgId },
+            { key: device.id, correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { DeviceStateSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { type RouteDeps, WRITERS } from "./access.ts";
@@ -60,15 +60,27 @@ export function gatewayRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             : [];
           for (const device of orphaned) {
             await tx.device.update({ where: { id: device.id }, data: { state: "orphaned" } });
-            await enqueueEvent(tx, topics.registryDevice, "device.state_changed", {
+            await enqueueEvent(
+              tx,
+              topics.registryDevice,
+              "device.state_changed",
+              {
                 deviceId: device.id,
                 orgId: device.orgId,
                 from: DeviceStateSchema.parse(device.state),
                 to: "orphaned",
                 reason: `gateway ${gatewayId} claimed by another organization`,
-              }, { key: device.id, correlationId: request.id });
+              },
+              { key: device.id, correlationId: request.id },
+            );
           }
-          await enqueueEvent(tx, topics.registryGateway, "gateway.claimed", { gatewayId, orgId, siteId, previousOrgId }, { correlationId: request.id });
+          await enqueueEvent(
+            tx,
+            topics.registryGateway,
+            "gateway.claimed",
+            { gatewayId, orgId, siteId, previousOrgId },
+            { correlationId: request.id },
+          );
           return { previousOrgId, orphanedDeviceIds: orphaned.map((d) => d.id), claimedAt };
         });
         published();

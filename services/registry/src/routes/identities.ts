@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { IdentityTypeSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import {
   badRequest,
   conflict,
@@ -36,8 +36,6 @@ const KeyView = z.object({ keyId: z.string(), algorithm: KeyAlgorithmSchema });
 
 const IdentityParams = z.object({ id: z.string().min(1) });
 const Reason = z.object({ reason: z.string().trim().min(1).max(500).optional() }).nullish();
-
-const TOPIC = "registry.identity.v1";
 
 /** The input key normalized, or a 400 `invalid_public_key` naming the field. */
 function parseKey(type: z.infer<typeof IdentityTypeSchema>, input: unknown): NormalizedKey {
@@ -93,7 +91,13 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
             if (await tx.identityKey.findUnique({ where: { publicKey: key.publicKey } })) throw keyInUse();
             await tx.identity.create({ data: { id, type, name, createdBy: caller.id } });
             await tx.identityKey.create({ data: { keyId, identityId: id, ...key } });
-            await enqueueEvent(tx, topics.registryIdentity, "identity.registered", { identityId: id, identityType: type, name, keyId, ...key }, { key: id, correlationId: request.id });
+            await enqueueEvent(
+              tx,
+              topics.registryIdentity,
+              "identity.registered",
+              { identityId: id, identityType: type, name, keyId, ...key },
+              { key: id, correlationId: request.id },
+            );
           });
         } catch (error) {
           throw isUniqueViolation(error) ? keyInUse() : error;
@@ -126,7 +130,13 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
           await db.$transaction(async (tx) => {
             if (await tx.identityKey.findUnique({ where: { publicKey: key.publicKey } })) throw keyInUse();
             await tx.identityKey.create({ data: { keyId, identityId, ...key } });
-            await enqueueEvent(tx, topics.registryIdentity, "identity.key_added", { identityId, keyId, ...key }, { correlationId: request.id });
+            await enqueueEvent(
+              tx,
+              topics.registryIdentity,
+              "identity.key_added",
+              { identityId, keyId, ...key },
+              { correlationId: request.id },
+            );
           });
         } catch (error) {
           throw isUniqueViolation(error) ? keyInUse() : error;
@@ -170,7 +180,13 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
             where: { keyId, revokedAt: null },
             data: { revokedAt: new Date() },
           });
-          await enqueueEvent(tx, topics.registryIdentity, "identity.key_revoked", { identityId, keyId, reason: null }, { correlationId: request.id });
+          await enqueueEvent(
+            tx,
+            topics.registryIdentity,
+            "identity.key_revoked",
+            { identityId, keyId, reason: null },
+            { correlationId: request.id },
+          );
           return true;
         });
         if (revoked) published();
@@ -211,7 +227,13 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
             data: { revokedAt: now },
           });
           if (count === 0) return target.revokedAt ?? now;
-          await enqueueEvent(tx, topics.registryIdentity, "identity.revoked", { identityId, reason }, { correlationId: request.id });
+          await enqueueEvent(
+            tx,
+            topics.registryIdentity,
+            "identity.revoked",
+            { identityId, reason },
+            { correlationId: request.id },
+          );
           return now;
         });
         published();

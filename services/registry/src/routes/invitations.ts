@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { MemberRoleSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import {
   AppError,
   badRequest,
@@ -271,7 +271,13 @@ export function invitationRoutes(opts: {
               data: { id: identityId, type: "user", name, createdBy: candidate.invitedBy },
             });
             await tx.identityKey.create({ data: { keyId, identityId, ...key } });
-            await enqueueEvent(tx, topics.registryIdentity, "identity.registered", { identityId, identityType: "user", name, keyId, ...key }, { correlationId: request.id });
+            await enqueueEvent(
+              tx,
+              topics.registryIdentity,
+              "identity.registered",
+              { identityId, identityType: "user", name, keyId, ...key },
+              { correlationId: request.id },
+            );
             await addMember(tx, { orgId, identityId, role }, request.id);
           });
         } catch (error) {

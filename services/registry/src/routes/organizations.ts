@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { MemberRoleSchema, OrganizationKindSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
@@ -46,7 +46,13 @@ export function organizationRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             data: { id, name: request.body.name, kind: request.body.kind, createdBy: owner },
           });
           await tx.membership.create({ data: { orgId: id, identityId: owner, role: "owner" } });
-          await enqueueEvent(tx, topics.registryOrganization, "organization.created", { orgId: id, name: created.name, kind: request.body.kind, ownerIdentityId: owner }, { key: id, correlationId: request.id });
+          await enqueueEvent(
+            tx,
+            topics.registryOrganization,
+            "organization.created",
+            { orgId: id, name: created.name, kind: request.body.kind, ownerIdentityId: owner },
+            { key: id, correlationId: request.id },
+          );
           return created;
         });
         published();

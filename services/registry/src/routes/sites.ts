@@ -1,5 +1,5 @@
-import { enqueueEvent } from "@energy/kafka";
 import { type Site, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
@@ -40,8 +40,6 @@ const SiteView = z.object({
 
 const OrgParams = z.object({ orgId: z.string().min(1) });
 const SiteParams = OrgParams.extend({ siteId: z.string().min(1) });
-
-const TOPIC = "registry.site.v1";
 
 type SiteRow = { id: string; orgId: string; name: string; address: string | null; timezone: string } & {
   createdAt: Date;
@@ -100,7 +98,10 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
               timezone: request.body.timezone,
             },
           });
-          await enqueueEvent(tx, topics.registrySite, "site.created", payload(created), { key: created.id, correlationId: request.id });
+          await enqueueEvent(tx, topics.registrySite, "site.created", payload(created), {
+            key: created.id,
+            correlationId: request.id,
+          });
           return created;
         });
         published();
@@ -164,7 +165,9 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             where: { id: siteId },
             data: { name, timezone, ...(address !== undefined ? { address } : {}) },
           });
-          await enqueueEvent(tx, topics.registrySite, "site.updated", payload(updated), { correlationId: request.id });
+          await enqueueEvent(tx, topics.registrySite, "site.updated", payload(updated), {
+            correlationId: request.id,
+          });
           return updated;
         });
         published();
@@ -192,7 +195,13 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             throw conflict("site_has_devices", "siteId: the site still has devices");
           }
           await tx.site.delete({ where: { id: siteId } });
-          await enqueueEvent(tx, topics.registrySite, "site.deleted", { siteId, orgId }, { correlationId: request.id });
+          await enqueueEvent(
+            tx,
+            topics.registrySite,
+            "site.deleted",
+            { siteId, orgId },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);
