@@ -3,7 +3,8 @@
  * gateway in with its own key.
  *
  * For gateway i: an ES256 (P-256) key kept in <dataDir>/simulator/gateway-<i>.key; a gateway identity
- * registered with it; a site; the gateway claimed by the organization for that site; the devices and DERs
+ * registered with it; a site; the gateway claimed by the organization for that site (with the gateway's
+ * signature of the registry's claim challenge, as a gateway proves possession); the devices and DERs
  * of the site plan (site-plan.ts), each device talking through the gateway (commIdentityId). Idempotent:
  * the ids are kept in <dataDir>/simulator/state.json and checked against the registry on every run, and
  * what is missing (a wiped registry, a new device count) is created again.
@@ -348,7 +349,13 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionedGate
 
     const claim = `${orgId}/${siteId}`;
     if (stored.claimed !== claim) {
-      await call("POST", `${orgPath}/gateways/${gatewayId}/claim`, { siteId });
+      // The claim proves possession: the registry's challenge names the organization, the gateway signs it.
+      const { challengeId, message } = await call<{ challengeId: string; message: string }>(
+        "POST",
+        `${orgPath}/gateways/${gatewayId}/claim-challenge`,
+      );
+      const signature = signWith("sha256", Buffer.from(message, "utf8"), privateKey).toString("base64url");
+      await call("POST", `${orgPath}/gateways/${gatewayId}/claim`, { siteId, challengeId, signature });
       stored.claimed = claim;
       save();
     }

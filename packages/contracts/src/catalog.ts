@@ -29,3 +29,8 @@ export function findEventSchema(topicName: string, eventType: string): z.ZodType
   const events = byName.get(topicName)?.events;
   return events && Object.hasOwn(events, eventType) ? events[eventType] : undefined;
 }
+
+/** The catalog's topic of that name; undefined when there is none. */
+export function findTopic(topicName: string): AnyTopic | undefined {
+  return byName.get(topicName);
+}

@@ -1,6 +1,7 @@
 import type { AnyTopic, EventPayload, EventTypeOf } from "@energy/contracts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Registry } from "prom-client";
+import { catalogTopic } from "./consumer.ts";
 import { type Logger, silentLogger } from "./db.ts";
 import { sendToDeadLetter } from "./dead-letter.ts";
 import { type DecodedMessage, decodeMessage } from "./decode.ts";
@@ -38,7 +39,8 @@ export type AnyEventPayload<T extends AnyTopic> = {
 }[EventTypeOf<T>];
 
 export interface BatchSubscription<S = unknown> {
-  topic: AnyTopic;
+  /** the catalog topic (a topic name is the deprecated untyped form, looked up in the catalog) */
+  topic: AnyTopic | string;
   /** gets every event type the catalog declares for the topic; tell them apart by `envelope.type` */
   // biome-ignore lint/suspicious/noExplicitAny: erased payload type (defineBatchSubscription checks it)
   handler: BatchHandler<any, S>;
@@ -125,7 +127,7 @@ type PoisonEntry = { message: KafkaMessage; decoded?: undefined; error: unknown 
 export class BatchConsumerRunner<S = unknown> {
   private readonly consumer: Consumer;
   private readonly groupId: string;
-  private readonly byTopic = new Map<string, BatchSubscription<S>>();
+  private readonly byTopic = new Map<string, BatchSubscription<S> & { topic: AnyTopic }>();
   private stopping = false;
   private readonly counters: BatchConsumerStats = {
     processed: 0,
@@ -142,7 +144,10 @@ export class BatchConsumerRunner<S = unknown> {
     }
     this.groupId = (opts.topicPrefix ?? "") + opts.groupId;
     this.consumer = groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs });
-    for (const sub of opts.subscriptions) this.byTopic.set(this.fullTopic(sub.topic.name), sub);
+    for (const sub of opts.subscriptions) {
+      const topic = catalogTopic(sub.topic);
+      this.byTopic.set(this.fullTopic(topic.name), { ...sub, topic });
+    }
   }
 
   private fullTopic(topic: string): string {
@@ -203,7 +208,7 @@ export class BatchConsumerRunner<S = unknown> {
    * or dead-lettered: the chunk's last unless the runner stopped part-way.
    */
   private async applyChunk(
-    sub: BatchSubscription<S>,
+    sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     messages: KafkaMessage[],
     hooks: WaitHooks,
@@ -265,7 +270,7 @@ export class BatchConsumerRunner<S = unknown> {
 
   /** Applies one message of an isolated chunk, with its own retries; false when stopped before. */
   private async applyOne(
-    sub: BatchSubscription<S>,
+    sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     message: KafkaMessage,
     decoded: DecodedMessage,
@@ -293,7 +298,7 @@ export class BatchConsumerRunner<S = unknown> {
   private failed(
     err: unknown,
     { kind, attempt, willRetry }: FailureInfo,
-    sub: BatchSubscription<S>,
+    sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     messages: DecodedMessage[],
   ): void {
@@ -318,7 +323,7 @@ export class BatchConsumerRunner<S = unknown> {
   }
 
   private async deadLetter(
-    sub: BatchSubscription<S>,
+    sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     message: KafkaMessage,
     error: unknown,

@@ -1,4 +1,10 @@
-import type { AnyTopic, Envelope, EventPayload, EventTypeOf } from "@energy/contracts";
+import {
+  type AnyTopic,
+  type Envelope,
+  type EventPayload,
+  type EventTypeOf,
+  findTopic,
+} from "@energy/contracts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Registry } from "prom-client";
 import { type Logger, type SqlClient, silentLogger, type TransactionalDb } from "./db.ts";
@@ -36,7 +42,8 @@ export type EventHandlers<T extends AnyTopic, Tx = undefined, S = unknown> = {
 };
 
 export interface Subscription<Tx = undefined, S = unknown> {
-  topic: AnyTopic;
+  /** the catalog topic (a topic name is the deprecated untyped form, looked up in the catalog) */
+  topic: AnyTopic | string;
   /** event type → handler; event types of the topic without a handler are skipped */
   // biome-ignore lint/suspicious/noExplicitAny: erased per-event payload types (defineSubscription checks them)
   handlers: Record<string, EventHandler<any, Tx, S> | undefined>;
@@ -54,7 +61,13 @@ export function defineSubscription<T extends AnyTopic, S = unknown>(
   return { topic, handlers };
 }
 
-type RunnerDb<Tx> = { db: TransactionalDb<Tx> } | { db?: undefined };
+/** A subscription's topic as the catalog declares it (a name is looked up; an unknown one is a bug). */
+export function catalogTopic(topic: AnyTopic | string): AnyTopic {
+  if (typeof topic !== "string") return topic;
+  const found = findTopic(topic);
+  if (!found) throw new Error(`${topic} is not a topic of the contracts catalog`);
+  return found;
+}
 
 export type ConsumerRunnerOptions<Tx = undefined, S = unknown> = {
   kafka: Kafka;
@@ -73,10 +86,13 @@ export type ConsumerRunnerOptions<Tx = undefined, S = unknown> = {
   /** the longest a fetch waits for new messages (default 500 ms) */
   maxWaitTimeMs?: number;
   logger?: Logger;
-} & (Tx extends undefined
-  ? RunnerDb<Tx>
-  : /** each message is applied in a transaction that records its envelope id (exactly-once effect) */
-    { db: TransactionalDb<Tx> });
+  /**
+   * When given, each message is applied in a transaction that records its envelope id (exactly-once
+   * effect) and handlers get it as `ctx.tx`. (Untyped subscriptions, Tx = undefined, take any database.)
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the deprecated untyped subscriptions cast ctx.tx themselves
+  db?: TransactionalDb<Tx extends undefined ? any : Tx>;
+};
 
 export interface ConsumerStats {
   processed: number;
@@ -98,7 +114,7 @@ type Outcome = "processed" | "duplicate" | "skipped";
 export class ConsumerRunner<Tx = undefined, S = unknown> {
   private readonly consumer: Consumer;
   private readonly groupId: string;
-  private readonly byTopic = new Map<string, Subscription<Tx, S>>();
+  private readonly byTopic = new Map<string, Subscription<Tx, S> & { topic: AnyTopic }>();
   private stopping = false;
   private readonly counters: ConsumerStats = {
     processed: 0,
@@ -113,7 +129,10 @@ export class ConsumerRunner<Tx = undefined, S = unknown> {
   constructor(private readonly opts: ConsumerRunnerOptions<Tx, S>) {
     this.groupId = (opts.topicPrefix ?? "") + opts.groupId;
     this.consumer = groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs });
-    for (const sub of opts.subscriptions) this.byTopic.set(this.fullTopic(sub.topic.name), sub);
+    for (const sub of opts.subscriptions) {
+      const topic = catalogTopic(sub.topic);
+      this.byTopic.set(this.fullTopic(topic.name), { ...sub, topic });
+    }
   }
 
   private fullTopic(topic: string): string {
@@ -167,7 +186,7 @@ export class ConsumerRunner<Tx = undefined, S = unknown> {
 
   /** Applies one message, retrying as its failure deserves; false when stopped before it was applied. */
   private async applyWithRetry(
-    sub: Subscription<Tx, S>,
+    sub: Subscription<Tx, S> & { topic: AnyTopic },
     partition: number,
     message: KafkaMessage,
     heartbeat: () => Promise<void>,
@@ -212,7 +231,11 @@ export class ConsumerRunner<Tx = undefined, S = unknown> {
     return true;
   }
 
-  private async apply(sub: Subscription<Tx, S>, partition: number, message: KafkaMessage): Promise<Outcome> {
+  private async apply(
+    sub: Subscription<Tx, S> & { topic: AnyTopic },
+    partition: number,
+    message: KafkaMessage,
+  ): Promise<Outcome> {
     const { envelope, schema } = readEnvelope(sub.topic.name, message);
     const handler = sub.handlers[envelope.type];
     if (!handler) return "skipped";

@@ -48,6 +48,8 @@ const TRANSIENT_CODES = new Set([
  */
 export function classifyError(error: unknown): ErrorClass {
   if (error instanceof FatalMessageError || error instanceof InvalidMessageError) return "fatal";
+  // An event too large to publish (checked by name: importing message-size.ts here would be a cycle).
+  if ((error as { name?: unknown } | null)?.name === "MessageTooLargeError") return "fatal";
   if (error instanceof ZodError || error instanceof SyntaxError) return "fatal";
   const e = error as { code?: unknown; retriable?: unknown; cause?: unknown; name?: unknown } | null;
   if (e && typeof e === "object") {

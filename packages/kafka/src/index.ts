@@ -13,6 +13,7 @@ export {
   ConsumerRunner,
   type ConsumerRunnerOptions,
   type ConsumerStats,
+  catalogTopic,
   defineSubscription,
   type EventHandler,
   type EventHandlers,
@@ -24,11 +25,32 @@ export type { DecodedMessage } from "./decode.ts";
 export { createEnvelope, type EnvelopeInit, envelopeFromHeaders, envelopeToHeaders } from "./envelope.ts";
 export { classifyError, FatalMessageError, InvalidMessageError } from "./errors.ts";
 export { createKafka } from "./kafka.ts";
-export { enqueueEvent, enqueueEvents, OutboxRelay, type OutboxRelayOptions } from "./outbox.ts";
+export { consumerGroupLag, consumerLagReadiness, type PartitionLag } from "./lag.ts";
+export {
+  checkMessageSize,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MessageTooLargeError,
+  maxMessageBytes,
+  setMaxMessageBytes,
+} from "./message-size.ts";
+export {
+  brokerRefusal,
+  enqueueEvent,
+  enqueueEvents,
+  type OutboxBacklog,
+  OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxRelayStats,
+  outboxBacklog,
+  outboxReadiness,
+  registerOutboxBacklogMetrics,
+} from "./outbox.ts";
 export {
   type EventOptions,
   EventProducer,
+  type EventToPublish,
   event,
+  fromLegacy,
   type OutgoingEvent,
   type PreparedMessage,
   prepareEvent,

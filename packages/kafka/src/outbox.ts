@@ -1,9 +1,18 @@
 import type { AnyTopic, EventInput, EventTypeOf, ServiceName } from "@energy/contracts";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { type Logger, type SqlClient, silentLogger, sleep, type TransactionalDb } from "./db.ts";
+import {
+  checkMessageSize,
+  MessageTooLargeError,
+  maxMessageBytes,
+  preparedMessageBytes,
+} from "./message-size.ts";
 import {
   type EventOptions,
   type EventProducer,
+  type EventToPublish,
   event,
+  fromLegacy,
   type OutgoingEvent,
   type PreparedMessage,
   prepareEvent,
@@ -21,19 +30,39 @@ export async function enqueueEvent<T extends AnyTopic, K extends EventTypeOf<T>>
   type: K,
   payload: EventInput<T, K>,
   options?: EventOptions,
+): Promise<string>;
+/** @deprecated the untyped form (a source and an EventToPublish): see EventToPublish */
+export async function enqueueEvent(
+  tx: SqlClient,
+  source: ServiceName,
+  event: EventToPublish,
+): Promise<string>;
+export async function enqueueEvent(
+  tx: SqlClient,
+  topic: AnyTopic | ServiceName,
+  type: string | EventToPublish,
+  payload?: unknown,
+  options?: EventOptions,
 ): Promise<string> {
-  const [id] = await enqueueEvents(tx, [event(topic, type, payload, options)]);
+  const outgoing =
+    typeof topic === "string"
+      ? fromLegacy(type as EventToPublish)
+      : { topic, type: type as string, payload, ...(options ? { options } : {}) };
+  const [id] = await enqueueEvents(tx, [outgoing]);
   return id!;
 }
 
 /**
  * Many events into the outbox with one INSERT, inside the caller's transaction, in the given order
- * (the relay publishes them in that order). Each is validated like enqueueEvent's. Returns their ids.
+ * (the relay publishes them in that order). Each is validated like enqueueEvent's, and checked against
+ * the broker's message size limit (a row the broker can never take would only be dead-lettered by the
+ * relay). Returns their ids.
  */
 export async function enqueueEvents(tx: SqlClient, events: readonly OutgoingEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
   // The envelope's source is the relay's producer's (the outbox row does not keep it).
   const prepared = events.map((e) => prepareEvent(e.topic.owner, e));
+  for (const m of prepared) checkMessageSize(m);
   const column = <V>(pick: (m: PreparedMessage) => V) => prepared.map(pick);
   await tx.$executeRawUnsafe(
     // WITH ORDINALITY + ORDER BY: seq follows the order of `events` (the order the relay publishes in).
@@ -75,29 +104,90 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** how long to sleep when the outbox is empty and nobody nudged */
   pollIntervalMs?: number;
-  /** sent rows are deleted after this long (default one day) */
+  /** sent rows are deleted after this long (default one day); dead-lettered rows are kept */
   retainSentMs?: number;
   logger?: Logger;
   /** called after the broker acknowledged a batch and before the rows are marked: fault injection in tests */
   afterPublish?: (ids: string[]) => Promise<void> | void;
 }
 
+export interface OutboxRelayStats {
+  /** rows the broker acknowledged */
+  published: number;
+  /** rows moved aside because they can never be published */
+  deadLettered: number;
+  /** publish attempts that failed and will be retried */
+  failures: number;
+}
+
 /** Advisory lock key: only one relay per database publishes at a time, which keeps key order. */
 const RELAY_LOCK_KEY = 7_242_001;
+
+/**
+ * The broker's answers that say "this message will never be accepted", whatever the retries: too large
+ * for the broker or topic (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE), or refused as malformed
+ * (INVALID_RECORD; CORRUPT_MESSAGE once kafkajs's own retries gave up; INVALID_TIMESTAMP). Types as in
+ * kafkajs's src/protocol/error.js. Everything else (leader changes, timeouts, a broker down, a missing
+ * topic, authorization) is about the cluster, not the row: it is retried, in order.
+ */
+const REFUSED = new Set([
+  "MESSAGE_TOO_LARGE",
+  "RECORD_LIST_TOO_LARGE",
+  "INVALID_RECORD",
+  "CORRUPT_MESSAGE",
+  "INVALID_TIMESTAMP",
+]);
+
+/** Why the broker refused a send for good ("MESSAGE_TOO_LARGE: …"), or null for a failure worth retrying. */
+export function brokerRefusal(error: unknown): string | null {
+  let e = error as { type?: unknown; message?: unknown; cause?: unknown } | null | undefined;
+  for (let depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    if (typeof e.type === "string" && REFUSED.has(e.type)) return `${e.type}: ${String(e.message)}`;
+    e = e.cause as typeof e;
+  }
+  return null;
+}
+
+interface Pending {
+  row: OutboxRow;
+  message: PreparedMessage;
+}
+
+interface SendOutcome {
+  sent: OutboxRow[];
+  dead: Array<{ row: OutboxRow; reason: string; bytes: number }>;
+  /** a failure worth retrying, after `sent` and `dead` (which are marked anyway) */
+  error?: unknown;
+}
 
 /**
  * Publishes outbox rows in commit order (seq), marks them sent in the same transaction, and resumes
  * after a crash: a row published but not marked is published again, and consumers drop the
  * duplicate by its envelope id.
+ *
+ * No row can block the ones after it: a row that can never be published (over the message size limit,
+ * or refused by the broker as too large or invalid) is marked dead-lettered with its reason
+ * (`dead_lettered_at`, `dead_letter_reason`), logged and counted, and the rows after it go out. A batch
+ * the broker refuses is split in halves until the offending rows are found. Any other failure (the
+ * broker unreachable, a leader election) leaves the rows pending and is retried in order.
  */
 export class OutboxRelay {
   private running = false;
   private loopDone: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private lastPurge = 0;
-  published = 0;
+  private readonly counters: OutboxRelayStats = { published: 0, deadLettered: 0, failures: 0 };
 
   constructor(private readonly opts: OutboxRelayOptions) {}
+
+  /** rows the broker acknowledged so far */
+  get published(): number {
+    return this.counters.published;
+  }
+
+  stats(): OutboxRelayStats {
+    return { ...this.counters };
+  }
 
   start(): void {
     if (this.running) return;
@@ -117,33 +207,153 @@ export class OutboxRelay {
     this.wake?.();
   }
 
-  /** Publishes one batch of pending rows; returns how many. */
+  /**
+   * Publishes one batch of pending rows; returns how many rows it settled (published or dead-lettered).
+   * Throws after marking what it settled when the rest failed in a way worth retrying.
+   */
   async publishPending(): Promise<number> {
-    const { db, producer } = this.opts;
+    const { db } = this.opts;
     const batchSize = this.opts.batchSize ?? 500;
-    return db.$transaction(
-      async (tx: SqlClient) => {
+    const outcome = await db.$transaction(
+      async (tx: SqlClient): Promise<SendOutcome> => {
         const [lock] = await tx.$queryRawUnsafe<Array<{ locked: boolean }>>(
           "SELECT pg_try_advisory_xact_lock($1) AS locked",
           RELAY_LOCK_KEY,
         );
-        if (!lock?.locked) return 0;
+        if (!lock?.locked) return { sent: [], dead: [] };
         const rows = await tx.$queryRawUnsafe<OutboxRow[]>(
           `SELECT seq, id::text AS id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at
-             FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`,
+             FROM outbox WHERE sent_at IS NULL AND dead_lettered_at IS NULL ORDER BY seq LIMIT $1`,
           batchSize,
         );
-        if (rows.length === 0) return 0;
-        await producer.sendPrepared(rows.map(toPrepared(producer.source)));
-        await this.opts.afterPublish?.(rows.map((r) => r.id));
-        await tx.$executeRawUnsafe(
-          "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])",
-          rows.map((r) => String(r.seq)),
+        if (rows.length === 0) return { sent: [], dead: [] };
+        const result = await this.send(
+          rows.map((row) => ({ row, message: toPrepared(this.opts.producer.source)(row) })),
         );
-        return rows.length;
+        if (result.sent.length > 0) {
+          await this.opts.afterPublish?.(result.sent.map((r) => r.id));
+          await tx.$executeRawUnsafe(
+            "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])",
+            result.sent.map((r) => String(r.seq)),
+          );
+        }
+        if (result.dead.length > 0) {
+          await tx.$executeRawUnsafe(
+            `UPDATE outbox SET dead_lettered_at = now(), dead_letter_reason = d.reason
+               FROM unnest($1::bigint[], $2::text[]) AS d(seq, reason) WHERE outbox.seq = d.seq`,
+            result.dead.map((d) => String(d.row.seq)),
+            result.dead.map((d) => d.reason),
+          );
+        }
+        return result;
       },
       { timeout: 60_000, maxWait: 10_000 },
     );
+    this.counters.published += outcome.sent.length;
+    this.counters.deadLettered += outcome.dead.length;
+    const log = this.opts.logger ?? silentLogger;
+    for (const { row, reason, bytes } of outcome.dead) {
+      log.error(
+        {
+          outbox: { seq: String(row.seq), id: row.id, topic: row.topic, key: row.key, type: row.type, bytes },
+          reason,
+        },
+        "outbox relay: event dead-lettered, it can never be published (the row stays in the outbox table)",
+      );
+    }
+    if (outcome.error !== undefined) throw outcome.error;
+    return outcome.sent.length + outcome.dead.length;
+  }
+
+  /**
+   * Sends rows in order, in chunks that fit the message size limit together (the broker limits each
+   * partition's record batch, not only each message). Rows over the limit on their own are dead-lettered
+   * unsent.
+   */
+  private async send(pending: Pending[]): Promise<SendOutcome> {
+    const outcome: SendOutcome = { sent: [], dead: [] };
+    const limit = maxMessageBytes();
+    let chunk: Pending[] = [];
+    let chunkBytes = 0;
+    try {
+      for (const p of pending) {
+        const bytes = preparedMessageBytes(p.message);
+        if (bytes > limit) {
+          const reason = new MessageTooLargeError(bytes, limit, `${p.row.type} on ${p.row.topic}`).message;
+          outcome.dead.push({ row: p.row, reason, bytes });
+          continue;
+        }
+        if (chunk.length > 0 && chunkBytes + bytes > limit) {
+          await this.sendIsolating(chunk, outcome);
+          chunk = [];
+          chunkBytes = 0;
+        }
+        chunk.push(p);
+        chunkBytes += bytes;
+      }
+      if (chunk.length > 0) await this.sendIsolating(chunk, outcome);
+    } catch (error) {
+      outcome.error = error;
+    }
+    return outcome;
+  }
+
+  /**
+   * Sends a chunk; when the broker refuses it for good, splits it in halves (in order) until each refused
+   * row is alone, and dead-letters that row. A failure worth retrying is thrown, leaving the rest pending.
+   */
+  private async sendIsolating(chunk: Pending[], outcome: SendOutcome): Promise<void> {
+    try {
+      await this.opts.producer.sendPrepared(chunk.map((p) => p.message));
+      outcome.sent.push(...chunk.map((p) => p.row));
+    } catch (error) {
+      const refusal = error instanceof MessageTooLargeError ? error.message : brokerRefusal(error);
+      if (refusal === null) throw error;
+      // Other partitions of the refused request may have been appended: the producer's sequence numbers
+      // are now wrong for them, so the rest goes out on a fresh producer (those rows are sent again, and
+      // consumers drop the duplicates by envelope id).
+      if (!(error instanceof MessageTooLargeError)) await this.opts.producer.renew();
+      const first = chunk[0];
+      if (chunk.length === 1 && first) {
+        const bytes = preparedMessageBytes(first.message);
+        outcome.dead.push({ row: first.row, reason: `refused by the broker: ${refusal}`, bytes });
+        return;
+      }
+      const half = Math.ceil(chunk.length / 2);
+      await this.sendIsolating(chunk.slice(0, half), outcome);
+      await this.sendIsolating(chunk.slice(half), outcome);
+    }
+  }
+
+  /**
+   * Exposes the relay on a service's registry: `outbox_published_total`, `outbox_dead_lettered_total`,
+   * `outbox_publish_failures_total`, and, read from the table at each scrape, `outbox_pending` and
+   * `outbox_oldest_pending_age_seconds` (which grow when the relay is stuck or the broker away).
+   */
+  registerMetrics(registry: Registry): void {
+    const counters = this.counters;
+    const counter = (name: string, help: string, field: keyof OutboxRelayStats) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(counters[field]);
+        },
+      });
+    counter("outbox_published_total", "Outbox rows the broker acknowledged", "published");
+    counter(
+      "outbox_dead_lettered_total",
+      "Outbox rows moved aside because they can never be published (see dead_letter_reason)",
+      "deadLettered",
+    );
+    counter(
+      "outbox_publish_failures_total",
+      "Outbox publish attempts that failed and are retried",
+      "failures",
+    );
+    registerOutboxBacklogMetrics(registry, this.opts.db, this.opts.logger);
   }
 
   private async loop(): Promise<void> {
@@ -153,11 +363,11 @@ export class OutboxRelay {
       let count = 0;
       try {
         count = await this.publishPending();
-        this.published += count;
         failures = 0;
         await this.purgeSent();
       } catch (error) {
         failures++;
+        this.counters.failures++;
         log.warn({ err: error, failures }, "outbox relay: publish failed, will retry");
         await sleep(Math.min(100 * 2 ** failures, 5_000));
         continue;
@@ -183,6 +393,74 @@ export class OutboxRelay {
       retainMs,
     );
   }
+}
+
+export interface OutboxBacklog {
+  /** rows neither sent nor dead-lettered */
+  pending: number;
+  /** seconds since the oldest pending row was written (0 when none is pending) */
+  oldestPendingAgeSeconds: number;
+}
+
+/** What is waiting in a service's outbox. */
+export async function outboxBacklog(db: SqlClient): Promise<OutboxBacklog> {
+  const [row] = await db.$queryRawUnsafe<Array<{ pending: number | bigint | null; age: number | null }>>(
+    `SELECT (SELECT count(*)::int FROM outbox WHERE sent_at IS NULL AND dead_lettered_at IS NULL) AS pending,
+            (SELECT extract(epoch FROM now() - enqueued_at)::float8 FROM outbox
+              WHERE sent_at IS NULL AND dead_lettered_at IS NULL ORDER BY seq LIMIT 1) AS age`,
+  );
+  return { pending: Number(row?.pending ?? 0), oldestPendingAgeSeconds: Math.max(0, Number(row?.age ?? 0)) };
+}
+
+/**
+ * A readiness check (service-kit's `readiness`) that fails while the oldest unsent outbox row is older
+ * than `maxPendingAgeMs`: the service's events are not getting out (broker away, relay stuck), so what it
+ * acknowledges does not reach the rest of the platform.
+ */
+export function outboxReadiness(db: SqlClient, opts: { maxPendingAgeMs: number }): () => Promise<void> {
+  return async () => {
+    const { pending, oldestPendingAgeSeconds } = await outboxBacklog(db);
+    if (oldestPendingAgeSeconds * 1000 > opts.maxPendingAgeMs) {
+      throw new Error(
+        `outbox: ${pending} events unsent, the oldest for ${Math.round(oldestPendingAgeSeconds)} s ` +
+          `(more than ${opts.maxPendingAgeMs / 1000} s)`,
+      );
+    }
+  };
+}
+
+/** `outbox_pending` and `outbox_oldest_pending_age_seconds`, read from the table at each scrape. */
+export function registerOutboxBacklogMetrics(registry: Registry, db: SqlClient, logger?: Logger): void {
+  // Both gauges come from one query, made at most once a second.
+  let cached: { at: number; backlog: Promise<OutboxBacklog | null> } | null = null;
+  const read = () => {
+    if (!cached || Date.now() - cached.at > 1_000) {
+      const backlog = outboxBacklog(db).catch((err: unknown) => {
+        (logger ?? silentLogger).warn({ err }, "outbox metrics: could not read the outbox");
+        return null;
+      });
+      cached = { at: Date.now(), backlog };
+    }
+    return cached.backlog;
+  };
+  new Gauge({
+    name: "outbox_pending",
+    help: "Outbox rows waiting to be published (neither sent nor dead-lettered)",
+    registers: [registry],
+    async collect() {
+      const backlog = await read();
+      if (backlog) this.set(backlog.pending);
+    },
+  });
+  new Gauge({
+    name: "outbox_oldest_pending_age_seconds",
+    help: "Age of the oldest outbox row waiting to be published (0 when none waits)",
+    registers: [registry],
+    async collect() {
+      const backlog = await read();
+      if (backlog) this.set(backlog.oldestPendingAgeSeconds);
+    },
+  });
 }
 
 function toPrepared(source: ServiceName) {

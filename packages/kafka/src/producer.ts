@@ -4,11 +4,13 @@ import {
   type EventInput,
   type EventTypeOf,
   findEventSchema,
+  findTopic,
   type ServiceName,
 } from "@energy/contracts";
 import type { Kafka, Message, Producer } from "kafkajs";
-import { createEnvelope, envelopeToHeaders } from "./envelope.ts";
+import { createEnvelope, ENVELOPE_HEADER, envelopeToHeaders } from "./envelope.ts";
 import { describeZodError, InvalidMessageError } from "./errors.ts";
+import { encodedBytes, MessageTooLargeError, maxMessageBytes } from "./message-size.ts";
 
 /** What a publisher may set besides topic, type and payload. */
 export interface EventOptions {
@@ -47,6 +49,27 @@ export function event<T extends AnyTopic, K extends EventTypeOf<T>>(
   options?: EventOptions,
 ): OutgoingEvent {
   return options ? { topic, type, payload, options } : { topic, type, payload };
+}
+
+/**
+ * @deprecated the untyped form services used before the catalog was typed end to end: use `event()` /
+ * `publish(topic, type, payload)` / `enqueueEvent(tx, topic, type, payload)`. Kept only while the services
+ * written against it move over; validated against the catalog all the same.
+ */
+export interface EventToPublish {
+  /** catalog topic name, e.g. "registry.device.v1" */
+  topic: string;
+  key: string;
+  type: string;
+  payload: unknown;
+  envelope?: Omit<EventOptions, "key">;
+}
+
+/** The typed form of a legacy EventToPublish (its topic looked up in the catalog). */
+export function fromLegacy(e: EventToPublish): OutgoingEvent {
+  const topic = findTopic(e.topic);
+  if (!topic) throw new InvalidMessageError(`${e.topic} is not a topic of the contracts catalog`);
+  return { topic, type: e.type, payload: e.payload, options: { ...e.envelope, key: e.key } };
 }
 
 /** A validated event with its envelope and key, addressed to a topic by name (without prefix). */
@@ -94,14 +117,20 @@ export function prepareEvent(source: ServiceName, e: OutgoingEvent): PreparedMes
  * Every event is validated against packages/contracts before it is sent.
  */
 export class EventProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
   private connected = false;
+  /** producers replaced by renew(), each disconnected by its timer or by disconnect() */
+  private readonly retired = new Map<Producer, NodeJS.Timeout>();
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly opts: { source: ServiceName; topicPrefix?: string },
   ) {
-    this.producer = kafka.producer({
+    this.producer = this.createProducer();
+  }
+
+  private createProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
@@ -125,7 +154,13 @@ export class EventProducer {
   async disconnect(): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
-    await this.producer.disconnect();
+    const retired = [...this.retired];
+    this.retired.clear();
+    for (const [, timer] of retired) clearTimeout(timer);
+    await Promise.all([
+      this.producer.disconnect(),
+      ...retired.map(([old]) => old.disconnect().catch(() => {})),
+    ]);
   }
 
   /** Validates and publishes one event; resolves with its envelope when the broker acknowledged it. */
@@ -134,8 +169,20 @@ export class EventProducer {
     type: K,
     payload: EventInput<T, K>,
     options?: EventOptions,
-  ): Promise<Envelope> {
-    const [envelope] = await this.publishAll([event(topic, type, payload, options)]);
+  ): Promise<Envelope>;
+  /** @deprecated the untyped form: see EventToPublish */
+  async publish(events: EventToPublish | EventToPublish[]): Promise<Envelope[]>;
+  async publish(
+    topicOrEvents: AnyTopic | EventToPublish | EventToPublish[],
+    type?: string,
+    payload?: unknown,
+    options?: EventOptions,
+  ): Promise<Envelope | Envelope[]> {
+    if (Array.isArray(topicOrEvents) || !("events" in topicOrEvents)) {
+      const list = Array.isArray(topicOrEvents) ? topicOrEvents : [topicOrEvents];
+      return this.publishAll(list.map(fromLegacy));
+    }
+    const [envelope] = await this.publishAll([{ topic: topicOrEvents, type: type!, payload, options }]);
     return envelope!;
   }
 
@@ -154,7 +201,10 @@ export class EventProducer {
       const topic = this.topicName(m.topic);
       const list = byTopic.get(topic) ?? [];
       byTopic.set(topic, list);
-      list.push({ key: m.key, value: JSON.stringify(m.payload), headers: envelopeToHeaders(m.envelope) });
+      const value = JSON.stringify(m.payload);
+      const headers = envelopeToHeaders(m.envelope);
+      checkFits(m, value, headers);
+      list.push({ key: m.key, value, headers });
     }
     await this.producer.sendBatch({
       acks: -1,
@@ -162,8 +212,36 @@ export class EventProducer {
     });
   }
 
+  /**
+   * Replaces the kafkajs producer with a fresh one (a new producer id, sequence numbers from 0). After the
+   * broker refused part of a send (MESSAGE_TOO_LARGE on one partition while others appended), the old
+   * producer's sequence numbers no longer match the broker's and every later send to those partitions
+   * fails with OUT_OF_ORDER_SEQUENCE_NUMBER. Sends already under way finish on the old producer, which is
+   * disconnected a little later.
+   */
+  async renew(): Promise<void> {
+    const fresh = this.createProducer();
+    await fresh.connect();
+    const old = this.producer;
+    this.producer = fresh;
+    const timer = setTimeout(() => {
+      this.retired.delete(old);
+      old.disconnect().catch(() => {});
+    }, 5_000);
+    this.retired.set(old, timer.unref());
+  }
+
   /** Sends already-encoded messages to a full topic name (used for dead letters). */
   async sendRaw(topic: string, messages: Message[]): Promise<void> {
     await this.producer.send({ topic, acks: -1, messages });
   }
+}
+
+/** Refuses a message over the size limit before anything is sent (cheap unless the value is large). */
+function checkFits(m: PreparedMessage, value: string, headers: Record<string, string>): void {
+  const limit = maxMessageBytes();
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: most messages need no exact count.
+  if ((value.length + m.key.length + (headers[ENVELOPE_HEADER]?.length ?? 0)) * 3 + 64 <= limit) return;
+  const bytes = encodedBytes(m.key, value, headers);
+  if (bytes > limit) throw new MessageTooLargeError(bytes, limit, `${m.envelope.type} on ${m.topic}`);
 }

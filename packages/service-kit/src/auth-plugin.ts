@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { type Identity, identityOf, verifyAccessToken } from "./access-token.ts";
 import { unauthorized } from "./errors.ts";
 import { globalPlugin } from "./global-plugin.ts";
+import type { IsRevoked } from "./revocation.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -15,7 +16,13 @@ declare module "fastify" {
   }
 }
 
-export type AuthOptions = { publicKeyPem: string; issuer: string; audience: string };
+export type AuthOptions = {
+  publicKeyPem: string;
+  issuer: string;
+  audience: string;
+  /** Refuses (401) a verified token whose identity is revoked; see `revocationCache`. */
+  isRevoked?: IsRevoked;
+};
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
 
@@ -49,6 +56,7 @@ export const authPlugin: FastifyPluginAsync<AuthOptions> = globalPlugin(
     app.addHook("onRequest", async (request) => {
       if (request.is404 || request.routeOptions.config.public === true) return;
       const claims = verifyAccessToken(bearerToken(request), key, opts);
+      if (opts.isRevoked && (await opts.isRevoked(claims.sub))) throw unauthorized("Identity revoked");
       verified.set(request, identityOf(claims));
     });
 

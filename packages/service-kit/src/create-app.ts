@@ -8,6 +8,8 @@ import { healthRoutes, type ReadinessChecks } from "./health.ts";
 import { type LoggerOverride, loggerOptions, requestId } from "./logger.ts";
 import { metricsPlugin } from "./metrics.ts";
 import { openApiPlugin } from "./openapi.ts";
+import type { IsRevoked } from "./revocation.ts";
+import { DEFAULT_JSON_MAX_DEPTH, installInputSafety } from "./safe-input.ts";
 
 /** A service's fastify app: zod schemas type the routes. */
 export type App = FastifyInstance<
@@ -30,13 +32,17 @@ export type CreateAppOptions = {
   readinessTimeoutMs?: number;
   /** Largest accepted request body in bytes; default 1 MiB. */
   bodyLimit?: number;
+  /** Deepest nesting of objects and arrays accepted in a JSON body; default 32. */
+  jsonMaxDepth?: number;
   /** Pino options merged over the defaults (redaction paths are added to, never replaced). */
   logger?: LoggerOverride;
+  /** Whether a caller's identity is revoked: its unexpired tokens are then refused (see `revocationCache`). */
+  isRevoked?: IsRevoked;
 };
 
 /**
  * Builds the app without listening: zod validation and serialization, redacted pino logs with request ids,
- * error responses with codes, bearer-token auth on every non-public route, OpenAPI at `/openapi.json`
+ * error responses with codes, text checked at the edge (NUL, lone surrogates, JSON depth), bearer-token auth on every non-public route, OpenAPI at `/openapi.json`
  * and `/docs`, `/healthz`, `/readyz`, `/metrics`. Register the service's routes on the result.
  */
 export async function createApp(opts: CreateAppOptions): Promise<App> {
@@ -51,6 +57,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  installInputSafety(app, { maxDepth: opts.jsonMaxDepth ?? DEFAULT_JSON_MAX_DEPTH });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
@@ -65,6 +72,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
     publicKeyPem: config.JWT_PUBLIC_KEY,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    ...(opts.isRevoked ? { isRevoked: opts.isRevoked } : {}),
   });
   await app.register(healthRoutes, {
     readiness: opts.readiness ?? {},

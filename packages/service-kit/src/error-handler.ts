@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { type ErrorResponse, isAppError } from "./errors.ts";
+import { UnsafeInputError } from "./safe-input.ts";
 
 type Field = { path: string; message: string };
 
@@ -63,6 +64,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       return send(reply, 500, { code: "internal", message: "Internal error" });
     }
     if (error.validation) return validationFailed(reply, validationFields(error));
+    if (error instanceof UnsafeInputError) return validationFailed(reply, error.fields);
     if (error instanceof z.ZodError) return validationFailed(reply, zodFields(error));
     if (isAppError(error)) {
       const body = { code: error.code, message: error.message };

@@ -28,6 +28,12 @@ export {
   type LookupRole,
   type RequireOrgRole,
 } from "./org-guard.ts";
+export {
+  type IsRevoked,
+  type RevocationCache,
+  type RevocationCacheOptions,
+  revocationCache,
+} from "./revocation.ts";
 export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";
 export {
   type BaseContext,
@@ -44,3 +50,10 @@ export {
   type StartOptions,
   startService,
 } from "./runtime.ts";
+export {
+  DEFAULT_JSON_MAX_DEPTH,
+  type InputProblem,
+  inspectInput,
+  UnsafeInputError,
+  unsafeTextReason,
+} from "./safe-input.ts";

@@ -3,6 +3,7 @@ import {
   BatchConsumerRunner,
   type BatchSubscription,
   ConsumerRunner,
+  catalogTopic,
   createKafka,
   EventProducer,
   type KafkaConfig,
@@ -113,11 +114,14 @@ export function defineService<C extends RuntimeConfig, D extends RuntimeDb, X ex
 
 /** Every topic a service's consumer groups subscribe to (tests create them, with the ones it owns). */
 export function consumedTopics(definition: {
-  consumers?: ReadonlyArray<{ subscriptions: ReadonlyArray<{ topic: AnyTopic }> }>;
+  consumers?: ReadonlyArray<{ subscriptions: ReadonlyArray<{ topic: AnyTopic | string }> }>;
 }): AnyTopic[] {
   const seen = new Map<string, AnyTopic>();
   for (const group of definition.consumers ?? []) {
-    for (const sub of group.subscriptions) seen.set(sub.topic.name, sub.topic);
+    for (const sub of group.subscriptions) {
+      const topic = catalogTopic(sub.topic);
+      seen.set(topic.name, topic);
+    }
   }
   return [...seen.values()];
 }

@@ -1,5 +1,5 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import { type BaseContext, createApp, createOrgGuard } from "@energy/service-kit";
+import { type BaseContext, createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { IngestionShared } from "./context.ts";
 import type { Db } from "./db.ts";
@@ -15,6 +15,11 @@ export type AppDeps = BaseContext<Config, Db> & IngestionShared;
 /** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
   const { config, db, ingestor } = deps;
+  // Revocations arrive on registry.identity.v1 (the projection stores them): a revoked identity's
+  // unexpired token is refused within a second of the row, at the cost of a map read per request.
+  const revocations = revocationCache({
+    lookup: async (identityId) => (await db.revokedIdentity.count({ where: { identityId } })) > 0,
+  });
   const app = await createApp({
     name: "ingestion",
     description:
@@ -23,6 +28,7 @@ export async function buildApp(deps: AppDeps) {
     config,
     bodyLimit: config.BATCH_MAX_BYTES,
     readiness: deps.readiness,
+    isRevoked: revocations.isRevoked,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
@@ -30,7 +36,7 @@ export async function buildApp(deps: AppDeps) {
   });
   const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
   await app.register(telemetryRoutes(telemetry));
-  await app.register(telemetryWsRoutes(telemetry));
+  await app.register(telemetryWsRoutes({ ...telemetry, isRevoked: revocations.isRevoked }));
   const reads = { db, requireOrgRole };
   await app.register(twinRoutes(reads));
   await app.register(intervalRoutes(reads));

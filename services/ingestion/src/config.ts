@@ -14,6 +14,8 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     BATCH_MAX_READINGS: positive(5_000),
     /** How far ahead of the receiving clock a reading's timestamp may be (device clocks drift). */
     FUTURE_TOLERANCE_SECONDS: positive(300),
+    /** The earliest reading timestamp accepted (ISO 8601): before it no reading is plausible (a clock not set). */
+    MIN_READING_TIMESTAMP: z.iso.datetime({ offset: true }).default("2000-01-01T00:00:00Z"),
     /** How long raw readings are kept (day partitions older than this are dropped). */
     RAW_RETENTION_DAYS: positive(30),
     /** A device without telemetry for this long goes stale … */

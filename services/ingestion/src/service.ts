@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { defineService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { ConfigSchema } from "./config.ts";
+import { ocppReadings } from "./consumers/ocpp-readings.ts";
 import { rawBatches } from "./consumers/raw-batches.ts";
 import { registryDers } from "./consumers/registry-ders.ts";
 import { registryDevices } from "./consumers/registry-devices.ts";
@@ -27,7 +28,10 @@ export const ingestion = defineService({
     ingestor: new Ingestor({
       db,
       producer,
-      futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
+      timestamps: {
+        earliestMs: Date.parse(config.MIN_READING_TIMESTAMP),
+        futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
+      },
       published,
     }),
   }),
@@ -52,6 +56,8 @@ export const ingestion = defineService({
       subscriptions: [telemetryStore],
     },
     { group: "raw-batches", batch: { maxBatchSize: 50 }, subscriptions: [rawBatches] },
+    // charger readings from the ocpp service, through the same Ingestor as a gateway's
+    { group: "ocpp-readings", batch: { maxBatchSize: 500 }, subscriptions: [ocppReadings] },
   ],
   jobs: [
     {

@@ -3,6 +3,7 @@ import {
   type CounterPoint,
   INTERVAL_MS,
   intervalDeltas,
+  MAX_SPREAD_MS,
   pairEnergy,
   splitPairs,
 } from "../src/domain/intervals.ts";
@@ -46,6 +47,18 @@ describe("splitPairs", () => {
     ["one reading: no pair, no energy", [p(3, 10)], {}],
   ])("%s", (_what, points, expected) => {
     expect(byStart(splitPairs(points))).toEqual(expected);
+  });
+
+  it("a pair exactly MAX_SPREAD_MS apart is spread over its half-hours", () => {
+    const split = splitPairs([p(0, 0), { at: min(0) + MAX_SPREAD_MS, value: 1_488 }]);
+    expect(split.size).toBe(MAX_SPREAD_MS / INTERVAL_MS);
+    expect(split.get(min(0))).toBeCloseTo(1, 9);
+  });
+
+  it("a pair further apart is not spread (a clock set to 2000 must not touch 455,000 half-hours)", () => {
+    const year2000 = { at: Date.parse("2000-01-01T00:00:00Z"), value: 5 };
+    expect(byStart(splitPairs([year2000, p(0, 900), p(20, 960)]))).toEqual({ "10:00": 60 });
+    expect(splitPairs([p(0, 0), { at: min(0) + MAX_SPREAD_MS + 1, value: 1_488 }]).size).toBe(0);
   });
 
   it("the split parts add up to the counter difference", () => {

@@ -1,7 +1,9 @@
+import type { AddressInfo } from "node:net";
 import { topics } from "@energy/contracts";
 import { EventProducer, event } from "@energy/kafka";
 import { waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { type Ingestion, startIngestion } from "./helpers.ts";
 
 // Ingestion learns which gateway serves which device from the registry's events, and follows changes:
@@ -186,5 +188,41 @@ describe("the registry projection", () => {
       "revoked",
       async () => (await ing.db.identityKey.count({ where: { identityId: "gw-p2", revokedAt: null } })) === 0,
     );
+  });
+
+  it("refuses a revoked identity's unexpired tokens within seconds of identity.revoked", async () => {
+    await ing.app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = ing.app.server.address() as AddressInfo;
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/telemetry/ws`, { headers: ing.auth("gw-p3") });
+    const closed = new Promise<[number, string]>((resolve) =>
+      socket.once("close", (code, reason) => resolve([code, reason.toString()])),
+    );
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    const read = () =>
+      ing.app.inject({
+        method: "GET",
+        url: "/organizations/org-p/devices/offline",
+        headers: ing.auth("usr-p", "user"),
+      });
+    expect((await send("gw-p3")).statusCode).toBe(200);
+    expect((await read()).statusCode).toBe(200);
+
+    const published = Date.now();
+    await registry.publishAll(
+      ["gw-p3", "usr-p"].map((identityId) =>
+        event(topics.registryIdentity, "identity.revoked", { identityId, reason: null }),
+      ),
+    );
+    await until(
+      "the revoked gateway's and user's tokens refused",
+      async () => (await send("gw-p3")).statusCode === 401 && (await read()).statusCode === 401,
+    );
+    expect(Date.now() - published).toBeLessThan(10_000);
+    expect((await read()).json().error).toMatchObject({ code: "unauthorized", message: "Identity revoked" });
+    // the stream opened before the revocation ends at its next frame
+    socket.send(JSON.stringify({ batchId: "after-revocation", items: [] }));
+    expect(await closed).toEqual([1008, "identity revoked"]);
+    // nobody else is refused
+    expect((await send("gw-p4")).statusCode).toBe(200);
   });
 });

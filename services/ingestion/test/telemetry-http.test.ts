@@ -6,6 +6,8 @@ import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 const GATEWAY = "gw-http-1";
 const OTHER_GATEWAY = "gw-http-2";
 const now = Date.now();
+/** A plausible reading time for the refusals (each is refused for its own reason, not its time). */
+const T0 = now - 60_000;
 
 let ing: Ingestion;
 
@@ -107,38 +109,42 @@ const ACCEPTED: Array<[string, string, Record<string, unknown>]> = [
 ];
 
 const REFUSED: Array<[string, unknown, string]> = [
-  ["PV with positive W", { derId: "der-pv", reading: { type: "pv", timestamp: 1, W: 120 } }, "reading.W"],
-  ["W not an integer", { derId: "der-meter", reading: { type: "meter", timestamp: 1, W: 1.5 } }, "reading.W"],
+  ["PV with positive W", { derId: "der-pv", reading: { type: "pv", timestamp: T0, W: 120 } }, "reading.W"],
+  [
+    "W not an integer",
+    { derId: "der-meter", reading: { type: "meter", timestamp: T0, W: 1.5 } },
+    "reading.W",
+  ],
   [
     "a volt value given as text",
-    { derId: "der-meter", reading: { type: "meter", timestamp: 1, L1_V: "230" } },
+    { derId: "der-meter", reading: { type: "meter", timestamp: T0, L1_V: "230" } },
     "reading.L1_V",
   ],
   [
     "state of charge above 1",
-    { derId: "der-bat", reading: { type: "battery", timestamp: 1, SoC_nom_fract: 1.2 } },
+    { derId: "der-bat", reading: { type: "battery", timestamp: T0, SoC_nom_fract: 1.2 } },
     "reading.SoC_nom_fract",
   ],
   [
     "state of charge below 0",
-    { derId: "der-bat", reading: { type: "battery", timestamp: 1, SoC_nom_fract: -0.1 } },
+    { derId: "der-bat", reading: { type: "battery", timestamp: T0, SoC_nom_fract: -0.1 } },
     "reading.SoC_nom_fract",
   ],
   [
     "a negative energy counter",
-    { derId: "der-pv", reading: { type: "pv", timestamp: 1, total_generation_Wh: -3 } },
+    { derId: "der-pv", reading: { type: "pv", timestamp: T0, total_generation_Wh: -3 } },
     "reading.total_generation_Wh",
   ],
   [
     "a charger port delivering negative power",
-    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: 1, W: -10 } },
+    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: T0, W: -10 } },
     "reading.W",
   ],
   [
     "power bands of different lengths",
     {
       derId: "der-port",
-      reading: { type: "ev_charger_port", timestamp: 1, lower_limit_W: [0], upper_limit_W: [0, 11000] },
+      reading: { type: "ev_charger_port", timestamp: T0, lower_limit_W: [0], upper_limit_W: [0, 11000] },
     },
     "reading.lower_limit_W",
   ],
@@ -146,7 +152,7 @@ const REFUSED: Array<[string, unknown, string]> = [
     "a band whose lower limit is above its upper",
     {
       derId: "der-port",
-      reading: { type: "ev_charger_port", timestamp: 1, lower_limit_W: [5000], upper_limit_W: [4000] },
+      reading: { type: "ev_charger_port", timestamp: T0, lower_limit_W: [5000], upper_limit_W: [4000] },
     },
     "reading.lower_limit_W[0]",
   ],
@@ -156,7 +162,7 @@ const REFUSED: Array<[string, unknown, string]> = [
       derId: "der-port",
       reading: {
         type: "ev_charger_port",
-        timestamp: 1,
+        timestamp: T0,
         lower_limit_W: [0, 3000],
         upper_limit_W: [4000, 9000],
       },
@@ -165,39 +171,79 @@ const REFUSED: Array<[string, unknown, string]> = [
   ],
   [
     "an upper limit without a lower",
-    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: 1, upper_limit_W: [7000] } },
+    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: T0, upper_limit_W: [7000] } },
     "reading.lower_limit_W",
   ],
   [
     "an unknown connector_status",
-    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: 1, connector_status: "plugged" } },
+    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: T0, connector_status: "plugged" } },
     "reading.connector_status",
   ],
   [
     "an unknown charging_state",
-    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: 1, charging_state: "filling" } },
+    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: T0, charging_state: "filling" } },
     "reading.charging_state",
   ],
-  ["an unknown reading type", { derId: "der-pv", reading: { type: "wind", timestamp: 1 } }, "reading.type"],
+  ["an unknown reading type", { derId: "der-pv", reading: { type: "wind", timestamp: T0 } }, "reading.type"],
   ["no timestamp", { derId: "der-pv", reading: { type: "pv", W: -1 } }, "reading.timestamp"],
   [
     "a timestamp an hour ahead",
     { derId: "der-pv", reading: { type: "pv", timestamp: now + 3_600_000 } },
     "reading.timestamp",
   ],
-  ["no derId", { reading: { type: "pv", timestamp: 1 } }, "derId"],
-  ["no reading", { derId: "der-pv" }, "reading"],
-  ["an item that is not an object", 42, "item"],
-  ["a DER nobody registered", { derId: "der-nowhere", reading: { type: "pv", timestamp: 1 } }, "derId"],
   [
-    "a DER of a device another gateway serves",
-    { derId: "der-b-pv", reading: { type: "pv", timestamp: 1 } },
+    "a reading from 1970 (the device's clock not set)",
+    { derId: "der-pv", reading: { type: "pv", timestamp: 1000, W: -1 } },
+    "reading.timestamp",
+  ],
+  [
+    "a reading from the last day of 1999 (before MIN_READING_TIMESTAMP)",
+    { derId: "der-pv", reading: { type: "pv", timestamp: Date.parse("1999-12-31T23:59:59Z") } },
+    "reading.timestamp",
+  ],
+  // PostgreSQL text and jsonb cannot hold these: refused before the answer, never accepted and then lost
+  [
+    'a make with a NUL character ("De\\u0000ye")',
+    { derId: "der-pv", reading: { type: "pv", timestamp: T0, make: "De\u0000ye" } },
+    "reading.make",
+  ],
+  [
+    "a make with a lone surrogate",
+    { derId: "der-pv", reading: { type: "pv", timestamp: T0, make: "De\ud800ye" } },
+    "reading.make",
+  ],
+  [
+    "a 900 kB make",
+    { derId: "der-pv", reading: { type: "pv", timestamp: T0, make: "x".repeat(900_000) } },
+    "reading.make",
+  ],
+  [
+    "a 1 MB charger status",
+    { derId: "der-port", reading: { type: "ev_charger_port", timestamp: T0, status: "C".repeat(1_000_000) } },
+    "reading.status",
+  ],
+  [
+    "a derId with a NUL character",
+    { derId: "der-\u0000pv", reading: { type: "pv", timestamp: T0 } },
     "derId",
   ],
-  ["a DER of an orphaned device", { derId: "der-orphan-pv", reading: { type: "pv", timestamp: 1 } }, "derId"],
+  ["no derId", { reading: { type: "pv", timestamp: T0 } }, "derId"],
+  ["no reading", { derId: "der-pv" }, "reading"],
+  ["an item that is not an object", 42, "item"],
+  ["a DER nobody registered", { derId: "der-nowhere", reading: { type: "pv", timestamp: T0 } }, "derId"],
+  [
+    "a DER of a device another gateway serves",
+    { derId: "der-b-pv", reading: { type: "pv", timestamp: T0 } },
+    "derId",
+  ],
+  [
+    "a DER of an orphaned device",
+    { derId: "der-orphan-pv", reading: { type: "pv", timestamp: T0 } },
+    "derId",
+  ],
   [
     "a battery reading for a PV DER",
-    { derId: "der-pv", reading: { type: "battery", timestamp: 1 } },
+    { derId: "der-pv", reading: { type: "battery", timestamp: T0 } },
     "reading.type",
   ],
 ];
@@ -267,7 +313,15 @@ describe("POST /v1/telemetry", () => {
     expect(other.reasons).toEqual([
       { field: "derId", message: expect.stringContaining(`gateway ${GATEWAY} does not serve device dev-b`) },
     ]);
-    expect(other.raw).toEqual({ derId: "der-b-pv", reading: { type: "pv", timestamp: 1 } });
+    expect(other.raw).toEqual({ derId: "der-b-pv", reading: { type: "pv", timestamp: T0 } });
+    // kept as the item came, the characters jsonb cannot hold written out
+    const nul = stored.find((r) =>
+      /"field":"reading\.make","message":"[^"]*NUL/.test(JSON.stringify(r.reasons)),
+    );
+    expect(nul?.raw).toEqual({
+      derId: "der-pv",
+      reading: { type: "pv", timestamp: T0, make: "De\\u0000ye" },
+    });
     const published = await readTopic(
       ing.testKafka.kafka,
       `${ing.testKafka.topicPrefix}ingestion.telemetry-rejected.v1`,
@@ -351,7 +405,7 @@ describe("POST /v1/telemetry", () => {
   it("refuses a batch above the item limit, naming it", async () => {
     const items = Array.from({ length: ing.config.BATCH_MAX_READINGS + 1 }, () => ({
       derId: "der-pv",
-      reading: { type: "pv", timestamp: 1 },
+      reading: { type: "pv", timestamp: T0 },
     }));
     const res = await send(items);
     expect(res.statusCode).toBe(400);

@@ -1,5 +1,5 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import { type BaseContext, createApp, createOrgGuard } from "@energy/service-kit";
+import { type BaseContext, createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { RegistryShared } from "./context.ts";
 import type { Db } from "./db.ts";
@@ -24,11 +24,19 @@ export type AppDeps = BaseContext<Config, Db> & RegistryShared;
 /** The registry's HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
   const { config, db } = deps;
+  // A revoked identity's access token is refused on every endpoint at once (this process revoked it) or
+  // within a second (another instance did): the check on each request is a map read, a lookup per second.
+  const revocations = revocationCache({
+    lookup: async (identityId) =>
+      (await db.identity.findUnique({ where: { id: identityId }, select: { revokedAt: true } }))?.revokedAt !=
+      null,
+  });
   const app = await createApp({
     name: "registry",
     description: "Identities, organizations and what they own; the source of every registry.* event.",
     config,
     readiness: deps.readiness,
+    isRevoked: revocations.isRevoked,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
@@ -39,7 +47,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(siteRoutes(orgScoped));
   await app.register(deviceRoutes(orgScoped));
   await app.register(derRoutes(orgScoped));
-  await app.register(gatewayRoutes(orgScoped));
+  await app.register(gatewayRoutes({ ...orgScoped, config }));
   await app.register(deviceGroupRoutes(orgScoped));
   await app.register(communityRoutes(orgScoped));
   const mailer = createMailer(config);
@@ -47,7 +55,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(invitationRoutes({ ...orgScoped, config, mailer }));
   // bulk CSV onboarding: the worker is a job of the runtime (service.ts); routes wake it
   await app.register(importRoutes({ db, requireOrgRole, worker: deps.importWorker }));
-  await app.register(identityRoutes({ db, published: deps.published }));
+  await app.register(identityRoutes({ db, published: deps.published, identityRevoked: revocations.revoked }));
   await app.register(authRoutes({ db, config, issuer: createTokenIssuer(config) }));
   return app;
 }

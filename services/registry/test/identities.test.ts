@@ -297,6 +297,45 @@ describe("identities and key login", () => {
     expect(register2.statusCode).toBe(401);
   });
 
+  it("refuses a revoked identity's unexpired access token on every endpoint at once", async () => {
+    const user = await newUser("Leaver");
+    const { accessToken } = (await login(user.id, user.signer)).json();
+    const org = await r.app.inject({
+      method: "POST",
+      url: "/organizations",
+      headers: bearer(accessToken),
+      payload: { name: "Leaver Energy", kind: "developer" },
+    });
+    expect(org.statusCode).toBe(201);
+    const orgUrl = `/organizations/${org.json().id}`;
+    expect(
+      (await r.app.inject({ method: "GET", url: orgUrl, headers: bearer(accessToken) })).statusCode,
+    ).toBe(200);
+    const revoke = await r.app.inject({
+      method: "POST",
+      url: `/identities/${user.id}/revoke`,
+      headers: root(),
+    });
+    expect(revoke.statusCode).toBe(200);
+    const reads = await Promise.all(
+      [orgUrl, `${orgUrl}/sites`, `${orgUrl}/devices`, `${orgUrl}/invitations`].map((url) =>
+        r.app.inject({ method: "GET", url, headers: bearer(accessToken) }),
+      ),
+    );
+    for (const res of reads) {
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error.message).toBe("Identity revoked");
+    }
+    const write = await r.app.inject({
+      method: "POST",
+      url: `${orgUrl}/sites`,
+      headers: bearer(accessToken),
+      payload: { name: "Late site", timezone: "Europe/Rome" },
+    });
+    expect(write.statusCode).toBe(401);
+    expect(await r.db.site.count({ where: { orgId: org.json().id } })).toBe(0);
+  });
+
   it("lets only the allowed callers register and revoke", async () => {
     const user = await newUser();
     const token = (await login(user.id, user.signer)).json().accessToken;

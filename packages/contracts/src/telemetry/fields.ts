@@ -34,12 +34,35 @@ export const energyWh = z
 /** State of charge and other fractions. */
 export const fraction = float.min(0, about("must be within 0..1")).max(1, about("must be within 0..1"));
 
-export const text = z.string(about("must be a string"));
+/** Longest text field of a reading (a make, a status): a reading is a few hundred bytes, never a document. */
+export const TEXT_MAX_LENGTH = 200;
+
+/** In a `u` regular expression a surrogate pair is one code point: only a lone surrogate is category Cs. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text the telemetry store can hold: PostgreSQL text and jsonb have no NUL, and a lone UTF-16 surrogate
+ * (`\ud800` without its pair) is not Unicode, so jsonb refuses it too. Part of the model, so that whatever
+ * accepts a reading by it (HTTP, WebSocket, Kafka bridge, ocpp) accepts only what the store can store.
+ */
+export const text = z
+  .string(about("must be a string"))
+  .max(TEXT_MAX_LENGTH, about(`must be at most ${TEXT_MAX_LENGTH} characters`))
+  .refine((s) => !s.includes("\u0000"), about("must not contain a NUL character (\\u0000)"))
+  .refine(
+    (s) => !LONE_SURROGATE.test(s),
+    about("must not contain a lone surrogate (\\ud800-\\udfff without its pair)"),
+  );
 
 export const flag = z.boolean(about("must be true or false"));
 
+/** The most power bands a charger reading may describe. */
+export const POWER_BANDS_MAX = 16;
+
 /** One entry per power band, in W (see power-limits.ts). */
-export const powerLimits = z.array(integer, about("must be an array of integer watts"));
+export const powerLimits = z
+  .array(integer, about("must be an array of integer watts"))
+  .max(POWER_BANDS_MAX, about(`must have at most ${POWER_BANDS_MAX} entries (one per power band)`));
 
 /** A zod enum whose refusal names the field and lists the allowed values. */
 export function oneOf<T extends z.core.util.EnumLike>(schema: z.ZodEnum<T>) {

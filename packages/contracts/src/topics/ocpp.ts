@@ -2,14 +2,52 @@ import { z } from "zod";
 import { ChargingStateSchema, ConnectorStatusSchema } from "../enums.ts";
 import { IdSchema, IsoDateTimeSchema, WattHoursSchema } from "../primitives.ts";
 import { EvChargerPortReadingSchema } from "../telemetry/ev-charger-port.ts";
+import { V2xChargerReadingSchema } from "../telemetry/v2x-charger.ts";
 import { defineTopic } from "../topic.ts";
 
 export const OcppVersionSchema = z.enum(["1.6", "2.0.1"]);
+export type OcppVersion = z.infer<typeof OcppVersionSchema>;
 
-/** 0 is the whole charge point in OCPP; connectors count from 1. */
+/** 0 is the whole charge point in OCPP; connectors count from 1 (2.0.1: the EVSE id). */
 const connectorId = z.int().min(0);
 /** OCPP 1.6 integer ids are sent as strings, so both versions fit. */
 const transactionId = z.string().min(1);
+
+// The command vocabulary: one set of commands for both OCPP versions; the ocpp service turns each into
+// the version's action (remote_start → 1.6 RemoteStartTransaction / 2.0.1 RequestStartTransaction).
+const port = z.int().min(1);
+export const OcppCommandSchema = z.discriminatedUnion("command", [
+  z.object({
+    command: z.literal("remote_start"),
+    connectorId: port.optional(),
+    idTag: z.string().min(1).max(20),
+  }),
+  z.object({ command: z.literal("remote_stop"), transactionId }),
+  z.object({ command: z.literal("reset"), type: z.enum(["soft", "hard"]) }),
+  z.object({ command: z.literal("change_availability"), connectorId, available: z.boolean() }),
+  z.object({ command: z.literal("unlock_connector"), connectorId: port }),
+  z.object({
+    command: z.literal("trigger_message"),
+    message: z.enum(["BootNotification", "Heartbeat", "StatusNotification", "MeterValues"]),
+    connectorId: port.optional(),
+  }),
+  /** A power limit in W on a connector (0: the whole charge point), as a charging profile. */
+  z.object({ command: z.literal("set_power_limit"), connectorId, limitW: z.int().min(0) }),
+  z.object({ command: z.literal("clear_power_limit"), connectorId: connectorId.optional() }),
+  z.object({
+    command: z.literal("reserve_now"),
+    reservationId: z.int().min(0),
+    connectorId,
+    idTag: z.string().min(1).max(20),
+    expiresAt: IsoDateTimeSchema,
+  }),
+  z.object({ command: z.literal("cancel_reservation"), reservationId: z.int().min(0) }),
+  /** 1.6 configuration keys; 2.0.1 `Component.Variable` (e.g. OCPPCommCtrlr.HeartbeatInterval). */
+  z.object({ command: z.literal("get_configuration"), keys: z.array(z.string().min(1)).optional() }),
+  z.object({ command: z.literal("set_configuration"), key: z.string().min(1), value: z.string() }),
+]);
+export type OcppCommand = z.infer<typeof OcppCommandSchema>;
+export type OcppCommandName = OcppCommand["command"];
 
 export const ocppTopics = {
   ocppCharger: defineTopic({
@@ -18,7 +56,12 @@ export const ocppTopics = {
     key: "charge point id",
     keyOf: (p) => p.chargePointId,
     events: {
-      "charger.connected": z.object({ chargePointId: IdSchema, ocppVersion: OcppVersionSchema }),
+      "charger.connected": z.object({
+        chargePointId: IdSchema,
+        ocppVersion: OcppVersionSchema,
+        /** The instance of the ocpp service holding the socket. */
+        instanceId: z.string().min(1),
+      }),
       "charger.disconnected": z.object({ chargePointId: IdSchema, reason: z.string().nullable() }),
       "charger.booted": z.object({
         chargePointId: IdSchema,
@@ -26,6 +69,10 @@ export const ocppTopics = {
         model: z.string(),
         serialNumber: z.string().nullable(),
         firmwareVersion: z.string().nullable(),
+        /** Accepted, Pending or Rejected: what the charger was answered. */
+        registrationStatus: z.enum(["Accepted", "Pending", "Rejected"]),
+        /** The charger's clock minus the receive time, when it is off by more than the tolerance. */
+        clockSkewMs: z.int().nullable(),
       }),
       "connector.status_changed": z.object({
         chargePointId: IdSchema,
@@ -35,12 +82,19 @@ export const ocppTopics = {
         /** The status word the charger sent, e.g. SuspendedEV. */
         ocppStatus: z.string(),
         errorCode: z.string().nullable(),
+        /** The charger's time of the status (its clock), and when it reached the service. */
+        statusAt: IsoDateTimeSchema,
+        receivedAt: IsoDateTimeSchema,
       }),
-      /** An ev_charger_port reading of one connector, for ingestion (not yet normalized). */
+      /**
+       * A reading of one connector for ingestion, addressed to the ev_charger_port DER of the connector
+       * (ev_charger_port for ev_charger devices, v2x_charger for v2x_charger devices).
+       */
       "reading.measured": z.object({
         chargePointId: IdSchema,
         connectorId: connectorId.min(1),
-        reading: EvChargerPortReadingSchema,
+        derId: IdSchema,
+        reading: z.union([EvChargerPortReadingSchema, V2xChargerReadingSchema]),
       }),
     },
   }),
@@ -55,8 +109,10 @@ export const ocppTopics = {
         connectorId,
         transactionId,
         idTag: z.string().nullable(),
-        meterStartWh: WattHoursSchema,
+        meterStartWh: WattHoursSchema.nullable(),
+        /** The charger's time; receivedAt is when the service got it (they differ for queued messages). */
         startedAt: IsoDateTimeSchema,
+        receivedAt: IsoDateTimeSchema,
       }),
       "transaction.updated": z.object({
         chargePointId: IdSchema,
@@ -71,10 +127,14 @@ export const ocppTopics = {
         chargePointId: IdSchema,
         connectorId,
         transactionId,
-        meterStopWh: WattHoursSchema,
-        energyWh: WattHoursSchema,
+        meterStopWh: WattHoursSchema.nullable(),
+        /** meter stop - meter start; null when either is unknown. */
+        energyWh: WattHoursSchema.nullable(),
         stopReason: z.string().nullable(),
         endedAt: IsoDateTimeSchema,
+        receivedAt: IsoDateTimeSchema,
+        /** No start was ever seen for this transaction (a stop for an unknown id is still recorded). */
+        unknownStart: z.boolean(),
       }),
     },
   }),
@@ -87,9 +147,7 @@ export const ocppTopics = {
       "command.requested": z.object({
         commandId: z.uuid(),
         chargePointId: IdSchema,
-        /** OCPP action, e.g. RemoteStartTransaction, SetChargingProfile. */
-        action: z.string().min(1),
-        payload: z.record(z.string(), z.unknown()),
+        request: OcppCommandSchema,
         /** Identity id of the caller. */
         requestedBy: IdSchema,
       }),
@@ -104,14 +162,19 @@ export const ocppTopics = {
       "command.completed": z.object({
         commandId: z.uuid(),
         chargePointId: IdSchema,
+        command: z.string().min(1),
+        /** The OCPP action sent, e.g. RemoteStartTransaction. */
         action: z.string().min(1),
+        /** The charger's status word (Accepted, Rejected, …) when its answer has one. */
+        status: z.string().nullable(),
         response: z.record(z.string(), z.unknown()),
       }),
       "command.failed": z.object({
         commandId: z.uuid(),
         chargePointId: IdSchema,
-        action: z.string().min(1),
-        /** e.g. NotConnected, Timeout, Rejected, or an OCPP CallError code. */
+        command: z.string().min(1),
+        action: z.string().nullable(),
+        /** NotConnected, UnknownChargePoint, Timeout, InvalidCommand, or the charger's CALLERROR code. */
         errorCode: z.string().min(1),
         errorMessage: z.string(),
       }),

@@ -66,6 +66,10 @@ export const DeviceSchema = z.object({
   commissioningDate: z.iso.date().nullable(),
   countryCode: z.string().nullable(),
   fuelCode: z.string().nullable(),
+  /** Expected yearly yield in kWh per kW of capacity (D-REC yieldValue); null: the reader's default. */
+  yieldValue: z.number().min(0).nullable().optional(),
+  /** When the device was registered (its onboarding date). */
+  createdAt: z.iso.datetime().optional(),
 });
 export type Device = z.infer<typeof DeviceSchema>;
 

@@ -3,8 +3,12 @@ import { IdSchema, IsoDateTimeSchema, WattHoursSchema } from "../primitives.ts";
 import { defineTopic } from "../topic.ts";
 
 export const IssuanceFrequencySchema = z.enum(["hourly", "daily", "weekly", "monthly", "quarterly"]);
+export type IssuanceFrequency = z.infer<typeof IssuanceFrequencySchema>;
 
-/** Wallet address the certificates go to. */
+/**
+ * Wallet address the certificates go to (the buyer's). The shape only; the reservation service also
+ * verifies the EIP-55 checksum of a mixed-case address before it accepts one.
+ */
 export const EvmAddressSchema = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
@@ -12,36 +16,157 @@ export const EvmAddressSchema = z
 const endsAfterStart = (window: { start: string; end: string }) =>
   Date.parse(window.end) > Date.parse(window.start);
 
+const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
+
+/** A reserved device as the certificate's D-REC document describes it (from the registry's device). */
+export const ReservedDeviceSchema = z.object({
+  deviceId: IdSchema,
+  /** The device owner's organization (the developer), not the buyer. */
+  orgId: IdSchema,
+  siteId: IdSchema.nullable(),
+  name: z.string().min(1),
+  externalId: z.string().nullable(),
+  countryCode: z.string().nullable(),
+  fuelCode: z.string().nullable(),
+  deviceTypeCode: z.string().nullable(),
+  /** The registry's device type (inverter, battery, …): the technology. */
+  type: z.string().min(1),
+  capacityW: z.int().min(0).nullable(),
+  commissioningDate: z.iso.date().nullable(),
+  gridInterconnection: z.boolean().nullable(),
+  offTaker: z.string().nullable(),
+  address: z.string().nullable(),
+  latitude: z.number().nullable(),
+  longitude: z.number().nullable(),
+});
+export type ReservedDevice = z.infer<typeof ReservedDeviceSchema>;
+
+/** The buyer organization as the D-REC document names it. */
+export const BuyerOrganizationSchema = z.object({
+  orgId: IdSchema,
+  name: z.string().min(1),
+  /** The reservation's blockchain address (the certificates' owner and beneficiary). */
+  blockchainAccountAddress: EvmAddressSchema,
+});
+
+export const ReservationStatusSchema = z.enum(["active", "ended"]);
+
+/**
+ * A reservation snapshot: `reservation.created` / `reservation.updated` carry the whole reservation, so
+ * a consumer just upserts it. Consumers: certificate (on-chain reservation log: id, buyer address, a
+ * hash of the sorted deviceIds, start and end) and registry (mails the device owners' members).
+ */
 export const ReservationSchema = z
   .object({
     reservationId: IdSchema,
-    buyerOrgId: IdSchema,
     name: z.string().min(1),
+    buyerOrgId: IdSchema,
+    buyerOrganization: BuyerOrganizationSchema,
+    /** The certificates' owner and beneficiary; one address may serve many reservations. */
+    buyerAddress: EvmAddressSchema,
+    /** Sorted; the devices currently in the reservation. */
     deviceIds: z.array(IdSchema),
+    devices: z.array(ReservedDeviceSchema),
+    /** Device owners' organizations (sorted, distinct): whom to notify. */
+    deviceOrgIds: z.array(IdSchema),
     start: IsoDateTimeSchema,
     end: IsoDateTimeSchema,
     frequency: IssuanceFrequencySchema,
-    /** null: no target volume. */
+    /** IANA zone the windows are cut in; "UTC" unless the buyer set one. */
+    timezone: z.string().min(1),
+    /** The target volume in whole Wh (the API takes MWh); null: no target. */
     targetVolumeWh: WattHoursSchema.nullable(),
     /** Keep issuing after the target volume is reached, until end. */
     authorityToExceed: z.boolean(),
-    targetAddress: EvmAddressSchema,
+    status: ReservationStatusSchema,
   })
   .refine(endsAfterStart, { path: ["end"], message: "end must be after start" });
 export type Reservation = z.infer<typeof ReservationSchema>;
 
+export const ReservationEndedSchema = z.object({
+  reservationId: IdSchema,
+  buyerOrgId: IdSchema,
+  /** expired: past its end; cancelled: DELETE by the buyer; target_reached: capped without authority to exceed. */
+  reason: z.enum(["expired", "cancelled", "target_reached"]),
+  endedAt: IsoDateTimeSchema,
+  deviceIds: z.array(IdSchema),
+  /** The devices may be reserved again from this moment (12 h cool-down). */
+  availableAgainAt: IsoDateTimeSchema,
+});
+export type ReservationEnded = z.infer<typeof ReservationEndedSchema>;
+
+/** One read an issuance request was made from (meter-read's read id, version and content hash). */
+export const IssuanceReadSchema = z.object({
+  readId: IdSchema,
+  version: z.int().min(1),
+  /** meter-read's sha256 of the read's content: certificate builds its root hash over these. */
+  contentHash: Sha256HexSchema,
+  start: IsoDateTimeSchema,
+  end: IsoDateTimeSchema,
+  energyWh: WattHoursSchema,
+  /** The read arrived after the window it ends in had been requested; it is counted here instead. */
+  late: z.boolean(),
+});
+export type IssuanceRead = z.infer<typeof IssuanceReadSchema>;
+
+/** What one device gave to a request: its energy (the sum of its reads', maybe capped) and its reads. */
+export const IssuanceContributionSchema = ReservedDeviceSchema.extend({
+  energyWh: WattHoursSchema,
+  /** In order of end, then readId. */
+  reads: z.array(IssuanceReadSchema).min(1),
+});
+export type IssuanceContribution = z.infer<typeof IssuanceContributionSchema>;
+
 export const IssuanceRequestSchema = z
   .object({
-    requestId: IdSchema,
+    /**
+     * `<reservationId>:<window start ISO>:v<version>`: the same request is always published under the
+     * same key (a re-run or a crash never makes a second one). version 1 is the window's request; a
+     * later version of the same window carries late reads or corrections.
+     */
+    idempotencyKey: z.string().min(1),
+    /** A uuid derived from the idempotency key; certificate results name it. */
+    requestId: z.uuid(),
     reservationId: IdSchema,
+    version: z.int().min(1),
     buyerOrgId: IdSchema,
-    deviceIds: z.array(IdSchema).min(1),
-    start: IsoDateTimeSchema,
-    end: IsoDateTimeSchema,
+    buyerOrganization: BuyerOrganizationSchema,
+    /** The certificates' owner and beneficiary. */
+    buyerAddress: EvmAddressSchema,
+    frequency: IssuanceFrequencySchema,
+    timezone: z.string().min(1),
+    /** The window [start, end) the energy was produced in; partial at the reservation's start or end. */
+    window: z.object({ start: IsoDateTimeSchema, end: IsoDateTimeSchema }).refine(endsAfterStart, {
+      path: ["end"],
+      message: "end must be after start",
+    }),
+    /** The energy to certify, whole Wh: the sum of the contributions' energy. */
     energyWh: WattHoursSchema.positive(),
-    targetAddress: EvmAddressSchema,
+    /** Energy of smaller earlier windows carried into this one (minimum certificate size), included above. */
+    carriedOverWh: WattHoursSchema,
+    /** true when some reads came after their window was requested. */
+    late: z.boolean(),
+    /** Capped at the target volume (no authority to exceed): the rest of the reads stays unclaimed. */
+    capped: z.boolean(),
+    contributions: z.array(IssuanceContributionSchema).min(1),
+    /** The reservation as the D-REC document needs it at the time of the request. */
+    reservation: z.object({
+      name: z.string().min(1),
+      start: IsoDateTimeSchema,
+      end: IsoDateTimeSchema,
+      targetVolumeWh: WattHoursSchema.nullable(),
+      authorityToExceed: z.boolean(),
+      /** Counters before this request (Wh). */
+      requestedWh: WattHoursSchema,
+      succeededWh: WattHoursSchema,
+      failedWh: WattHoursSchema,
+    }),
+    requestedAt: IsoDateTimeSchema,
   })
-  .refine(endsAfterStart, { path: ["end"], message: "end must be after start" });
+  .refine((request) => request.energyWh === request.contributions.reduce((sum, c) => sum + c.energyWh, 0), {
+    path: ["energyWh"],
+    message: "must equal the sum of the contributions' energyWh",
+  });
 export type IssuanceRequest = z.infer<typeof IssuanceRequestSchema>;
 
 export const reservationTopics = {
@@ -52,12 +177,9 @@ export const reservationTopics = {
     keyOf: (p) => p.reservationId,
     events: {
       "reservation.created": ReservationSchema,
+      /** Devices added or removed (the frequency never changes). */
       "reservation.updated": ReservationSchema,
-      "reservation.ended": z.object({
-        reservationId: IdSchema,
-        buyerOrgId: IdSchema,
-        reason: z.enum(["expired", "cancelled", "target_reached"]),
-      }),
+      "reservation.ended": ReservationEndedSchema,
     },
   }),
   reservationIssuanceRequest: defineTopic({

@@ -21,12 +21,25 @@ async function addKey(tx: Tx, key: Key) {
   });
 }
 
-/** Identities' public keys and their revocations (raw batch signatures are checked against them). */
+/**
+ * Identities' public keys (raw batch signatures are checked against them) and revocations (a revoked
+ * identity's unexpired access tokens are refused).
+ */
 export const registryIdentities = defineSubscription(topics.registryIdentity, {
   "identity.registered": (identity, { tx }) => addKey(tx, identity),
   "identity.key_added": (key, { tx }) => addKey(tx, key),
   "identity.key_revoked": ({ keyId }, { tx }) =>
     tx.identityKey.updateMany({ where: { keyId }, data: { revokedAt: new Date() } }),
-  "identity.revoked": ({ identityId }, { tx }) =>
-    tx.identityKey.updateMany({ where: { identityId, revokedAt: null }, data: { revokedAt: new Date() } }),
+  "identity.revoked": async ({ identityId }, { tx, envelope }) => {
+    await tx.identityKey.updateMany({
+      where: { identityId, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+    // the auth check refuses its unexpired tokens from this row on (app.ts: revocationCache)
+    await tx.revokedIdentity.upsert({
+      where: { identityId },
+      create: { identityId, revokedAt: new Date(envelope.occurredAt) },
+      update: {},
+    });
+  },
 });

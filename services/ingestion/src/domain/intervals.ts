@@ -45,6 +45,14 @@ export const DER_TYPE_OF_READING: Record<ReadingType, DerType> = {
   v2x_charger: "ev_charger_port",
 };
 
+/**
+ * The longest time between two readings of a counter over which their energy is spread. Further apart,
+ * nobody knows when the energy flowed, and spreading it would touch one half-hour per 30 minutes of the
+ * gap (a device clock set to 2000 would make a single reading spread over ~455,000 half-hours, stalling the
+ * store): the pair is left out and its energy is attributed to no half-hour. The next pair counts again.
+ */
+export const MAX_SPREAD_MS = 31 * 24 * 60 * 60 * 1000;
+
 /** One value of one cumulative counter: `at` is the reading's own time (ms), `value` in Wh. */
 export type CounterPoint = { at: number; value: number };
 
@@ -59,7 +67,8 @@ export function pairEnergy(from: CounterPoint, to: CounterPoint): number {
 /**
  * Adds the energy of every consecutive pair of `points` (sorted by time, no two at the same time) to
  * the half-hours the pair spans, in proportion to the time spent in each. A gap between readings is
- * spread the same way: the counter says how much energy flowed, not exactly when.
+ * spread the same way: the counter says how much energy flowed, not exactly when. A pair more than
+ * MAX_SPREAD_MS apart is not spread at all.
  * Every half-hour a pair touches gets an entry, even with 0 Wh (so it is known to be covered).
  */
 export function splitPairs(
@@ -70,7 +79,7 @@ export function splitPairs(
     const from = points[i - 1]!;
     const to = points[i]!;
     const span = to.at - from.at;
-    if (span <= 0) continue;
+    if (span <= 0 || span > MAX_SPREAD_MS) continue;
     const energy = pairEnergy(from, to);
     for (let start = intervalStartOf(from.at); start < to.at; start += INTERVAL_MS) {
       const overlap = Math.min(to.at, start + INTERVAL_MS) - Math.max(from.at, start);

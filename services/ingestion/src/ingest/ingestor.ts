@@ -1,11 +1,4 @@
-import {
-  type EventPayload,
-  normalizeReading,
-  type ReadingError,
-  type TelemetryReading,
-  topics,
-  validateReading,
-} from "@energy/contracts";
+import { type EventPayload, type ReadingError, type TelemetryReading, topics } from "@energy/contracts";
 import {
   createEnvelope,
   type EventProducer,
@@ -13,8 +6,11 @@ import {
   event,
   type PreparedMessage,
 } from "@energy/kafka";
+import { inspectInput } from "@energy/service-kit";
 import type { Db } from "../db.ts";
 import { DER_TYPE_OF_READING } from "../domain/intervals.ts";
+import { checkReading, type TimestampWindow } from "../domain/reading-checks.ts";
+import { rawExcerpt } from "./raw-excerpt.ts";
 
 export type Channel = "http" | "ws" | "kafka";
 
@@ -65,8 +61,8 @@ interface Refusal {
 export interface IngestorOptions {
   db: Db;
   producer: EventProducer;
-  /** How far ahead of the receiving clock a reading may be, in ms. */
-  futureToleranceMs: number;
+  /** The times a reading's timestamp may fall within. */
+  timestamps: TimestampWindow;
   /** Wakes the outbox relay (rejections are published through the outbox). */
   published: () => void;
 }
@@ -83,32 +79,25 @@ export class Ingestor {
   async ingest(items: readonly unknown[], source: BatchSource): Promise<BatchOutcome> {
     const refusals: Refusal[] = [];
     const candidates: Candidate[] = [];
-    const latestAllowed = source.receivedAt.getTime() + this.opts.futureToleranceMs;
+    const receivedAtMs = source.receivedAt.getTime();
 
     items.forEach((item, index) => {
+      const unsafe = unsafeInput(item);
+      if (unsafe) {
+        refusals.push({ index, derId: null, deviceId: null, reasons: [unsafe], raw: item });
+        return;
+      }
       const shape = itemShape(item);
       if ("reasons" in shape) {
         refusals.push({ index, derId: shape.derId, deviceId: null, reasons: shape.reasons, raw: item });
         return;
       }
-      const validation = validateReading(shape.reading);
-      if (!validation.ok) {
-        const reasons = validation.errors.map((e) => ({ field: `reading.${e.field}`, message: e.message }));
-        refusals.push({ index, derId: shape.derId, deviceId: null, reasons, raw: item });
+      const check = checkReading(shape.reading, receivedAtMs, this.opts.timestamps);
+      if (!check.ok) {
+        refusals.push({ index, derId: shape.derId, deviceId: null, reasons: check.reasons, raw: item });
         return;
       }
-      if (validation.reading.timestamp > latestAllowed) {
-        const ahead = Math.round((validation.reading.timestamp - source.receivedAt.getTime()) / 1000);
-        const reasons = [
-          {
-            field: "reading.timestamp",
-            message: `reading.timestamp is ${ahead} s in the future (at most ${this.opts.futureToleranceMs / 1000} s ahead of the server clock is accepted)`,
-          },
-        ];
-        refusals.push({ index, derId: shape.derId, deviceId: null, reasons, raw: item });
-        return;
-      }
-      candidates.push({ index, derId: shape.derId, reading: normalizeReading(validation.reading) });
+      candidates.push({ index, derId: shape.derId, reading: check.reading });
     });
 
     const scopes = await this.loadScopes(candidates.map((c) => c.derId));
@@ -185,6 +174,7 @@ export class Ingestor {
   private async storeRefusals(refusals: Refusal[], source: BatchSource): Promise<void> {
     if (refusals.length === 0) return;
     const receivedAt = source.receivedAt.toISOString();
+    const excerpts = refusals.map((r) => rawExcerpt(r.raw));
     await this.opts.db.$transaction(async (tx) => {
       await tx.$executeRawUnsafe(
         `INSERT INTO rejected_reading (received_at, channel, gateway_id, device_id, der_id, reasons, raw)
@@ -196,12 +186,12 @@ export class Ingestor {
         refusals.map((r) => r.deviceId),
         refusals.map((r) => r.derId),
         refusals.map((r) => JSON.stringify(r.reasons)),
-        refusals.map((r) => JSON.stringify(r.raw ?? null)),
+        excerpts.map((raw) => JSON.stringify(raw)),
       );
       const envelope = source.correlationId ? { correlationId: source.correlationId } : undefined;
       await enqueueEvents(
         tx,
-        refusals.map((refusal) =>
+        refusals.map((refusal, i) =>
           event(
             topics.ingestionTelemetryRejected,
             "reading.rejected",
@@ -211,7 +201,7 @@ export class Ingestor {
               derId: refusal.derId,
               receivedAt,
               reasons: refusal.reasons,
-              raw: refusal.raw ?? null,
+              raw: excerpts[i],
             },
             envelope,
           ),
@@ -220,6 +210,17 @@ export class Ingestor {
     });
     this.opts.published();
   }
+}
+
+/**
+ * A string with a NUL or a lone surrogate (not storable, not Unicode), or nesting too deep, anywhere in the item:
+ * the edge rule of service-kit, applied item by item so that one bad item refuses only itself.
+ */
+function unsafeInput(item: unknown): ReadingError | null {
+  const problem = inspectInput(item, { root: "item" });
+  if (!problem) return null;
+  const field = problem.path === "item" ? "item" : problem.path.slice("item.".length);
+  return { field, message: `${field} ${problem.message}` };
 }
 
 /** `{ derId, reading }` or the reasons it is not. */
@@ -234,20 +235,30 @@ function itemShape(
   }
   const { derId, reading } = item as { derId?: unknown; reading?: unknown };
   const reasons: ReadingError[] = [];
-  if (typeof derId !== "string" || derId.length === 0) {
-    reasons.push({
-      field: "derId",
-      message: derId === undefined ? "derId is required" : "derId must be a non-empty string",
-    });
-  }
+  const derIdProblem = derIdReason(derId);
+  if (derIdProblem) reasons.push({ field: "derId", message: derIdProblem });
   if (typeof reading !== "object" || reading === null || Array.isArray(reading)) {
     reasons.push({
       field: "reading",
       message: reading === undefined ? "reading is required" : "reading must be an object with a type field",
     });
   }
-  const id = typeof derId === "string" && derId.length > 0 ? derId : null;
+  const id = derIdProblem === null ? (derId as string) : null;
   return reasons.length > 0 || id === null ? { derId: id, reasons } : { derId: id, reading };
+}
+
+/** The longest DER id looked up (registry ids are far shorter). */
+const DER_ID_MAX_LENGTH = 200;
+
+/** Why derId cannot be a DER's id, if it cannot: it is looked up in the database as text. */
+function derIdReason(derId: unknown): string | null {
+  if (derId === undefined) return "derId is required";
+  if (typeof derId !== "string" || derId.length === 0) return "derId must be a non-empty string";
+  if (derId.length > DER_ID_MAX_LENGTH) return `derId must be at most ${DER_ID_MAX_LENGTH} characters long`;
+  if (derId.includes("\u0000")) return "derId must not contain a NUL character (\\u0000)";
+  if (/\p{Cs}/u.test(derId))
+    return "derId must not contain a lone surrogate (\\ud800-\\udfff without its pair)";
+  return null;
 }
 
 /** Why a valid reading may not be taken from this source for this DER, if it may not. */

@@ -1,4 +1,4 @@
-import { type FastifyPluginAsyncZod, isAppError } from "@energy/service-kit";
+import { type FastifyPluginAsyncZod, type IsRevoked, isAppError } from "@energy/service-kit";
 import websocket from "@fastify/websocket";
 import type { WebSocket } from "ws";
 import { z } from "zod";
@@ -18,7 +18,9 @@ const PING_INTERVAL_MS = 30_000;
  * accepted readings are on Kafka (answers may come in another order than the frames when several
  * are in flight), or `{ batchId, error: { code, message } }` when the frame cannot be read.
  */
-export function telemetryWsRoutes(deps: TelemetryRouteDeps & { ingestor: Ingestor }): FastifyPluginAsyncZod {
+export function telemetryWsRoutes(
+  deps: TelemetryRouteDeps & { ingestor: Ingestor; isRevoked?: IsRevoked },
+): FastifyPluginAsyncZod {
   return async (app) => {
     await app.register(websocket, { options: { maxPayload: deps.maxBytes } });
     const alive = new WeakMap<WebSocket, boolean>();
@@ -62,6 +64,11 @@ export function telemetryWsRoutes(deps: TelemetryRouteDeps & { ingestor: Ingesto
           const receivedAt = new Date();
           let batchId: string | null = null;
           (async () => {
+            // the token was checked at the upgrade: a gateway revoked since then is cut off at its next frame
+            if (await deps.isRevoked?.(gatewayId)) {
+              socket.close(1008, "identity revoked");
+              return;
+            }
             if (isBinary) throw new FrameError("binary_frame", "frames must be text (JSON)");
             let parsed: unknown;
             try {

@@ -46,6 +46,8 @@ export function telemetryRoutes(deps: TelemetryRouteDeps): FastifyPluginAsyncZod
       "/v1/telemetry",
       {
         bodyLimit: deps.maxBytes,
+        // bad text refuses the item it is in, not the batch (the ingestor checks each item)
+        config: { rawBodyText: true },
         schema: {
           summary: "Send a batch of telemetry readings (gateways)",
           description:

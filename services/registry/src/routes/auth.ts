@@ -127,7 +127,7 @@ export function authRoutes(opts: { db: Db; config: Config; issuer: TokenIssuer }
             // Check and consume in one statement: a second attempt, concurrent or later, finds nothing.
             const rows = await tx.$queryRaw<{ identity_id: string; nonce: string; live: boolean }[]>`
             UPDATE auth_challenge SET used_at = now()
-            WHERE id = ${challengeId}::uuid AND used_at IS NULL
+            WHERE id = ${challengeId}::uuid AND used_at IS NULL AND claim_org_id IS NULL
             RETURNING identity_id, nonce, expires_at > now() AS live`;
             const challenge = rows[0];
             if (!challenge) return fail("invalid_challenge", "Unknown or already used challenge");

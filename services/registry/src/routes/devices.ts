@@ -7,6 +7,7 @@ import { DrecFieldsSchema, SdgMaskSchema } from "../domain/device-fields.ts";
 import { deviceRuleViolations, utcToday } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
+import { requireOwnGateway } from "../gateway-claims.ts";
 import type { Device as DeviceRow, Prisma } from "../generated/prisma/client.ts";
 import { isUniqueViolation, MANAGERS, READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 
@@ -146,6 +147,8 @@ export function devicePayload(device: DeviceRow): Device {
     commissioningDate: isoDate(device.commissioningDate),
     countryCode: device.countryCode,
     fuelCode: device.fuelCode,
+    yieldValue: device.yieldValue,
+    createdAt: device.createdAt.toISOString(),
   };
 }
 
@@ -235,6 +238,7 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             ) {
               throw externalIdInUse();
             }
+            if (body.commIdentityId) await requireOwnGateway(tx, orgId, body.commIdentityId);
             const created = await tx.device.create({
               data: { ...(columns(body) as Prisma.DeviceUncheckedCreateInput), id, orgId, type: body.type },
             });
@@ -331,6 +335,7 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             ) {
               throw externalIdInUse();
             }
+            if (body.commIdentityId) await requireOwnGateway(tx, orgId, body.commIdentityId);
             const updated = await tx.device.update({
               where: { id: deviceId },
               data: { ...data, ...(body.state !== undefined ? { state: body.state } : {}) },

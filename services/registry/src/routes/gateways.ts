@@ -1,11 +1,32 @@
-import { DeviceStateSchema, topics } from "@energy/contracts";
+import { randomBytes, randomUUID } from "node:crypto";
+import { DeviceStateSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
-import { badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
+import { AppError, badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
+import type { Config } from "../config.ts";
+import { claimMessage } from "../domain/gateway-claim.ts";
+import { decodeSignature, verifySignature } from "../domain/keys.ts";
+import { lockGatewayClaim } from "../gateway-claims.ts";
 import { type RouteDeps, WRITERS } from "./access.ts";
 
 const ClaimParams = z.object({ orgId: z.string().min(1), gatewayId: z.string().min(1) });
-const ClaimBody = z.object({ siteId: z.string().min(1).nullish() }).nullish();
+const ClaimBody = z
+  .object({
+    siteId: z.string().min(1).nullish(),
+    /** From POST …/claim-challenge; with `signature`, the proof that the gateway consents. */
+    challengeId: z.uuid().optional(),
+    /** The gateway's ES256 signature of the challenge's `message` (raw r||s or DER; base64 or base64url). */
+    signature: z.string().min(1).max(1024).optional(),
+  })
+  .nullish();
+
+const ChallengeView = z.object({
+  challengeId: z.uuid(),
+  nonce: z.string(),
+  /** The exact text (UTF-8) the gateway signs. */
+  message: z.string(),
+  expiresAt: z.iso.datetime(),
+});
 
 const ClaimView = z.object({
   gatewayId: z.string(),
@@ -16,17 +37,90 @@ const ClaimView = z.object({
   claimedAt: z.iso.datetime(),
 });
 
-export function gatewayRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
-  const { db, requireOrgRole, published } = opts;
+const proofRequired = () =>
+  new AppError(
+    "claim_proof_required",
+    403,
+    "Claiming a gateway needs its proof: challengeId and the gateway's signature of its message " +
+      "(POST /organizations/:orgId/gateways/:gatewayId/claim-challenge)",
+  );
+const invalidProof = (why: string) => new AppError("invalid_claim_proof", 403, why);
+
+/** Whether an active key of the gateway signed `message`. */
+async function signedByGateway(
+  keys: readonly { algorithm: string; publicKey: string }[],
+  message: Buffer,
+  signature: string,
+): Promise<boolean> {
+  const bytes = decodeSignature(signature);
+  if (!bytes) return false;
+  for (const key of keys) {
+    const normalized = { algorithm: KeyAlgorithmSchema.parse(key.algorithm), publicKey: key.publicKey };
+    if (await verifySignature(normalized, message, bytes)) return true;
+  }
+  return false;
+}
+
+export function gatewayRoutes(opts: RouteDeps & { config: Config }): FastifyPluginAsyncZod {
+  const { db, requireOrgRole, published, config } = opts;
+
+  /** The gateway identity, or 404 (unknown, revoked, or not a gateway). */
+  async function findGateway(gatewayId: string) {
+    const identity = await db.identity.findUnique({
+      where: { id: gatewayId },
+      include: { keys: { where: { revokedAt: null } } },
+    });
+    if (identity?.type !== "gateway" || identity.revokedAt) throw notFound("gateway");
+    return identity;
+  }
+
   return async (app) => {
+    app.post(
+      "/organizations/:orgId/gateways/:gatewayId/claim-challenge",
+      {
+        schema: {
+          summary:
+            "A single-use challenge for the gateway to sign, naming this organization (owner, admin, operator)",
+          description:
+            "The gateway signs `message` (UTF-8) with its registered ES256 key; the signature and challengeId " +
+            "go to POST …/claim. Single use, valid CHALLENGE_TTL_SECONDS, only for this gateway and organization.",
+          tags: ["gateways"],
+          params: ClaimParams,
+          response: { 201: ChallengeView },
+        },
+      },
+      async (request, reply) => {
+        const { orgId, gatewayId } = request.params;
+        await requireOrgRole(request, orgId, WRITERS);
+        await findGateway(gatewayId);
+        const challenge = await db.authChallenge.create({
+          data: {
+            id: randomUUID(),
+            identityId: gatewayId,
+            claimOrgId: orgId,
+            nonce: randomBytes(32).toString("base64url"),
+            expiresAt: new Date(Date.now() + config.CHALLENGE_TTL_SECONDS * 1000),
+          },
+        });
+        return reply.status(201).send({
+          challengeId: challenge.id,
+          nonce: challenge.nonce,
+          message: claimMessage({ gatewayId, orgId, nonce: challenge.nonce }),
+          expiresAt: challenge.expiresAt.toISOString(),
+        });
+      },
+    );
+
     app.post(
       "/organizations/:orgId/gateways/:gatewayId/claim",
       {
         schema: {
-          summary: "Claim a gateway for the organization (owner, admin, operator)",
+          summary: "Claim a gateway for the organization with the gateway's proof (owner, admin, operator)",
           description:
-            "The gateway identity must exist and be of type gateway. When another organization had claimed it, " +
-            "that organization's devices talking through it become orphaned (device.state_changed each).",
+            "A gateway comes to an organization (first claim, or from another organization) only with " +
+            "challengeId and the gateway's signature of the challenge's message (403 claim_proof_required, " +
+            "invalid_claim_proof); its own organization changes siteId without. When another organization " +
+            "had claimed it, that organization's devices talking through it become orphaned.",
           tags: ["gateways"],
           params: ClaimParams,
           body: ClaimBody,
@@ -37,14 +131,36 @@ export function gatewayRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         const { orgId, gatewayId } = request.params;
         await requireOrgRole(request, orgId, WRITERS);
         const siteId = request.body?.siteId ?? null;
-        const identity = await db.identity.findUnique({ where: { id: gatewayId } });
-        if (identity?.type !== "gateway" || identity.revokedAt) throw notFound("gateway");
+        const { challengeId, signature } = request.body ?? {};
+        const gateway = await findGateway(gatewayId);
         if (siteId && !(await db.site.findFirst({ where: { id: siteId, orgId }, select: { id: true } }))) {
           throw badRequest("unknown_site", "siteId: no such site in this organization", { field: "siteId" });
         }
-        const result = await db.$transaction(async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`gateway-claim:${gatewayId}`}))`;
+        const outcome = await db.$transaction(async (tx) => {
+          await lockGatewayClaim(tx, gatewayId);
           const previous = await tx.gatewayClaim.findUnique({ where: { gatewayId } });
+          if (previous?.orgId !== orgId || challengeId || signature) {
+            if (!challengeId || !signature) return { refused: proofRequired() };
+            // Consumed by its first use, right or wrong (the refusal below commits it).
+            const rows = await tx.$queryRaw<{ nonce: string; live: boolean }[]>`
+              UPDATE auth_challenge SET used_at = now()
+              WHERE id = ${challengeId}::uuid AND used_at IS NULL
+                AND identity_id = ${gatewayId} AND claim_org_id = ${orgId}
+              RETURNING nonce, expires_at > now() AS live`;
+            const challenge = rows[0];
+            if (!challenge) {
+              return {
+                refused: invalidProof("challengeId: unknown, used, or not for this gateway and organization"),
+              };
+            }
+            if (!challenge.live) return { refused: invalidProof("challengeId: the challenge expired") };
+            const message = Buffer.from(claimMessage({ gatewayId, orgId, nonce: challenge.nonce }), "utf8");
+            if (!(await signedByGateway(gateway.keys, message, signature))) {
+              return {
+                refused: invalidProof("signature: not the gateway's signature of the challenge's message"),
+              };
+            }
+          }
           const previousOrgId = previous && previous.orgId !== orgId ? previous.orgId : null;
           const claimedAt = new Date();
           await tx.gatewayClaim.upsert({
@@ -81,9 +197,11 @@ export function gatewayRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             { gatewayId, orgId, siteId, previousOrgId },
             { correlationId: request.id },
           );
-          return { previousOrgId, orphanedDeviceIds: orphaned.map((d) => d.id), claimedAt };
+          return { claimed: { previousOrgId, orphanedDeviceIds: orphaned.map((d) => d.id), claimedAt } };
         });
+        if ("refused" in outcome) throw outcome.refused;
         published();
+        const result = outcome.claimed;
         return {
           gatewayId,
           orgId,

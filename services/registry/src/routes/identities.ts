@@ -1,14 +1,6 @@
 import { IdentityTypeSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
-import {
-  badRequest,
-  conflict,
-  type FastifyPluginAsyncZod,
-  forbidden,
-  notFound,
-  unauthorized,
-} from "@energy/service-kit";
-import type { FastifyRequest } from "fastify";
+import { badRequest, conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
 import { mayRegister, mayRevokeIdentity, type RegistrableType } from "../domain/identity-rules.ts";
@@ -51,16 +43,13 @@ function parseKey(type: z.infer<typeof IdentityTypeSchema>, input: unknown): Nor
 
 const keyInUse = () => conflict("public_key_in_use", "publicKey: this key is already registered");
 
-export function identityRoutes(opts: { db: Db; published: () => void }): FastifyPluginAsyncZod {
-  const { db, published } = opts;
-
-  /** The caller, refused when the registry knows it as revoked (its access token outlives the revocation). */
-  async function activeCaller(request: FastifyRequest) {
-    const caller = request.identity;
-    const row = await db.identity.findUnique({ where: { id: caller.id }, select: { revokedAt: true } });
-    if (row?.revokedAt) throw unauthorized("Identity revoked");
-    return caller;
-  }
+export function identityRoutes(opts: {
+  db: Db;
+  published: () => void;
+  /** tells the auth check the identity is revoked, so its unexpired tokens are refused from now on */
+  identityRevoked: (identityId: string) => void;
+}): FastifyPluginAsyncZod {
+  const { db, published, identityRevoked } = opts;
 
   return async (app) => {
     app.post(
@@ -77,7 +66,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
         },
       },
       async (request, reply) => {
-        const caller = await activeCaller(request);
+        const caller = request.identity;
         const type: RegistrableType = request.body.type;
         if (!mayRegister(caller.type, type)) {
           throw forbidden(`A ${caller.type} identity may not register a ${type} identity`);
@@ -119,7 +108,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
         },
       },
       async (request, reply) => {
-        const caller = await activeCaller(request);
+        const caller = request.identity;
         const identityId = request.params.id;
         if (caller.id !== identityId) throw forbidden("Only the identity itself may add its keys");
         const identity = await db.identity.findUnique({ where: { id: identityId } });
@@ -159,7 +148,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
         },
       },
       async (request, reply) => {
-        const caller = await activeCaller(request);
+        const caller = request.identity;
         const { id: identityId, keyId } = request.params;
         if (caller.id !== identityId) throw forbidden("Only the identity itself may revoke its keys");
         const revoked = await db.$transaction(async (tx) => {
@@ -207,7 +196,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
         },
       },
       async (request) => {
-        const caller = await activeCaller(request);
+        const caller = request.identity;
         const identityId = request.params.id;
         const reason = request.body?.reason ?? null;
         const target = await db.identity.findUnique({ where: { id: identityId } });
@@ -236,6 +225,7 @@ export function identityRoutes(opts: { db: Db; published: () => void }): Fastify
           );
           return now;
         });
+        identityRevoked(identityId);
         published();
         return { id: identityId, revokedAt: revokedAt.toISOString() };
       },

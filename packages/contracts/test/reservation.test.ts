@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { type IssuanceRequest, IssuanceRequestSchema, type ReservedDevice } from "../src/index.ts";
+
+const device: ReservedDevice = {
+  deviceId: "dev-solar-1",
+  orgId: "org-developer",
+  siteId: "sit-roof",
+  name: "Roof PV",
+  externalId: null,
+  countryCode: "IND",
+  fuelCode: "ES100",
+  deviceTypeCode: "TC100",
+  type: "inverter",
+  capacityW: 80_000,
+  commissioningDate: "2021-04-01",
+  gridInterconnection: true,
+  offTaker: null,
+  address: null,
+  latitude: null,
+  longitude: null,
+};
+
+const read = (readId: string, energyWh: number, start: string, end: string) => ({
+  readId,
+  version: 1,
+  contentHash: "a".repeat(64),
+  start,
+  end,
+  energyWh,
+  late: false,
+});
+
+const request: IssuanceRequest = {
+  idempotencyKey: "res-1:2022-10-04T14:00:00.000Z:v1",
+  requestId: "5b1f0c8e-6a43-4e55-9a0e-0a4c1b2d3e4f",
+  reservationId: "res-1",
+  version: 1,
+  buyerOrgId: "org-buyer",
+  buyerOrganization: {
+    orgId: "org-buyer",
+    name: "Hyd121",
+    blockchainAccountAddress: "0x410CB6672F7ebE397F866fC2CE1020cB18Ac6C5F",
+  },
+  buyerAddress: "0x410CB6672F7ebE397F866fC2CE1020cB18Ac6C5F",
+  frequency: "hourly",
+  timezone: "UTC",
+  window: { start: "2022-10-04T14:00:00.000Z", end: "2022-10-04T15:00:00.000Z" },
+  energyWh: 3_000,
+  carriedOverWh: 0,
+  late: false,
+  capped: false,
+  contributions: [
+    {
+      ...device,
+      energyWh: 3_000,
+      reads: [
+        read("mrd-1", 1_000, "2022-10-04T14:00:00.000Z", "2022-10-04T14:30:00.000Z"),
+        read("mrd-2", 2_000, "2022-10-04T14:30:00.000Z", "2022-10-04T15:00:00.000Z"),
+      ],
+    },
+  ],
+  reservation: {
+    name: "Netflix 2022",
+    start: "2022-10-04T14:00:00.223Z",
+    end: "2022-10-04T16:00:00.223Z",
+    targetVolumeWh: 100_000_000,
+    authorityToExceed: false,
+    requestedWh: 0,
+    succeededWh: 0,
+    failedWh: 0,
+  },
+  requestedAt: "2022-10-04T15:00:01.000Z",
+};
+
+describe("reservation.issuance-request.v1", () => {
+  it("accepts a request whose energy is the sum of its contributions", () => {
+    expect(IssuanceRequestSchema.parse(request)).toEqual(request);
+  });
+
+  it.each([
+    ["energy that is not the contributions' sum", { energyWh: 2_999 }, "energyWh"],
+    ["a fractional Wh", { energyWh: 2_999.5 }, "energyWh"],
+    ["no contributions", { contributions: [] }, "contributions"],
+    ["a request id that is not a uuid", { requestId: "res-1:v1" }, "requestId"],
+    ["a malformed buyer address", { buyerAddress: "0x410CB6672F" }, "buyerAddress"],
+    [
+      "a window that ends before it starts",
+      { window: { start: "2022-10-04T15:00:00.000Z", end: "2022-10-04T14:00:00.000Z" } },
+      "window",
+    ],
+  ])("refuses %s", (_what, change, field) => {
+    const parsed = IssuanceRequestSchema.safeParse({ ...request, ...change });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path[0])).toContain(field);
+  });
+});

@@ -1,0 +1,212 @@
+import { keccak256, toUtf8Bytes } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canonicalJson } from "../src/domain/canonical-json.ts";
+import { type CertificateHarness, issuanceRequest, startCertificate } from "./helpers.ts";
+
+// The service end to end on real Kafka, PostgreSQL and anvil: issuance requests in, tokens on chain,
+// results on certificate.certificate.v1, queries, verification, documents, bundles and claims.
+let h: CertificateHarness;
+const buyerMember = "usr-buyer-admin";
+
+beforeAll(async () => {
+  h = await startCertificate();
+  await h.db.membership.create({ data: { orgId: "org-buyer", identityId: buyerMember, role: "admin" } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe("issuing certificates", () => {
+  it("mints a certificate for a request: the buyer holds the Wh on chain, the chain holds the document's hash", async () => {
+    const request = issuanceRequest({ buyerAddress: h.buyer.address });
+    await h.publishRequest(request);
+    const issued = await h.certificateOf(request.requestId, "issued");
+    expect(issued.tokenId).not.toBeNull();
+    const tokenId = BigInt(issued.tokenId!);
+    expect(await h.registry.balanceOf!(h.buyer.address, tokenId)).toBe(4_500n);
+    const [, , , data] = await h.registry.getCertificate!(tokenId);
+    expect(data).toBe(issued.documentHash);
+    expect(keccak256(toUtf8Bytes(canonicalJson(issued.document)))).toBe(issued.documentHash);
+
+    await h.mine(1); // CONFIRMATIONS=2: the block of the mint and one on top
+    const confirmed = await h.certificateOf(request.requestId, "confirmed");
+    expect(confirmed.tokenId).toBe(issued.tokenId);
+
+    await h.result("certificate.confirmed", (p) => p.requestId === request.requestId);
+    const mine = h.events.filter((r) => r.payload.requestId === request.requestId);
+    expect(mine.map((r) => r.type)).toEqual([
+      "certificate.requested",
+      "certificate.issued",
+      "certificate.confirmed",
+    ]);
+    expect(mine[1]!.payload).toMatchObject({
+      tokenId: issued.tokenId,
+      energyWh: 4_500,
+      txHash: issued.txHash,
+    });
+  });
+
+  it("writes the D-REC document with the energy per device and hour", async () => {
+    const request = issuanceRequest({ buyerAddress: h.buyer.address, energyPerDeviceWh: [3_001, 1_000] });
+    await h.publishRequest(request);
+    const c = await h.certificateOf(request.requestId, "issued");
+    // biome-ignore lint/suspicious/noExplicitAny: the document is read field by field
+    const doc = c.document as Record<string, any>;
+    expect(doc).toMatchObject({
+      Version: "v1.0",
+      buyerReservationId: request.reservationId,
+      beneficiary: "Acme Buyer",
+      isStandardIssuanceRequested: "I-REC",
+      isStandardIssued: false,
+      type: "REC",
+      deviceIds: ["dev-1", "dev-2"],
+      transactionCertificateId: c.id,
+      deviceGroup: {
+        countryCode: "IND",
+        fuelCode: "ES100",
+        offTakers: null,
+        labels: [],
+        aggregatedCapacity: 10_000,
+      },
+      energy: { amountWh: 4_001, start: request.window.start, end: request.window.end },
+    });
+    expect(doc.deviceGroup).not.toHaveProperty("yieldValue");
+    // 3 hours × 2 devices, whole Wh adding up to each device's energy.
+    expect(doc.hourly).toHaveLength(6);
+    const hourly = doc.hourly as Array<{ deviceId: string; energyWh: number }>;
+    const sum = (deviceId: string) =>
+      hourly.filter((x) => x.deviceId === deviceId).reduce((a, x) => a + x.energyWh, 0);
+    expect(sum("dev-1")).toBe(3_001);
+    expect(sum("dev-2")).toBe(1_000);
+    expect(doc.readsRootHash).toMatch(/^0x[0-9a-f]{64}$/);
+    const log = await h.db.issuanceLog.findMany({ where: { certificateId: c.id }, orderBy: { id: "asc" } });
+    expect(log.map((l) => l.event).slice(0, 3)).toEqual(["requested", "signed", "sent"]);
+  });
+
+  it("fails a request whose address cannot hold tokens, with the reason, and sends nothing", async () => {
+    const bad = `0x${h.buyer.address.slice(2, 41)}${h.buyer.address.at(-1) === "a" ? "A" : "a"}`;
+    const lower = h.buyer.address.toLowerCase();
+    const mixed = lower.replace(/[a-f]/, (ch) => ch.toUpperCase()); // a mixed-case address with a wrong checksum
+    const request = issuanceRequest({ buyerAddress: mixed === h.buyer.address ? bad : mixed });
+    await h.publishRequest(request);
+    const failed = await h.certificateOf(request.requestId, "failed");
+    expect(failed.failureReason).toMatch(/checksum/);
+    expect(failed.chainTxId).toBeNull();
+    const result = await h.result("certificate.failed", (p) => p.requestId === request.requestId);
+    expect(result).toMatchObject({ txHash: null, energyWh: 4_500 });
+    expect(result.reason).toMatch(/checksum/);
+  });
+});
+
+describe("queries, verification, documents, bundles", () => {
+  it("answers the buyer's queries and lets anyone verify a certificate against the chain", async () => {
+    const request = issuanceRequest({ buyerAddress: h.buyer.address });
+    await h.publishRequest(request);
+    const c = await h.certificateOf(request.requestId, "issued");
+    const list = await h.app.inject({
+      url: `/organizations/org-buyer/certificates?reservationId=${request.reservationId}`,
+      headers: h.auth(buyerMember),
+    });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().certificates).toHaveLength(1);
+    expect(list.json().certificates[0]).toMatchObject({
+      tokenId: c.tokenId,
+      energyWh: 4_500,
+      confirmations: 1,
+    });
+    const byDevice = await h.app.inject({
+      url: "/organizations/org-buyer/certificates?deviceId=dev-2&from=2026-11-01T02:00:00.000Z",
+      headers: h.auth(buyerMember),
+    });
+    expect(byDevice.json().certificates.length).toBeGreaterThanOrEqual(1);
+    const outsider = await h.app.inject({
+      url: "/organizations/org-buyer/certificates",
+      headers: h.auth("usr-x"),
+    });
+    expect(outsider.statusCode).toBe(404);
+
+    const verify = await h.app.inject({ url: `/verify/${c.tokenId}` });
+    expect(verify.statusCode).toBe(200);
+    expect(verify.json()).toMatchObject({
+      verified: true,
+      checks: { documentHash: true, owner: true, amount: true, claimed: true },
+      chain: { amountWh: "4500", ownerBalanceWh: "4500", claimedWh: "0" },
+    });
+
+    const doc = await h.app.inject({ url: `/documents/${c.documentHash}` });
+    expect(doc.statusCode).toBe(200);
+    expect(keccak256(toUtf8Bytes(doc.body))).toBe(c.documentHash);
+
+    const bundles = await h.app.inject({
+      url: `/organizations/org-buyer/certificates/${c.id}/bundles`,
+      headers: h.auth(buyerMember),
+    });
+    const b = bundles.json().bundles;
+    expect(b).toHaveLength(6);
+    expect(b[0]).toMatchObject({ issuanceId: "dev-1:2026-11-01T00:00:00.000Z", energyWh: 1_000 });
+    expect(b[0].bundleIdRange).toEqual({ start: `${c.tokenId}-dev-1-1`, end: `${c.tokenId}-dev-1-1000` });
+    expect(b[1].bundleIdRange.start).toBe(`${c.tokenId}-dev-1-1001`);
+  });
+});
+
+describe("claims", () => {
+  it("retires part of a certificate for a beneficiary through the API (custodial buyer)", async () => {
+    const request = issuanceRequest({ buyerAddress: h.buyer.address });
+    await h.publishRequest(request);
+    await h.certificateOf(request.requestId, "issued");
+    await h.mine(1);
+    const c = await h.certificateOf(request.requestId, "confirmed");
+    const url = `/organizations/org-buyer/certificates/${c.id}/claims`;
+    const notYet = await h.app.inject({
+      method: "POST",
+      url,
+      headers: h.auth(buyerMember),
+      payload: { amountWh: 1_000, beneficiary: "Acme school" },
+    });
+    expect(notYet.statusCode).toBe(409); // the buyer has not made the service its operator
+    // The custodial buyer approves the issuer as operator once.
+    const approve = await h.registry.connect(h.buyer).getFunction("setApprovalForAll")(
+      h.parts.chain.wallet.address,
+      true,
+    );
+    await approve.wait();
+
+    const tooMuch = await h.app.inject({
+      method: "POST",
+      url,
+      headers: h.auth(buyerMember),
+      payload: { amountWh: 5_000, beneficiary: "Acme school" },
+    });
+    expect(tooMuch.statusCode).toBe(400);
+    const claim = await h.app.inject({
+      method: "POST",
+      url,
+      headers: h.auth(buyerMember),
+      payload: { amountWh: 1_000, beneficiary: "Acme school", purpose: "scope 2, 2026" },
+    });
+    expect(claim.statusCode).toBe(202);
+    const { claimId } = claim.json();
+    await h.waitFor(
+      "claim mined",
+      async () => (await h.db.claim.findUnique({ where: { id: claimId } }))?.txHash,
+    );
+    await h.mine(1);
+    await h.waitFor(
+      "claim confirmed",
+      async () => (await h.db.claim.findUnique({ where: { id: claimId } }))?.status === "confirmed",
+    );
+    const tokenId = BigInt(c.tokenId!);
+    expect(await h.registry.claimedBalanceOf!(h.buyer.address, tokenId)).toBe(1_000n);
+    expect(await h.registry.balanceOf!(h.buyer.address, tokenId)).toBe(3_500n);
+    const verify = await h.app.inject({ url: `/verify/${c.tokenId}` });
+    expect(verify.json()).toMatchObject({
+      verified: true,
+      chain: { claimedWh: "1000", ownerBalanceWh: "3500" },
+    });
+    expect(await h.result("certificate.claimed", (p) => p.claimId === claimId)).toMatchObject({
+      amountWh: 1_000,
+      beneficiary: "Acme school",
+      source: "api",
+    });
+  });
+});

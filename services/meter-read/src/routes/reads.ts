@@ -1,0 +1,230 @@
+import { ReadTypeSchema } from "@energy/contracts";
+import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
+import { z } from "zod";
+import type { IncomingRead } from "../domain/read-rules.ts";
+import { parseTimestamp } from "../domain/timestamps.ts";
+import { ENERGY_UNITS, type EnergyUnit } from "../domain/units.ts";
+import { isTimeZone } from "../domain/zoned.ts";
+import { type DeviceBatch, storeBatches } from "../reads/store.ts";
+import { type RouteDeps, WRITERS } from "./access.ts";
+
+const DeviceRef = {
+  deviceId: z.string().min(1).optional().describe("the platform's device id (dev-…)"),
+  externalId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("the organization's own id for the device (D-REC externalId)"),
+};
+
+const ReadBody = z.object({
+  ...DeviceRef,
+  starttimestamp: z.string().optional().describe("history reads: start of the tenure (included)"),
+  endtimestamp: z.string().describe("end of the read's period (not included); the read's timestamp"),
+  value: z.number().describe("energy (history, delta) or the register (aggregate), in the batch's unit"),
+});
+
+export function readsBody(maxReads: number) {
+  return z
+    .object({
+      ...DeviceRef,
+      type: z
+        .enum([...ReadTypeSchema.options, "meter read"])
+        .describe('history, delta or aggregate ("meter read", the seed\'s name, is aggregate)'),
+      unit: z.enum(Object.keys(ENERGY_UNITS) as [EnergyUnit, ...EnergyUnit[]]),
+      timezone: z.string().optional().describe("IANA zone for timestamps without an offset"),
+      reads: z.array(ReadBody).min(1).max(maxReads),
+    })
+    .superRefine((body, ctx) => {
+      if (body.timezone !== undefined && !isTimeZone(body.timezone)) {
+        ctx.addIssue({ code: "custom", path: ["timezone"], message: `unknown time zone "${body.timezone}"` });
+      }
+      const tz = body.timezone !== undefined && isTimeZone(body.timezone) ? body.timezone : undefined;
+      const seen = new Map<string, Set<number>>();
+      body.reads.forEach((read, i) => {
+        const device = read.deviceId ?? read.externalId ?? body.deviceId ?? body.externalId;
+        if (device === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["reads", i, "deviceId"],
+            message: "name the device (deviceId or externalId)",
+          });
+        }
+        if (read.starttimestamp !== undefined) {
+          const start = parseTimestamp(read.starttimestamp, tz);
+          if (!start.ok)
+            ctx.addIssue({ code: "custom", path: ["reads", i, "starttimestamp"], message: start.message });
+        } else if (body.type === "history") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["reads", i, "starttimestamp"],
+            message: "a history read needs a start",
+          });
+        }
+        const end = parseTimestamp(read.endtimestamp, tz);
+        if (!end.ok) {
+          ctx.addIssue({ code: "custom", path: ["reads", i, "endtimestamp"], message: end.message });
+          return;
+        }
+        const key = `${read.deviceId ? "id" : read.externalId ? "ext" : body.deviceId ? "id" : "ext"}:${device}`;
+        const ends = seen.get(key) ?? new Set<number>();
+        seen.set(key, ends);
+        if (ends.has(end.ms)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["reads", i, "endtimestamp"],
+            message: `${read.endtimestamp} appears twice for the same device in this batch`,
+          });
+        }
+        ends.add(end.ms);
+      });
+    });
+}
+
+const IssueView = z.object({
+  index: z.int().describe("the read's index in the request"),
+  field: z.string(),
+  code: z.string(),
+  message: z.string(),
+});
+
+const ResultView = z.object({
+  index: z.int(),
+  deviceId: z.string(),
+  status: z.enum(["stored", "stored_with_warnings", "refused"]),
+  duplicate: z.boolean().describe("the same read was stored before; nothing was stored again"),
+  readId: z.string().nullable(),
+  endtimestamp: z.iso.datetime(),
+  value: z.number(),
+  energyWh: z.int().nullable().describe("energy counted for [start, end) in Wh; null for a starting point"),
+  warnings: z.array(IssueView),
+  reasons: z.array(IssueView).describe("why a read was refused"),
+});
+
+const ReadsResponse = z.object({
+  stored: z.int().describe("reads stored by this request"),
+  duplicates: z.int(),
+  refused: z.int(),
+  results: z.array(ResultView),
+});
+
+/** The one endpoint for every read type, addressed by device id or the organization's externalId. */
+export function readRoutes(
+  deps: RouteDeps & { maxReads: number; futureToleranceMs: number; published: () => void },
+): FastifyPluginAsyncZod {
+  const { db, requireOrgRole } = deps;
+  const Body = readsBody(deps.maxReads);
+  return async (app) => {
+    app.post(
+      "/organizations/:orgId/reads",
+      {
+        schema: {
+          summary: "Submit meter reads (owner, admin, operator)",
+          description:
+            "One batch of history, delta or aggregate reads, for one device (deviceId or externalId at the top) or " +
+            "several (on each read). Every read is answered: stored, stored with warnings, or refused with coded " +
+            "reasons naming its index and field. Refused reads are kept (GET …/refused-reads). Sending the same " +
+            "reads again stores nothing twice; another value for a stored timestamp is refused as a conflict. " +
+            "Malformed input (dates, numbers, type, unit, size, a timestamp twice) is a 400 naming the field.",
+          tags: ["reads"],
+          params: z.object({ orgId: z.string().min(1) }),
+          body: Body,
+          response: { 200: ReadsResponse },
+        },
+      },
+      async (request) => {
+        const { orgId } = request.params;
+        await requireOrgRole(request, orgId, WRITERS);
+        const body = request.body;
+        const type = body.type === "meter read" ? "aggregate" : body.type;
+        const tz = body.timezone;
+
+        // Resolve every device the batch names, within the organization.
+        const ids = new Set<string>();
+        const externalIds = new Set<string>();
+        type Ref = { id: string } | { ext: string };
+        const refOf = (read: z.infer<typeof ReadBody>): Ref =>
+          read.deviceId !== undefined
+            ? { id: read.deviceId }
+            : read.externalId !== undefined
+              ? { ext: read.externalId }
+              : body.deviceId !== undefined
+                ? { id: body.deviceId }
+                : { ext: body.externalId! };
+        for (const read of body.reads) {
+          const ref = refOf(read);
+          if ("id" in ref) ids.add(ref.id);
+          else externalIds.add(ref.ext);
+        }
+        const devices = await db.device.findMany({
+          where: {
+            orgId,
+            deletedAt: null,
+            OR: [{ id: { in: [...ids] } }, { externalId: { in: [...externalIds] } }],
+          },
+          select: { id: true, externalId: true },
+        });
+        const byId = new Map(devices.map((d) => [d.id, d.id]));
+        const byExt = new Map(devices.filter((d) => d.externalId !== null).map((d) => [d.externalId!, d.id]));
+        for (const id of ids) if (!byId.has(id)) throw notFound(`device ${id}`);
+        for (const ext of externalIds) if (!byExt.has(ext)) throw notFound(`device with externalId ${ext}`);
+
+        const batches = new Map<string, DeviceBatch & { reads: IncomingRead[] }>();
+        const deviceOf: string[] = [];
+        const endOf: number[] = [];
+        body.reads.forEach((read, index) => {
+          const ref = refOf(read);
+          const deviceId = "id" in ref ? byId.get(ref.id)! : byExt.get(ref.ext)!;
+          deviceOf[index] = deviceId;
+          let batch = batches.get(deviceId);
+          if (!batch) {
+            batch = { deviceId, type, source: "api", unit: body.unit, reads: [], raw: (i) => body.reads[i] };
+            batches.set(deviceId, batch);
+          }
+          const start = read.starttimestamp === undefined ? null : parseTimestamp(read.starttimestamp, tz);
+          const end = parseTimestamp(read.endtimestamp, tz);
+          endOf[index] = end.ok ? end.ms : Number.NaN; // the body's schema refused unparseable ones
+          batch.reads.push({
+            index,
+            startMs: start?.ok ? start.ms : null,
+            endMs: end.ok ? end.ms : Number.NaN,
+            value: read.value,
+          });
+        });
+
+        const results = await storeBatches(db, [...batches.values()], {
+          nowMs: Date.now(),
+          futureToleranceMs: deps.futureToleranceMs,
+          correlationId: request.id,
+        });
+        deps.published();
+        const outcomes = results.flatMap((r) => r.outcomes).sort((a, b) => a.index - b.index);
+        let stored = 0;
+        let duplicates = 0;
+        let refused = 0;
+        for (const o of outcomes) {
+          if (o.status === "refused") refused++;
+          else if (o.duplicate) duplicates++;
+          else stored++;
+        }
+        return {
+          stored,
+          duplicates,
+          refused,
+          results: outcomes.map((o) => ({
+            index: o.index,
+            deviceId: deviceOf[o.index]!,
+            status: o.status,
+            duplicate: o.duplicate,
+            readId: o.readId,
+            endtimestamp: new Date(endOf[o.index]!).toISOString(),
+            value: body.reads[o.index]!.value,
+            energyWh: o.energyWh,
+            warnings: o.warnings,
+            reasons: o.reasons,
+          })),
+        };
+      },
+    );
+  };
+}

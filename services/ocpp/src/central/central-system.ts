@@ -1,0 +1,361 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type OcppVersion, topics } from "@energy/contracts";
+import type { Logger } from "@energy/kafka";
+import { createRPCError, RPCServer } from "ocpp-rpc";
+import type { Config } from "../config.ts";
+import type { Db } from "../db.ts";
+import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
+import { verifyPassword } from "../domain/password.ts";
+import { recordEvent } from "../events.ts";
+import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
+
+/** Subprotocols in the server's order of preference. */
+export const SUBPROTOCOLS = ["ocpp2.0.1", "ocpp1.6"] as const;
+const VERSION_OF: Record<string, OcppVersion> = { "ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1" };
+
+/** Chargers connect to `<base>/ocpp/<identity>`. */
+export const OCPP_PATH = "/ocpp";
+
+/**
+ * What a charger whose boot was not (yet) accepted may still send. Everything else is answered with a
+ * SecurityError: OCPP 1.6 §4.2 / 2.0.1 B02 — a Pending or Rejected charger sends no transactions or
+ * meter values, but may report its status and answer triggered messages.
+ */
+const ALLOWED_BEFORE_ACCEPTED = new Set([
+  "BootNotification",
+  "Heartbeat",
+  "StatusNotification",
+  "FirmwareStatusNotification",
+  "DiagnosticsStatusNotification",
+  "SecurityEventNotification",
+  "NotifyReport",
+  "NotifyEvent",
+]);
+
+/** Calls whose answer carries the current time or only reads: a replay is answered afresh. */
+const NOT_DEDUPLICATED = new Set(["BootNotification", "Heartbeat", "Authorize"]);
+
+export type HandlerTable = Record<OcppVersion, Record<string, ActionHandler>>;
+
+type RpcClient = {
+  identity: string;
+  protocol: string | undefined;
+  session: Record<string, unknown>;
+  handle(method: string, handler: (call: { messageId?: string; params?: unknown }) => Promise<unknown>): void;
+  call(method: string, params?: unknown, options?: Record<string, unknown>): Promise<unknown>;
+  close(options?: {
+    code?: number;
+    reason?: string;
+    force?: boolean;
+    awaitPending?: boolean;
+  }): Promise<unknown>;
+  sendRaw(message: string): void;
+  on(event: "close", listener: (info: { code: number; reason: string | Buffer }) => void): void;
+};
+
+/** One live websocket of one charger. */
+interface Session {
+  client: RpcClient;
+  sessionId: string;
+  version: OcppVersion;
+  charger: ChargerIdentity;
+  connection: ConnectionState;
+  /** Resolves once the session is recorded (calls wait for it). */
+  ready: Promise<void>;
+  /** Set when a newer connection of the same charger took over: its close changes nothing. */
+  superseded: boolean;
+}
+
+export interface CentralSystemOptions {
+  db: Db;
+  config: Config;
+  instanceId: string;
+  handlers: HandlerTable;
+  /** wakes the outbox relay after a transaction that recorded events */
+  published: () => void;
+  log: Logger & { debug?: (obj: object, msg?: string) => void };
+}
+
+/**
+ * The OCPP-J endpoint: refuses unknown chargers and wrong passwords at the HTTP upgrade, keeps one
+ * session per charger identity (a new connection wins, the old socket is closed and its close changes
+ * nothing), records which instance holds each socket (charger_session), and runs each call through the
+ * version's handler in one database transaction, once per message (replays get the stored answer).
+ */
+export class CentralSystem {
+  readonly rpc: RPCServer;
+  private readonly sessions = new Map<string, Session>();
+  /** Disconnections being recorded: shutdown waits for them before the database closes. */
+  private readonly closing = new Set<Promise<void>>();
+
+  constructor(private readonly opts: CentralSystemOptions) {
+    this.rpc = new RPCServer({
+      protocols: [...SUBPROTOCOLS],
+      strictMode: true,
+      pingIntervalMs: opts.config.PING_INTERVAL_SECONDS * 1000,
+      callTimeoutMs: opts.config.COMMAND_TIMEOUT_SECONDS * 1000,
+      // a charger that keeps sending garbage is not cut off: each bad frame gets its CALLERROR
+      maxBadMessages: Number.POSITIVE_INFINITY,
+    });
+    this.rpc.auth((accept, reject, handshake) => {
+      this.authenticate(handshake).then(
+        (outcome) =>
+          "charger" in outcome
+            ? accept({ charger: outcome.charger })
+            : reject(outcome.status, outcome.message),
+        (err: unknown) => {
+          this.opts.log.error({ err, identity: handshake.identity }, "upgrade check failed");
+          reject(503, "Service Unavailable");
+        },
+      );
+    });
+    this.rpc.on("client", (client: RpcClient) => this.onClient(client));
+  }
+
+  /** Routes websocket upgrades under /ocpp/ to the OCPP server; any other upgrade is refused with 404. */
+  attach(server: Server): void {
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (request.url ?? "/").split("?")[0]!;
+      if (!path.startsWith(`${OCPP_PATH}/`)) {
+        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      void this.rpc.handleUpgrade(request, socket as never, head);
+    });
+  }
+
+  /** Whether this instance holds the charger's socket. */
+  holds(chargePointId: string): boolean {
+    return this.sessions.has(chargePointId);
+  }
+
+  heldIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  versionOf(chargePointId: string): OcppVersion | null {
+    return this.sessions.get(chargePointId)?.version ?? null;
+  }
+
+  /** Sends a call to a charger this instance holds; rejects with the charger's CALLERROR or a timeout. */
+  async call(chargePointId: string, action: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    const session = this.sessions.get(chargePointId);
+    if (!session) throw Object.assign(new Error("not connected to this instance"), { code: "NotConnected" });
+    await session.ready;
+    return session.client.call(action, params, { callTimeoutMs: timeoutMs });
+  }
+
+  /** Closes a socket this instance holds whose charger is now connected elsewhere (it must not act twice). */
+  async dropSuperseded(chargePointId: string, sessionId: string | null): Promise<void> {
+    const session = this.sessions.get(chargePointId);
+    if (!session || session.sessionId === sessionId) return;
+    session.superseded = true;
+    this.sessions.delete(chargePointId);
+    await session.client.close({ code: 1000, reason: "connected elsewhere", force: true });
+  }
+
+  sessionIdOf(chargePointId: string): string | null {
+    return this.sessions.get(chargePointId)?.sessionId ?? null;
+  }
+
+  /** Closes every socket and waits until their disconnections are recorded. */
+  async close(): Promise<void> {
+    const open = [...this.sessions.values()].map((s) =>
+      s.client.close({ code: 1001, reason: "server shutting down", force: true }).catch(() => {}),
+    );
+    await Promise.all(open);
+    await this.rpc.close({ code: 1001, reason: "server shutting down", force: true });
+    while (this.closing.size > 0) await Promise.allSettled([...this.closing]);
+  }
+
+  // ---- upgrade --------------------------------------------------------------------------------------
+
+  private async authenticate(handshake: {
+    identity: string;
+    endpoint: string;
+    protocols: Set<string>;
+    password: Buffer | undefined;
+  }): Promise<{ charger: ChargerIdentity } | { status: number; message: string }> {
+    if (handshake.endpoint !== OCPP_PATH || handshake.identity === "") {
+      return { status: 404, message: "Not Found" };
+    }
+    if (!SUBPROTOCOLS.some((p) => handshake.protocols.has(p))) {
+      return { status: 400, message: "Bad Request: offer subprotocol ocpp1.6 or ocpp2.0.1" };
+    }
+    const { db } = this.opts;
+    const [device, credential] = await Promise.all([
+      db.chargerDevice.findUnique({ where: { id: handshake.identity } }),
+      db.chargerCredential.findUnique({ where: { chargePointId: handshake.identity } }),
+    ]);
+    // 404: no such charger in the registry (or not a charger); 401: no password set, none sent, or wrong.
+    if (!device) return { status: 404, message: "Not Found: no charger with this identity is registered" };
+    const passwordOk =
+      credential !== null &&
+      handshake.password !== undefined &&
+      (await verifyPassword(handshake.password, credential.passwordHash));
+    if (!passwordOk) return { status: 401, message: "Unauthorized" };
+    if (device.state === "orphaned") return { status: 403, message: "Forbidden: the device is orphaned" };
+    return {
+      charger: { chargePointId: device.id, orgId: device.orgId, deviceType: device.type, make: device.make },
+    };
+  }
+
+  // ---- sessions -------------------------------------------------------------------------------------
+
+  private onClient(client: RpcClient): void {
+    const version = VERSION_OF[client.protocol ?? ""] ?? "1.6";
+    const charger = client.session.charger as ChargerIdentity;
+    const id = charger.chargePointId;
+    // Error codes in the version's own spelling, whatever ocpp-rpc produced (domain/error-codes.ts).
+    const send = client.sendRaw.bind(client);
+    client.sendRaw = (message: string) => send(rewriteOutgoingFrame(version, message));
+
+    const session: Session = {
+      client,
+      sessionId: randomUUID(),
+      version,
+      charger,
+      connection: { bootStatus: null },
+      ready: Promise.resolve(),
+      superseded: false,
+    };
+    const previous = this.sessions.get(id);
+    this.sessions.set(id, session);
+    if (previous) {
+      previous.superseded = true;
+      void previous.client.close({ code: 1000, reason: "replaced by a new connection", force: true });
+    }
+    session.ready = this.recordConnected(session).catch((err: unknown) => {
+      this.opts.log.error({ err, chargePointId: id }, "could not record the connection");
+      void client.close({ code: 1011, reason: "internal error", force: true });
+      throw err;
+    });
+    session.ready.catch(() => {});
+
+    for (const [action, handler] of Object.entries(this.opts.handlers[version])) {
+      client.handle(action, ({ messageId, params }) =>
+        this.dispatch(session, action, handler, messageId ?? "", params),
+      );
+    }
+    client.on("close", ({ code, reason }) => {
+      const done = this.onClose(session, `${code} ${reason.toString()}`.trim());
+      this.closing.add(done);
+      void done.finally(() => this.closing.delete(done));
+    });
+  }
+
+  private async recordConnected(session: Session): Promise<void> {
+    const { db, instanceId } = this.opts;
+    const id = session.charger.chargePointId;
+    const ocppVersion = session.version;
+    const point = await db.$transaction(async (tx) => {
+      const cp = await tx.chargePoint.upsert({
+        where: { serialNumber: id },
+        create: { serialNumber: id, ocppVersion },
+        update: { ocppVersion },
+      });
+      const row = { instanceId, sessionId: session.sessionId, ocppVersion, connectedAt: new Date() };
+      await tx.chargerSession.upsert({
+        where: { chargePointId: id },
+        create: { chargePointId: id, ...row },
+        update: row,
+      });
+      await recordEvent(tx, topics.ocppCharger, "charger.connected", {
+        chargePointId: id,
+        ocppVersion,
+        instanceId,
+      });
+      return cp;
+    });
+    session.connection.bootStatus = point.bootStatus;
+    this.opts.published();
+  }
+
+  private async onClose(session: Session, reason: string): Promise<void> {
+    const id = session.charger.chargePointId;
+    if (this.sessions.get(id) === session) this.sessions.delete(id);
+    if (session.superseded) return;
+    try {
+      await session.ready;
+      await this.opts.db.$transaction(async (tx) => {
+        // Only the session that is still recorded marks the charger disconnected: a socket that was
+        // replaced by a newer connection (here or on another instance) closes quietly.
+        const removed = await tx.chargerSession.deleteMany({
+          where: { chargePointId: id, sessionId: session.sessionId },
+        });
+        if (removed.count === 0) return;
+        await recordEvent(tx, topics.ocppCharger, "charger.disconnected", {
+          chargePointId: id,
+          reason: reason || null,
+        });
+      });
+      this.opts.published();
+    } catch (err) {
+      this.opts.log.error({ err, chargePointId: id }, "could not record the disconnection");
+    }
+  }
+
+  // ---- calls ----------------------------------------------------------------------------------------
+
+  private async dispatch(
+    session: Session,
+    action: string,
+    handler: ActionHandler,
+    messageId: string,
+    params: unknown,
+  ): Promise<unknown> {
+    await session.ready;
+    if (session.superseded)
+      throw createRPCError("GenericError", "this connection was replaced by a newer one");
+    if (session.connection.bootStatus !== "Accepted" && !ALLOWED_BEFORE_ACCEPTED.has(action)) {
+      throw createRPCError(
+        "SecurityError",
+        `${action} is not accepted before the charge point's BootNotification is Accepted (it is ${session.connection.bootStatus ?? "not booted"})`,
+      );
+    }
+    const { db, config } = this.opts;
+    const chargePointId = session.charger.chargePointId;
+    const dedup = !NOT_DEDUPLICATED.has(action);
+    const contentHash = dedup
+      ? createHash("sha256")
+          .update(JSON.stringify(params ?? null))
+          .digest("base64url")
+      : "";
+    const receivedAt = new Date();
+    const result = await db.$transaction(
+      async (tx) => {
+        if (dedup) {
+          const seen = await tx.ocppMessage.findUnique({
+            where: {
+              chargePointId_messageId_action_contentHash: { chargePointId, messageId, action, contentHash },
+            },
+          });
+          if (seen) return seen.response as Record<string, unknown>;
+        }
+        const ctx: CallContext = {
+          db,
+          tx,
+          config,
+          version: session.version,
+          charger: session.charger,
+          connection: session.connection,
+          messageId,
+          receivedAt,
+          correlationId: randomUUID(),
+        };
+        const response = await handler(ctx, params);
+        if (dedup) {
+          await tx.ocppMessage.create({
+            data: { chargePointId, messageId, action, contentHash, response: response as object },
+          });
+        }
+        return response;
+      },
+      { timeout: 15_000, maxWait: 10_000 },
+    );
+    this.opts.published();
+    return result;
+  }
+}

@@ -1,0 +1,43 @@
+import { KafkaConfigSchema } from "@energy/kafka";
+import { BaseConfigSchema, loadConfig } from "@energy/service-kit";
+import { z } from "zod";
+
+const positive = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape).extend({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(4003),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  /** This instance's name in the routing table of commands; default: a random one per start. */
+  INSTANCE_ID: z.string().min(1).max(100).optional(),
+  /** The interval a BootNotification answer tells chargers to send heartbeats at. */
+  HEARTBEAT_INTERVAL_SECONDS: positive(60),
+  /**
+   * How often the server pings each socket. A charger that has not answered the previous ping when the
+   * next one is due is taken as dead and its socket closed (dead-peer timeout = one interval).
+   */
+  PING_INTERVAL_SECONDS: positive(30),
+  /** How long a command waits for the charger's answer before it fails with Timeout. */
+  COMMAND_TIMEOUT_SECONDS: positive(30),
+  /** A charger clock further off than this from the receive time is flagged as skewed. */
+  CLOCK_SKEW_TOLERANCE_SECONDS: positive(300),
+  /**
+   * What a booting charger is answered: Accepted, or Pending (it may then only send BootNotification,
+   * Heartbeat and Status/Firmware/Diagnostics notifications until an operator accepts it).
+   */
+  BOOT_POLICY: z.enum(["Accepted", "Pending"]).default("Accepted"),
+  /** Authorize an id tag that is not on the organization's list (off: such a tag is Invalid). */
+  ACCEPT_UNKNOWN_ID_TAGS: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
+  /** Rated power of a connector whose DER has none in the registry, in W (power bands of readings). */
+  DEFAULT_RATED_POWER_W: positive(11_000),
+  /** Lowest power a charger can charge at (6 A on one phase ≈ 1,380 W): the bottom of the charge band. */
+  MIN_CHARGE_POWER_W: positive(1_380),
+  /** An instance that has not refreshed its row this long is dead: its chargers count as offline. */
+  INSTANCE_STALE_SECONDS: positive(15),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** The service's configuration from the environment, parsed once; a bad variable stops start-up naming it. */
+export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => loadConfig(ConfigSchema, env);

@@ -1,0 +1,64 @@
+import { topics } from "@energy/contracts";
+import type { CallContext } from "../../central/handler.ts";
+import { recordEvent } from "../../events.ts";
+
+export interface BootInfo {
+  vendor: string;
+  model: string;
+  serialNumber: string | null;
+  firmwareVersion: string | null;
+}
+
+/**
+ * Records a boot and decides the answer by policy (BOOT_POLICY): Accepted with the heartbeat interval, or
+ * Pending (the charger then retries after `interval`; see ALLOWED_BEFORE_ACCEPTED for what it may send).
+ */
+export async function recordBoot(
+  ctx: CallContext,
+  info: BootInfo,
+): Promise<{ status: "Accepted" | "Pending"; interval: number }> {
+  const status = ctx.config.BOOT_POLICY;
+  const point = await ctx.tx.chargePoint.update({
+    where: { serialNumber: ctx.charger.chargePointId },
+    data: {
+      vendor: info.vendor,
+      model: info.model,
+      reportedSerial: info.serialNumber,
+      firmwareVersion: info.firmwareVersion,
+      bootStatus: status,
+      bootedAt: ctx.receivedAt,
+      lastHeartbeat: ctx.receivedAt,
+    },
+  });
+  await recordEvent(
+    ctx.tx,
+    topics.ocppCharger,
+    "charger.booted",
+    {
+      chargePointId: ctx.charger.chargePointId,
+      ...info,
+      registrationStatus: status,
+      clockSkewMs: point.clockSkewMs === null ? null : Number(point.clockSkewMs),
+    },
+    { correlationId: ctx.correlationId },
+  );
+  ctx.connection.bootStatus = status;
+  return { status, interval: ctx.config.HEARTBEAT_INTERVAL_SECONDS };
+}
+
+/** Heartbeat: the charger is alive; the answer gives it the time (chargers set their clock from it). */
+export async function recordHeartbeat(ctx: CallContext): Promise<{ currentTime: string }> {
+  await ctx.tx.chargePoint.update({
+    where: { serialNumber: ctx.charger.chargePointId },
+    data: { lastHeartbeat: ctx.receivedAt },
+  });
+  return { currentTime: ctx.receivedAt.toISOString() };
+}
+
+/** Keeps the charger's clock skew (or clears it once the clock is right again). */
+export async function noteClockSkew(ctx: CallContext, skewMs: number | null): Promise<void> {
+  await ctx.tx.chargePoint.updateMany({
+    where: { serialNumber: ctx.charger.chargePointId },
+    data: { clockSkewMs: skewMs === null ? null : BigInt(Math.round(skewMs)) },
+  });
+}

@@ -1,0 +1,50 @@
+import { badRequest, type FastifyPluginAsyncZod } from "@energy/service-kit";
+import { z } from "zod";
+import { hashPassword, PASSWORD_RULE } from "../domain/password.ts";
+import { ADMINS, chargerOfOrg, type RouteDeps } from "./access.ts";
+
+const Params = z.object({ orgId: z.string().min(1), chargePointId: z.string().min(1) });
+const Body = z.object({
+  password: z
+    .string()
+    .describe("16 to 40 printable ASCII characters (OCPP security profiles 1 and 2: HTTP Basic auth)"),
+});
+
+/**
+ * PUT /v1/orgs/:orgId/chargers/:chargePointId/password: sets the charger's Basic-auth password (stored
+ * scrypt-hashed, never shown again). The charger must then present it as `<chargePointId>:<password>`.
+ */
+export function chargerPasswordRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.put(
+      "/v1/orgs/:orgId/chargers/:chargePointId/password",
+      {
+        schema: {
+          summary: "Set a charger's websocket password (owners and admins)",
+          tags: ["chargers"],
+          params: Params,
+          body: Body,
+          response: { 204: z.null().describe("the password is set; the previous one no longer works") },
+        },
+      },
+      async (request, reply) => {
+        const { orgId, chargePointId } = request.params;
+        await deps.requireOrgRole(request, orgId, ADMINS);
+        await chargerOfOrg(deps.db, orgId, chargePointId);
+        if (!PASSWORD_RULE.test(request.body.password)) {
+          throw badRequest("invalid_password", "password must be 16 to 40 printable ASCII characters", {
+            field: "password",
+          });
+        }
+        const passwordHash = await hashPassword(request.body.password);
+        const setBy = request.identity.id;
+        await deps.db.chargerCredential.upsert({
+          where: { chargePointId },
+          create: { chargePointId, passwordHash, setBy },
+          update: { passwordHash, setBy },
+        });
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

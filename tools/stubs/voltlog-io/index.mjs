@@ -1,0 +1,3 @@
+import stub from "./index.cjs";
+export const { createLogger, consoleTransport, prettyTransport } = stub;
+export default stub;
