@@ -75,13 +75,22 @@ export async function run(opts: RunOptions): Promise<void> {
   const retries = opts.retries ?? 5;
 
   async function sendWithRetry(gateway: StreamGateway, items: Parameters<Transport["send"]>[1]) {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; ; ) {
       try {
         return await transport.send(gateway, items);
       } catch (error) {
+        if (signal.aborted) throw error;
+        // asked to slow down (ingestion's store is behind): wait as told and send again, however often
+        const slowDown = error instanceof TransportError ? error.retryAfterMs : undefined;
+        if (slowDown !== undefined) {
+          stats.slowed();
+          await sleep(slowDown, signal);
+          continue;
+        }
         const retriable = error instanceof TransportError ? error.retriable : true;
-        if (!retriable || attempt >= retries || signal.aborted) throw error;
+        if (!retriable || attempt >= retries) throw error;
         await sleep(Math.min(8_000, 500 * 2 ** attempt), signal);
+        attempt++;
       }
     }
   }

@@ -15,12 +15,14 @@ export interface Totals {
   rejected: number;
   failed: number;
   batches: number;
+  /** Times ingestion asked to slow down (503/429 with Retry-After) and the batch waited to be sent again. */
+  slowed: number;
 }
 
 const MAX_SAMPLES = 100_000;
 
 export class Stats {
-  readonly totals: Totals = { sent: 0, accepted: 0, rejected: 0, failed: 0, batches: 0 };
+  readonly totals: Totals = { sent: 0, accepted: 0, rejected: 0, failed: 0, batches: 0, slowed: 0 };
   /** Distinct reasons for refused items and failed batches, with how often each came. */
   readonly reasons = new Map<string, number>();
   private windowLatencies: number[] = [];
@@ -53,6 +55,10 @@ export class Stats {
     }
   }
 
+  slowed(): void {
+    this.totals.slowed++;
+  }
+
   failed(items: number, error: Error): void {
     this.totals.batches++;
     this.totals.failed += items;
@@ -74,7 +80,7 @@ export class Stats {
     const newest = this.newestReading ? new Date(this.newestReading).toISOString().slice(11, 19) : "-";
     return (
       `${now.toISOString().slice(11, 19)} sent ${t.sent} (+${delta}) accepted ${t.accepted} ` +
-      `rejected ${t.rejected} failed ${t.failed} | ack p50 ${ms(percentile(latencies, 50))} ` +
+      `rejected ${t.rejected} failed ${t.failed} slowed ${t.slowed} | ack p50 ${ms(percentile(latencies, 50))} ` +
       `p99 ${ms(percentile(latencies, 99))} (${latencies.length} batches) | readings up to ${newest}Z`
     );
   }
@@ -85,7 +91,7 @@ export class Stats {
     const ms = (x: number) => (Number.isNaN(x) ? "-" : `${x.toFixed(1)} ms`);
     return (
       `sent ${t.sent} readings in ${t.batches} batches: accepted ${t.accepted}, rejected ${t.rejected}, ` +
-      `failed ${t.failed}; ack p50 ${ms(percentile(all, 50))}, p99 ${ms(percentile(all, 99))}`
+      `failed ${t.failed}, slowed ${t.slowed} times; ack p50 ${ms(percentile(all, 50))}, p99 ${ms(percentile(all, 99))}`
     );
   }
 }

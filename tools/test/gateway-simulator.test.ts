@@ -35,6 +35,7 @@ import { planSite } from "../gateway-simulator/site-plan.ts";
 import { Stats } from "../gateway-simulator/stats.ts";
 import { HttpTransport } from "../gateway-simulator/transports/http.ts";
 import { KafkaTransport, RAW_TOPIC } from "../gateway-simulator/transports/kafka.ts";
+import { retryAfterMs } from "../gateway-simulator/transports/transport.ts";
 import { WsTransport } from "../gateway-simulator/transports/ws.ts";
 
 const HOUR = 3_600_000;
@@ -376,8 +377,11 @@ interface StubBatch {
 async function startIngestionStub(opts: {
   gatewayOf: (token: string) => string | null;
   ackDelayMs?: number;
+  /** the first `posts` HTTP batches are answered 503 with this Retry-After (ingestion's store is behind) */
+  slowDown?: { posts: number; retryAfter: string };
 }) {
   const batches: StubBatch[] = [];
+  const slowedAt: number[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const check = (items: TelemetryItem[]) => {
@@ -401,6 +405,11 @@ async function startIngestionStub(opts: {
     if (!gatewayId) {
       res.writeHead(401, { "content-type": "application/json" });
       return res.end(JSON.stringify({ error: { code: "unauthorized", message: "bad token" } }));
+    }
+    if (opts.slowDown && slowedAt.length < opts.slowDown.posts) {
+      slowedAt.push(Date.now());
+      res.writeHead(503, { "content-type": "application/json", "retry-after": opts.slowDown.retryAfter });
+      return res.end(JSON.stringify({ error: { code: "store_behind", message: "the store is behind" } }));
     }
     const gzip = req.headers["content-encoding"] === "gzip";
     const text = (gzip ? gunzipSync(Buffer.concat(chunks)) : Buffer.concat(chunks)).toString("utf8");
@@ -442,6 +451,7 @@ async function startIngestionStub(opts: {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     batches,
+    slowedAt,
     items: () => batches.flatMap((b) => b.items),
     get maxInFlight() {
       return maxInFlight;
@@ -539,6 +549,92 @@ describe("transports against ingestion's wire protocol", () => {
     for (const derId of Object.values(gw!.derIds)) {
       const times = items.filter((i) => i.derId === derId).map((i) => i.reading.timestamp);
       expect(times).toEqual(times.map((_, k) => start + k * intervalMs));
+    }
+  });
+});
+
+describe("a gateway slowed by ingestion (its telemetry store is behind)", () => {
+  const [gw] = syntheticGateways(1, 2, "test");
+  const link = { ...gw!, token: async () => "token-a" };
+
+  it("HTTP: waits as long as Retry-After says, as often as asked, then delivers every reading once", async () => {
+    const stub = await startIngestionStub({
+      gatewayOf: (token) => (token === "token-a" ? gw!.gatewayId : null),
+      slowDown: { posts: 3, retryAfter: "1" },
+    });
+    try {
+      const stats = new Stats();
+      const intervalMs = 10_000;
+      const now = Date.now();
+      const start = Math.floor((now - 5 * 60_000) / intervalMs) * intervalMs;
+      const startedAt = Date.now();
+      // more slow-downs (3) than retries of other failures (2): a slow-down is not a failure
+      await run({
+        gateways: [link],
+        transport: new HttpTransport({ ingestionUrl: stub.url }),
+        intervalMs,
+        start,
+        until: now + 200,
+        window: 1,
+        batchItems: 1_000,
+        stats,
+        signal: new AbortController().signal,
+        retries: 2,
+        graceMs: 20_000,
+      });
+      expect(stub.slowedAt).toHaveLength(3);
+      // each resend came a second after its 503, not at once nor with the backoff of a failure
+      for (let k = 1; k < stub.slowedAt.length; k++) {
+        expect(stub.slowedAt[k]! - stub.slowedAt[k - 1]!).toBeGreaterThanOrEqual(990);
+        expect(stub.slowedAt[k]! - stub.slowedAt[k - 1]!).toBeLessThan(1_900);
+      }
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(3_000);
+      const items = stub.items();
+      expect(stats.totals).toMatchObject({ accepted: items.length, failed: 0, slowed: 3 });
+      expect(new Set(items.map((i) => `${i.derId}@${i.reading.timestamp}`)).size).toBe(items.length);
+      expect(items.length).toBeGreaterThanOrEqual(30 * 4); // 5 minutes at 10 s, four DERs
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it("reads Retry-After in seconds or as an HTTP date", () => {
+    const now = Date.parse("2026-12-01T12:00:00Z");
+    expect(retryAfterMs("2", now)).toBe(2_000);
+    expect(retryAfterMs("Tue, 01 Dec 2026 12:00:03 GMT", now)).toBe(3_000);
+    expect(retryAfterMs(null, now)).toBeUndefined();
+    expect(retryAfterMs("soon", now)).toBeUndefined();
+  });
+
+  it("WebSocket: slowed answers hold the gateway back (its window), and none is lost", async () => {
+    const stub = await startIngestionStub({
+      gatewayOf: (token) => (token === "token-a" ? gw!.gatewayId : null),
+      ackDelayMs: 400,
+    });
+    try {
+      const stats = new Stats();
+      const intervalMs = 10_000;
+      const now = Date.now();
+      const start = Math.floor((now - 60 * 60_000) / intervalMs) * intervalMs;
+      const transport = new WsTransport({ ingestionUrl: stub.url });
+      await run({
+        gateways: [link],
+        transport,
+        intervalMs,
+        start,
+        until: now + 1_000,
+        window: 2,
+        batchItems: 20,
+        stats,
+        signal: new AbortController().signal,
+      });
+      await transport.close();
+      // at most 2 frames in flight, each held 400 ms: the gateway sent at the pace of the answers
+      expect(stub.maxInFlight).toBe(2);
+      expect(stats.totals.failed).toBe(0);
+      expect(stats.totals.accepted).toBe(stub.items().length);
+    } finally {
+      await stub.close();
     }
   });
 });
@@ -766,7 +862,7 @@ it("the status line names sent, accepted, rejected and the latency percentiles",
   stats.sent(10, Date.parse("2025-06-21T12:00:00Z"));
   for (const latencyMs of [5, 7, 9, 11, 200]) stats.acknowledged({ accepted: 2, rejected: [], latencyMs });
   expect(stats.line(new Date("2025-06-21T12:00:10Z"))).toBe(
-    "12:00:10 sent 10 (+10) accepted 10 rejected 0 failed 0 | ack p50 9.0 ms p99 200 ms (5 batches) | readings up to 12:00:00Z",
+    "12:00:10 sent 10 (+10) accepted 10 rejected 0 failed 0 slowed 0 | ack p50 9.0 ms p99 200 ms (5 batches) | readings up to 12:00:00Z",
   );
   expect(LOCATIONS.length).toBeGreaterThan(1);
 });

@@ -4,14 +4,16 @@ import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { unauthorized } from "./errors.ts";
 
-/** Who is calling: the `sub` and `typ` claims of a verified access token. */
-export type Identity = { id: string; type: IdentityType };
+/** Who is calling: the `sub` and `typ` claims of a verified access token (and its login `key`, if any). */
+export type Identity = { id: string; type: IdentityType; keyId?: string };
 
 /** Claims the registry puts in an access token; `exp` is required (no everlasting tokens). */
 export const AccessTokenClaimsSchema = z.object({
   sub: z.string().min(1),
   typ: IdentityTypeSchema,
   jti: z.string().min(1).optional(),
+  /** The key the identity proved at login; a token of a revoked key is refused like a revoked identity's. */
+  key: z.string().min(1).optional(),
   iat: z.number().optional(),
   exp: z.number(),
 });
@@ -42,5 +44,5 @@ export function verifyAccessToken(
 }
 
 export function identityOf(claims: AccessTokenClaims): Identity {
-  return { id: claims.sub, type: claims.typ };
+  return { id: claims.sub, type: claims.typ, ...(claims.key ? { keyId: claims.key } : {}) };
 }

@@ -56,7 +56,9 @@ export const authPlugin: FastifyPluginAsync<AuthOptions> = globalPlugin(
     app.addHook("onRequest", async (request) => {
       if (request.is404 || request.routeOptions.config.public === true) return;
       const claims = verifyAccessToken(bearerToken(request), key, opts);
-      if (opts.isRevoked && (await opts.isRevoked(claims.sub))) throw unauthorized("Identity revoked");
+      if (opts.isRevoked && (await opts.isRevoked(claims.sub, claims.key))) {
+        throw unauthorized("Identity or key revoked");
+      }
       verified.set(request, identityOf(claims));
     });
 

@@ -13,7 +13,7 @@ import {
   type TransactionalDb,
 } from "@energy/kafka";
 import type { FastifyBaseLogger } from "fastify";
-import type { Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import type { z } from "zod";
 import type { BaseConfig } from "./config.ts";
 import { loadConfig } from "./config.ts";
@@ -34,6 +34,8 @@ export interface BaseContext<C extends RuntimeConfig = RuntimeConfig, D extends 
   config: C;
   db: D;
   kafka: Kafka;
+  /** a connected Kafka admin client (readiness, lag) */
+  admin: Admin;
   /** the service's one producer (direct publishing; the relay publishes the outbox through it) */
   producer: EventProducer;
   /** wakes the outbox relay: call after committing a transaction that recorded events */
@@ -181,6 +183,7 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
     config,
     db,
     kafka,
+    admin,
     producer,
     published: () => relay.nudge(),
     readiness: {

@@ -23,7 +23,7 @@ export const config: BaseConfig = {
   JWT_AUDIENCE: "energy-platform",
 };
 
-type Claims = { sub?: string; typ?: string; jti?: string; exp?: number };
+type Claims = { sub?: string; typ?: string; jti?: string; exp?: number; key?: string };
 
 /** A token as the registry issues it; override claims or the signing key to make a bad one. */
 export function signToken(claims: Claims = {}, privateKeyPem = registryKeys.privateKeyPem): string {

@@ -2,16 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type App, createApp, revocationCache } from "../src/index.ts";
 import { config, signToken } from "./helpers.ts";
 
-const bearer = (sub: string) => ({ authorization: `Bearer ${signToken({ sub })}` });
+const bearer = (sub: string, key?: string) => ({
+  authorization: `Bearer ${signToken({ sub, ...(key ? { key } : {}) })}`,
+});
 
 describe("revoked identities", () => {
   // the service's own record of revocations (a table of its projection, in a real service)
-  const revokedInStore = new Set<string>();
+  const revokedInStore = new Set<string>(); // "usr-x" (the identity) or "usr-x key-1" (one of its keys)
   let lookups = 0;
   const cache = revocationCache({
-    lookup: async (id) => {
+    lookup: async (id, key) => {
       lookups++;
-      return revokedInStore.has(id);
+      return revokedInStore.has(id) || (key !== undefined && revokedInStore.has(`${id} ${key}`));
     },
     ttlMs: 200,
   });
@@ -28,14 +30,15 @@ describe("revoked identities", () => {
   });
   afterAll(() => app.close());
 
-  const whoami = (sub: string) => app.inject({ method: "GET", url: "/whoami", headers: bearer(sub) });
+  const whoami = (sub: string, key?: string) =>
+    app.inject({ method: "GET", url: "/whoami", headers: bearer(sub, key) });
 
   it("refuses a valid token at once when the process learns of the revocation", async () => {
     expect((await whoami("usr-a")).statusCode).toBe(200);
     cache.revoked("usr-a");
     const res = await whoami("usr-a");
     expect(res.statusCode).toBe(401);
-    expect(res.json().error).toMatchObject({ code: "unauthorized", message: "Identity revoked" });
+    expect(res.json().error).toMatchObject({ code: "unauthorized", message: "Identity or key revoked" });
     expect((await whoami("usr-other")).statusCode).toBe(200);
   });
 
@@ -56,5 +59,19 @@ describe("revoked identities", () => {
     expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
     await whoami("usr-c");
     expect(lookups - before).toBe(1);
+  });
+
+  it("refuses the tokens of a revoked key, not those of the identity's other keys", async () => {
+    expect((await whoami("usr-d", "key-1")).json()).toEqual({ id: "usr-d", type: "user", keyId: "key-1" });
+    cache.revoked("usr-d", "key-1");
+    expect((await whoami("usr-d", "key-1")).statusCode).toBe(401);
+    expect((await whoami("usr-d", "key-2")).statusCode).toBe(200);
+    expect((await whoami("usr-d")).statusCode).toBe(200);
+    revokedInStore.add("usr-e key-9"); // stored by another instance, or a projection
+    await expect.poll(async () => (await whoami("usr-e", "key-9")).statusCode, { timeout: 2000 }).toBe(401);
+    expect((await whoami("usr-e", "key-8")).statusCode).toBe(200);
+    // the identity revoked: every key's token goes
+    cache.revoked("usr-d");
+    expect((await whoami("usr-d", "key-2")).statusCode).toBe(401);
   });
 });

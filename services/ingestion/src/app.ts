@@ -3,6 +3,7 @@ import { type BaseContext, createApp, createOrgGuard, revocationCache } from "@e
 import type { Config } from "./config.ts";
 import type { IngestionShared } from "./context.ts";
 import type { Db } from "./db.ts";
+import { Backpressure } from "./ingest/backpressure.ts";
 import { intervalRoutes } from "./routes/intervals.ts";
 import { offlineDeviceRoutes } from "./routes/offline-devices.ts";
 import { siteEnergyRoutes } from "./routes/site-energy.ts";
@@ -15,10 +16,14 @@ export type AppDeps = BaseContext<Config, Db> & IngestionShared;
 /** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
   const { config, db, ingestor } = deps;
-  // Revocations arrive on registry.identity.v1 (the projection stores them): a revoked identity's
-  // unexpired token is refused within a second of the row, at the cost of a map read per request.
+  // Revocations arrive on registry.identity.v1 (the projection stores them: revoked_identity, and the
+  // revoked key's identity_key row): a token of a revoked identity or login key is refused within a second
+  // of the row, at the cost of a map read per request.
   const revocations = revocationCache({
-    lookup: async (identityId) => (await db.revokedIdentity.count({ where: { identityId } })) > 0,
+    lookup: async (identityId, keyId) =>
+      (await db.revokedIdentity.count({ where: { identityId } })) > 0 ||
+      (keyId !== undefined &&
+        (await db.identityKey.count({ where: { keyId, identityId, revokedAt: { not: null } } })) > 0),
   });
   const app = await createApp({
     name: "ingestion",
@@ -34,7 +39,13 @@ export async function buildApp(deps: AppDeps) {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
     return membership ? MemberRoleSchema.parse(membership.role) : null;
   });
-  const telemetry = { ingestor, maxBytes: config.BATCH_MAX_BYTES, maxReadings: config.BATCH_MAX_READINGS };
+  const backpressure = new Backpressure(deps.storeLag, config.STORE_LAG_MAX_SECONDS * 1000);
+  const telemetry = {
+    ingestor,
+    backpressure,
+    maxBytes: config.BATCH_MAX_BYTES,
+    maxReadings: config.BATCH_MAX_READINGS,
+  };
   await app.register(telemetryRoutes(telemetry));
   await app.register(telemetryWsRoutes({ ...telemetry, isRevoked: revocations.isRevoked }));
   const reads = { db, requireOrgRole };

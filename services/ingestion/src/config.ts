@@ -16,6 +16,11 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     FUTURE_TOLERANCE_SECONDS: positive(300),
     /** The earliest reading timestamp accepted (ISO 8601): before it no reading is plausible (a clock not set). */
     MIN_READING_TIMESTAMP: z.iso.datetime({ offset: true }).default("2000-01-01T00:00:00Z"),
+    /**
+     * The most the telemetry store may fall behind the acknowledgements (s). From half of it on, gateways
+     * are slowed (HTTP 503 with Retry-After, WebSocket answers wait) until the store has caught up.
+     */
+    STORE_LAG_MAX_SECONDS: positive(5),
     /** How long raw readings are kept (day partitions older than this are dropped). */
     RAW_RETENTION_DAYS: positive(30),
     /** A device without telemetry for this long goes stale … */

@@ -4,6 +4,7 @@ import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
 import type { Prisma } from "./generated/prisma/client.ts";
 import type { Ingestor } from "./ingest/ingestor.ts";
+import type { StoreLagMonitor } from "./store/store-lag.ts";
 
 /** A transaction of ingestion's database (what a consumer's handler gets as `tx`). */
 export type Tx = Prisma.TransactionClient;
@@ -12,6 +13,8 @@ export type Tx = Prisma.TransactionClient;
 export interface IngestionShared {
   /** validates and publishes gateway batches, for every way in (HTTP, WebSocket, raw Kafka batches) */
   ingestor: Ingestor;
+  /** how far the telemetry store is behind (started by the "store lag monitor" job; gateways are slowed by it) */
+  storeLag: StoreLagMonitor;
 }
 
 export type IngestionContext = ServiceContext<Config, Db, IngestionShared>;

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { topics } from "@energy/contracts";
 import { defineService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { ConfigSchema } from "./config.ts";
@@ -14,6 +15,10 @@ import { telemetryStore } from "./consumers/telemetry-store.ts";
 import { closeDb, createDb } from "./db.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
+import { StoreLagMonitor } from "./store/store-lag.ts";
+
+/** The telemetry store's consumer group (the store lag monitor watches it). */
+const STORE_GROUP = "telemetry-store";
 
 /**
  * Ingestion, declared: the runtime (packages/service-kit) builds config → database → producer → outbox
@@ -24,7 +29,12 @@ export const ingestion = defineService({
   dir: fileURLToPath(new URL("..", import.meta.url)),
   configSchema: ConfigSchema,
   database: { create: (config) => createDb(config.DATABASE_URL), close: closeDb },
-  context: ({ db, producer, config, published }) => ({
+  context: ({ db, producer, admin, config, published }) => ({
+    storeLag: new StoreLagMonitor({
+      admin,
+      groupId: `${config.KAFKA_TOPIC_PREFIX}ingestion.${STORE_GROUP}`,
+      topic: `${config.KAFKA_TOPIC_PREFIX}${topics.ingestionTelemetry.name}`,
+    }),
     ingestor: new Ingestor({
       db,
       producer,
@@ -51,7 +61,7 @@ export const ingestion = defineService({
     },
     {
       // messages, each one DER's readings from one batch (a fetch brings at most 1 MiB per partition anyway)
-      group: "telemetry-store",
+      group: STORE_GROUP,
       batch: { maxBatchSize: 500, partitionsConsumedConcurrently: 2 },
       subscriptions: [telemetryStore],
     },
@@ -60,6 +70,15 @@ export const ingestion = defineService({
     { group: "ocpp-readings", batch: { maxBatchSize: 500 }, subscriptions: [ocppReadings] },
   ],
   jobs: [
+    {
+      // how far the telemetry store is behind: gateways are slowed past STORE_LAG_MAX_SECONDS / 2
+      name: "store lag monitor",
+      start: ({ storeLag, app }) => {
+        storeLag.registerMetrics(app.metrics);
+        storeLag.start();
+        return { stop: () => storeLag.stop() };
+      },
+    },
     {
       name: "housekeeping",
       start: ({ db, config, published, log }) => startHousekeeping({ db, config, published, log }),

@@ -218,11 +218,57 @@ describe("the registry projection", () => {
       async () => (await send("gw-p3")).statusCode === 401 && (await read()).statusCode === 401,
     );
     expect(Date.now() - published).toBeLessThan(10_000);
-    expect((await read()).json().error).toMatchObject({ code: "unauthorized", message: "Identity revoked" });
+    expect((await read()).json().error).toMatchObject({
+      code: "unauthorized",
+      message: "Identity or key revoked",
+    });
     // the stream opened before the revocation ends at its next frame
     socket.send(JSON.stringify({ batchId: "after-revocation", items: [] }));
     expect(await closed).toEqual([1008, "identity revoked"]);
     // nobody else is refused
     expect((await send("gw-p4")).statusCode).toBe(200);
+  });
+
+  it("refuses the tokens of a revoked key within seconds of identity.key_revoked, not the other key's", async () => {
+    const key = (keyId: string) => ({
+      identityId: "gw-p5",
+      keyId,
+      algorithm: "ES256",
+      publicKey: `-----BEGIN PUBLIC KEY-----\n${keyId}\n-----END PUBLIC KEY-----`,
+    });
+    await registry.publish([
+      {
+        topic: "registry.identity.v1",
+        key: "gw-p5",
+        type: "identity.registered",
+        payload: { identityType: "gateway", name: "GW5", ...key("key-p5a") },
+      },
+      { topic: "registry.identity.v1", key: "gw-p5", type: "identity.key_added", payload: key("key-p5b") },
+    ]);
+    const sendWith = (keyId: string) =>
+      ing.app.inject({
+        method: "POST",
+        url: "/v1/telemetry",
+        headers: { authorization: `Bearer ${ing.tokenFor("gw-p5", "gateway", { key: keyId })}` },
+        payload: [{ derId: "der-p5", reading: { type: "pv", timestamp: Date.now() - 60_000, W: -5 } }],
+      });
+    await until(
+      "both keys",
+      async () => (await ing.db.identityKey.count({ where: { identityId: "gw-p5" } })) === 2,
+    );
+    expect((await sendWith("key-p5a")).statusCode).toBe(200);
+    const published = Date.now();
+    await registry.publish({
+      topic: "registry.identity.v1",
+      key: "gw-p5",
+      type: "identity.key_revoked",
+      payload: { identityId: "gw-p5", keyId: "key-p5a", reason: null },
+    });
+    await until(
+      "the revoked key's token refused",
+      async () => (await sendWith("key-p5a")).statusCode === 401,
+    );
+    expect(Date.now() - published).toBeLessThan(10_000);
+    expect((await sendWith("key-p5b")).statusCode).toBe(200);
   });
 });

@@ -1,12 +1,14 @@
 import { MemberRoleSchema } from "@energy/contracts";
 import { createApp, createOrgGuard } from "@energy/service-kit";
 import { CentralSystem } from "./central/central-system.ts";
+import { Commands } from "./central/commands.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
 import { v16Handlers } from "./handlers/v16/index.ts";
 import { v201Handlers } from "./handlers/v201/index.ts";
 import { chargerPasswordRoutes } from "./routes/charger-passwords.ts";
 import { chargerRoutes } from "./routes/chargers.ts";
+import { commandRoutes } from "./routes/commands.ts";
 import { idTagRoutes } from "./routes/id-tags.ts";
 
 export interface AppDeps {
@@ -50,10 +52,22 @@ export async function buildApp(deps: AppDeps) {
   // Chargers are told to go before the HTTP server stops taking requests.
   app.addHook("preClose", async () => central.close());
 
+  const commands = new Commands({
+    db,
+    config,
+    central,
+    instanceId: deps.instanceId,
+    published: deps.published,
+    log: app.log,
+  });
+
   const routes = { db, requireOrgRole };
   await app.register(chargerRoutes(routes));
   await app.register(chargerPasswordRoutes(routes));
   await app.register(idTagRoutes(routes));
-  return Object.assign(app, { central, requireOrgRole });
+  await app.register(
+    commandRoutes({ ...routes, commands, timeoutMs: config.COMMAND_TIMEOUT_SECONDS * 1000 }),
+  );
+  return Object.assign(app, { central, commands, requireOrgRole });
 }
 export type OcppApp = Awaited<ReturnType<typeof buildApp>>;

@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
+import { startInstanceLoop } from "./central/instance.ts";
 import { readConfig } from "./config.ts";
+import { commandConsumer } from "./consumers/commands.ts";
 import { PROJECTION_GROUP_ID, registryProjection } from "./consumers/registry-projection.ts";
 import { closeDb, createDb } from "./db.ts";
 
@@ -34,7 +36,23 @@ const projection = registryProjection({
   groupId: group(PROJECTION_GROUP_ID),
   logger: app.log.child({ consumer: "registry-projection" }),
 });
-const consumers = [projection];
+const commands = commandConsumer({
+  kafka,
+  producer,
+  commands: app.commands,
+  instanceId,
+  topicPrefix: config.KAFKA_TOPIC_PREFIX,
+  groupId: group(`ocpp.commands.${instanceId}`),
+  logger: app.log.child({ consumer: "commands" }),
+});
+const instance = startInstanceLoop({
+  db,
+  central: app.central,
+  commands: app.commands,
+  instanceId,
+  log: app.log.child({ loop: "instance" }),
+});
+const consumers = [projection, commands];
 for (const consumer of consumers) consumer.registerMetrics(app.metrics);
 // Chargers are answered while the consumers join their groups; a consumer that cannot start stops the service.
 Promise.all(consumers.map((consumer) => consumer.start())).catch((err: unknown) => {
@@ -47,7 +65,9 @@ await runService({
   port: config.PORT,
   host: config.HOST,
   closers: [
+    { name: "command consumer", close: () => commands.stop() },
     { name: "registry projection", close: () => projection.stop() },
+    { name: "instance loop", close: () => instance.stop() },
     { name: "outbox relay", close: () => relay.stop() },
     { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
     { name: "database", close: () => closeDb(db) },

@@ -3,11 +3,13 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createKafka, EventProducer, envelopeFromHeaders, OutboxRelay } from "@energy/kafka";
-import { createTestDatabase, createTestKafka, waitFor } from "@energy/testing";
+import { createTestDatabase, createTestKafka, type TestKafka, waitFor } from "@energy/testing";
 import jwt from "jsonwebtoken";
 import { RPCClient } from "ocpp-rpc";
 import { buildApp } from "../src/app.ts";
+import { startInstanceLoop } from "../src/central/instance.ts";
 import { ConfigSchema } from "../src/config.ts";
+import { commandConsumer } from "../src/consumers/commands.ts";
 import { closeDb, createDb, type Db } from "../src/db.ts";
 import { hashPassword } from "../src/domain/password.ts";
 
@@ -80,13 +82,27 @@ export async function collectTopics(kafka: Kafka, prefix: string, topics: string
   };
 }
 
-/** The ocpp service listening on a free port, on a fresh database and topic prefix. */
-export async function startOcpp(env: Record<string, string> = {}, opts: { topics?: string[] } = {}) {
-  const [database, testKafka] = await Promise.all([
-    createTestDatabase({ cwd: serviceDir }),
-    createTestKafka({ topics: [...OCPP_TOPICS, ...REGISTRY_TOPICS, ...(opts.topics ?? [])] }),
-  ]);
-  const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+
+/**
+ * The ocpp service listening on a free port, on a fresh database and topic prefix — or, with `shareWith`,
+ * a second instance on the same database and topics (several instances share chargers). `commands` also
+ * starts what server.ts starts for commands: the command consumer and the instance loop.
+ */
+export async function startOcpp(
+  env: Record<string, string> = {},
+  opts: {
+    topics?: string[];
+    commands?: boolean;
+    shareWith?: { config: { DATABASE_URL: string }; testKafka: TestKafka };
+  } = {},
+) {
+  const [database, testKafka]: [{ url: string; drop: () => Promise<void> }, TestKafka] = opts.shareWith
+    ? [{ url: opts.shareWith.config.DATABASE_URL, drop: async () => {} }, opts.shareWith.testKafka]
+    : await Promise.all([
+        createTestDatabase({ cwd: serviceDir }),
+        createTestKafka({ topics: [...OCPP_TOPICS, ...REGISTRY_TOPICS, ...(opts.topics ?? [])] }),
+      ]);
   const config = ConfigSchema.parse({
     NODE_ENV: "test",
     LOG_LEVEL: "warn",
@@ -113,6 +129,27 @@ export async function startOcpp(env: Record<string, string> = {}, opts: { topics
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const port = (app.server.address() as AddressInfo).port;
+  const commandRunner = opts.commands
+    ? commandConsumer({
+        kafka,
+        producer,
+        commands: app.commands,
+        instanceId,
+        topicPrefix: config.KAFKA_TOPIC_PREFIX,
+        groupId: testKafka.groupId(`commands-${instanceId}`),
+      })
+    : null;
+  await commandRunner?.start();
+  const loop = opts.commands
+    ? startInstanceLoop({
+        db,
+        central: app.central,
+        commands: app.commands,
+        instanceId,
+        intervalMs: 500,
+        log: app.log,
+      })
+    : null;
 
   const tokenFor = (sub: string, typ = "user") =>
     jwt.sign({ typ }, keys.privateKey, {
@@ -157,9 +194,12 @@ export async function startOcpp(env: Record<string, string> = {}, opts: { topics
       await client.connect();
       return client;
     },
+    loop,
     async close() {
       await Promise.allSettled(clients.map((c) => c.close({ force: true } as never)));
+      await commandRunner?.stop();
       await app.close();
+      await loop?.stop();
       await relay.stop();
       await producer.disconnect();
       await closeDb(db);

@@ -24,12 +24,16 @@ export type AppDeps = BaseContext<Config, Db> & RegistryShared;
 /** The registry's HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
   const { config, db } = deps;
-  // A revoked identity's access token is refused on every endpoint at once (this process revoked it) or
-  // within a second (another instance did): the check on each request is a map read, a lookup per second.
+  // A revoked identity's (or login key's) access token is refused on every endpoint at once (this process
+  // revoked it) or within a second (another instance did): the check on each request is a map read.
   const revocations = revocationCache({
-    lookup: async (identityId) =>
-      (await db.identity.findUnique({ where: { id: identityId }, select: { revokedAt: true } }))?.revokedAt !=
-      null,
+    lookup: async (identityId, keyId) => {
+      const identity = await db.identity.findUnique({
+        where: { id: identityId },
+        select: { revokedAt: true, keys: { where: { keyId: keyId ?? "" }, select: { revokedAt: true } } },
+      });
+      return identity?.revokedAt != null || identity?.keys[0]?.revokedAt != null;
+    },
   });
   const app = await createApp({
     name: "registry",

@@ -17,9 +17,9 @@ export function createTokenIssuer(config: Config) {
   return {
     jwks: { keys: [jwk] },
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-    /** A signed access token: sub, typ, jti, iat, exp, iss, aud. */
-    accessToken(identity: { id: string; type: IdentityType }): string {
-      return jwt.sign({ typ: identity.type }, privateKey, {
+    /** A signed access token: sub, typ, key (the login key, when known), jti, iat, exp, iss, aud. */
+    accessToken(identity: { id: string; type: IdentityType }, keyId?: string | null): string {
+      return jwt.sign({ typ: identity.type, ...(keyId ? { key: keyId } : {}) }, privateKey, {
         algorithm: "ES256",
         keyid: kid,
         subject: identity.id,

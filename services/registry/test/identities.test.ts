@@ -232,11 +232,24 @@ describe("identities and key login", () => {
       r.app.inject({ method: "POST", url: "/auth/refresh", payload: { refreshToken } });
     expect((await refresh(firstLogin.refreshToken)).statusCode).toBe(401); // proved by the revoked key
     expect((await refresh(secondLogin.json().refreshToken)).statusCode).toBe(200); // proved by the kept key
+    // the access token the revoked key proved ends with it, at once; the kept key's works
+    const orgs = (accessToken: string) =>
+      r.app.inject({
+        method: "POST",
+        url: "/organizations",
+        headers: bearer(accessToken),
+        payload: { name: "Key check", kind: "buyer" },
+      });
+    const stale = await orgs(token);
+    expect(stale.statusCode).toBe(401);
+    expect(stale.json().error.message).toBe("Identity or key revoked");
+    const kept = secondLogin.json().accessToken as string;
+    expect((await orgs(kept)).statusCode).toBe(201);
 
     const last = await r.app.inject({
       method: "DELETE",
       url: `/identities/${user.id}/keys/${added.json().keyId}`,
-      headers: bearer(token),
+      headers: bearer(kept),
     });
     expect(last.statusCode).toBe(409);
     expect(last.json().error.code).toBe("last_active_key");
@@ -324,7 +337,7 @@ describe("identities and key login", () => {
     );
     for (const res of reads) {
       expect(res.statusCode).toBe(401);
-      expect(res.json().error.message).toBe("Identity revoked");
+      expect(res.json().error.message).toBe("Identity or key revoked");
     }
     const write = await r.app.inject({
       method: "POST",

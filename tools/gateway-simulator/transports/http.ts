@@ -9,6 +9,7 @@ import {
   bearer,
   type GatewayLink,
   parseAnswer,
+  retryAfterMs,
   type Transport,
   TransportError,
 } from "./transport.ts";
@@ -66,7 +67,13 @@ export class HttpTransport implements Transport {
       }
       if (!res.ok) {
         const retriable = res.status >= 500 || res.status === 429 || res.status === 408;
-        throw new TransportError(`POST ${this.url} answered ${res.status}: ${text.slice(0, 300)}`, retriable);
+        const wait =
+          res.status === 503 || res.status === 429 ? retryAfterMs(res.headers.get("retry-after")) : undefined;
+        throw new TransportError(
+          `POST ${this.url} answered ${res.status}: ${text.slice(0, 300)}`,
+          retriable,
+          wait,
+        );
       }
       return { ...parseAnswer(text), latencyMs };
     }

@@ -26,14 +26,29 @@ export interface BatchResult {
   latencyMs: number;
 }
 
-/** A batch that was not acknowledged; retriable ones (network, 5xx, broker) may be sent again. */
+/**
+ * A batch that was not acknowledged; retriable ones (network, 5xx, broker) may be sent again. With
+ * `retryAfterMs` ingestion asked the gateway to slow down (503/429 with Retry-After: its telemetry store is
+ * behind): the batch is sent again after that long, as often as it takes.
+ */
 export class TransportError extends Error {
   readonly retriable: boolean;
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, retriable: boolean) {
+  constructor(message: string, retriable: boolean, retryAfterMs?: number) {
     super(message);
     this.retriable = retriable;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+/** A Retry-After header (seconds, or an HTTP date) in ms; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 export interface Transport {

@@ -3,7 +3,9 @@
  * Each batch is a text frame `{ batchId, items }`; ingestion answers `{ batchId, accepted, rejected }` once
  * the accepted readings are on Kafka. Several batches may be in flight on one socket (the runner's window);
  * the latency is from sending the frame to its answer. A closed socket fails its pending batches as
- * retriable and is opened again on the next send.
+ * retriable and is opened again on the next send. While ingestion's telemetry store is behind, answers come
+ * later (the window then slows the gateway down by itself); one not answered within the ack timeout is sent
+ * again.
  */
 import { WebSocket } from "ws";
 import type { TelemetryItem } from "../fleet.ts";
@@ -131,7 +133,9 @@ class GatewaySocket {
     return new Promise<BatchResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(batchId);
-        reject(new TransportError(`no answer to batch ${batchId} within ${this.ackTimeoutMs} ms`, false));
+        // ingestion holds answers while its store catches up: a batch not answered in time is sent again
+        // (a reading stored twice is stored once)
+        reject(new TransportError(`no answer to batch ${batchId} within ${this.ackTimeoutMs} ms`, true));
       }, this.ackTimeoutMs);
       this.pending.set(batchId, { resolve, reject, sentAt: performance.now(), timer });
       socket.send(JSON.stringify({ batchId, items }), (error) => {

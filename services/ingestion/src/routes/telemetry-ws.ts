@@ -65,7 +65,7 @@ export function telemetryWsRoutes(
           let batchId: string | null = null;
           (async () => {
             // the token was checked at the upgrade: a gateway revoked since then is cut off at its next frame
-            if (await deps.isRevoked?.(gatewayId)) {
+            if (await deps.isRevoked?.(gatewayId, request.identity.keyId)) {
               socket.close(1008, "identity revoked");
               return;
             }
@@ -90,6 +90,13 @@ export function telemetryWsRoutes(
               );
             }
             const items = checkBatchSize(frame.data.items, deps.maxReadings);
+            // while the telemetry store catches up the frame waits, and its answer with it; the socket is
+            // not read meanwhile, so a gateway that does not wait for its answers is held back by TCP
+            if (deps.backpressure.retryAfterSeconds() !== null) {
+              socket.pause();
+              await deps.backpressure.ready();
+              socket.resume();
+            }
             const outcome = await deps.ingestor.ingest(items, {
               gatewayId,
               channel: "ws",

@@ -2,6 +2,7 @@ import { createGunzip } from "node:zlib";
 import { AppError, type FastifyPluginAsyncZod, forbidden } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
+import type { Backpressure } from "../ingest/backpressure.ts";
 import { checkBatchSize, parseBatchBody } from "../ingest/batch-body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
 
@@ -19,6 +20,21 @@ export const TelemetryItemDoc = z.object({
     .describe("a telemetry reading: pv, battery, meter, ev_charger_port or v2x_charger"),
 });
 
+export const StoreBehindView = z.object({
+  error: z.object({ code: z.literal("store_behind"), message: z.string() }),
+});
+
+/** The answer to a gateway slowed while the telemetry store catches up. */
+export function storeBehind(backpressure: Backpressure, retryAfterSeconds: number) {
+  const lag = (backpressure.lagMs() / 1000).toFixed(1);
+  return {
+    error: {
+      code: "store_behind" as const,
+      message: `the telemetry store is ${lag} s behind (gateways are slowed from ${backpressure.slowFromMs / 1000} s): send again in ${retryAfterSeconds} s`,
+    },
+  };
+}
+
 /** Only gateways report telemetry; each only for the devices whose comm identity it is. */
 export function gatewayOf(request: FastifyRequest): string {
   const { id, type } = request.identity;
@@ -29,6 +45,7 @@ export function gatewayOf(request: FastifyRequest): string {
 
 export interface TelemetryRouteDeps {
   ingestor: Ingestor;
+  backpressure: Backpressure;
   maxBytes: number;
   maxReadings: number;
 }
@@ -56,7 +73,21 @@ export function telemetryRoutes(deps: TelemetryRouteDeps): FastifyPluginAsyncZod
             "published on ingestion.telemetry-rejected.v1 with their reasons. The answer comes after the accepted readings are on Kafka.",
           tags: ["telemetry"],
           body: z.union([z.array(TelemetryItemDoc), z.string()]).describe("JSON array or NDJSON text"),
-          response: { 200: BatchOutcomeView },
+          response: {
+            200: BatchOutcomeView,
+            503: StoreBehindView.describe(
+              "the telemetry store is behind: nothing was taken; send the batch again after Retry-After seconds",
+            ),
+          },
+        },
+        // refused before the body is read: a slowed gateway costs no parsing
+        onRequest: async (_request, reply) => {
+          const retryAfter = deps.backpressure.retryAfterSeconds();
+          if (retryAfter === null) return;
+          return reply
+            .code(503)
+            .header("retry-after", String(retryAfter))
+            .send(storeBehind(deps.backpressure, retryAfter));
         },
         // gzip is undone before the body is parsed (and before the body limit is counted)
         preParsing: async (request, _reply, payload) => {

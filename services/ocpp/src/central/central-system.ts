@@ -66,6 +66,8 @@ interface Session {
   ready: Promise<void>;
   /** Set when a newer connection of the same charger took over: its close changes nothing. */
   superseded: boolean;
+  /** Set once charger_session names this session (before that, the routing table may still name an older one). */
+  recorded: boolean;
 }
 
 export interface CentralSystemOptions {
@@ -131,8 +133,9 @@ export class CentralSystem {
     return this.sessions.has(chargePointId);
   }
 
+  /** The chargers whose sockets this instance holds and has recorded in charger_session. */
   heldIds(): string[] {
-    return [...this.sessions.keys()];
+    return [...this.sessions.values()].filter((s) => s.recorded).map((s) => s.charger.chargePointId);
   }
 
   versionOf(chargePointId: string): OcppVersion | null {
@@ -220,6 +223,7 @@ export class CentralSystem {
       connection: { bootStatus: null },
       ready: Promise.resolve(),
       superseded: false,
+      recorded: false,
     };
     const previous = this.sessions.get(id);
     this.sessions.set(id, session);
@@ -270,6 +274,7 @@ export class CentralSystem {
       return cp;
     });
     session.connection.bootStatus = point.bootStatus;
+    session.recorded = true;
     this.opts.published();
   }
 

@@ -60,7 +60,10 @@ export function authRoutes(opts: { db: Db; config: Config; issuer: TokenIssuer }
       },
     });
     return {
-      accessToken: issuer.accessToken({ id: identity.id, type: IdentityTypeSchema.parse(identity.type) }),
+      accessToken: issuer.accessToken(
+        { id: identity.id, type: IdentityTypeSchema.parse(identity.type) },
+        keyId,
+      ),
       refreshToken: refresh.token,
       tokenType: "Bearer",
       expiresIn: issuer.accessTokenTtlSeconds,

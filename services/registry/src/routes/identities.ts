@@ -46,8 +46,8 @@ const keyInUse = () => conflict("public_key_in_use", "publicKey: this key is alr
 export function identityRoutes(opts: {
   db: Db;
   published: () => void;
-  /** tells the auth check the identity is revoked, so its unexpired tokens are refused from now on */
-  identityRevoked: (identityId: string) => void;
+  /** tells the auth check the identity (or one key of it) is revoked: its unexpired tokens are refused */
+  identityRevoked: (identityId: string, keyId?: string) => void;
 }): FastifyPluginAsyncZod {
   const { db, published, identityRevoked } = opts;
 
@@ -178,7 +178,10 @@ export function identityRoutes(opts: {
           );
           return true;
         });
-        if (revoked) published();
+        if (revoked) {
+          identityRevoked(identityId, keyId);
+          published();
+        }
         return reply.status(204).send(null);
       },
     );

@@ -1,0 +1,39 @@
+import type { StoreLag } from "../store/store-lag.ts";
+
+/**
+ * Slows gateways while the telemetry store is behind, so that its lag (and the staleness of twins,
+ * half-hours and liveness) stays bounded instead of growing with a sustained load: acknowledgements could
+ * otherwise outrun the store without limit. Gateways are slowed from half of the bound on, because what was
+ * acknowledged before the slow-down still has to be applied: the lag keeps growing while the store drains it.
+ * HTTP batches are answered 503 with Retry-After; WebSocket frames wait (their acknowledgement with them).
+ * Both go on by themselves once the store has caught up.
+ */
+export class Backpressure {
+  /** The lag from which gateways are slowed, ms. */
+  readonly slowFromMs: number;
+
+  constructor(
+    private readonly lag: StoreLag | undefined,
+    /** STORE_LAG_MAX_SECONDS, in ms */
+    readonly maxLagMs: number,
+  ) {
+    this.slowFromMs = maxLagMs / 2;
+  }
+
+  /** The store's lag now, ms (0 without a lag monitor). */
+  lagMs(): number {
+    return this.lag?.lagMs() ?? 0;
+  }
+
+  /** null while gateways go at full speed; else how long a gateway should wait before sending again, s. */
+  retryAfterSeconds(): number | null {
+    const lag = this.lagMs();
+    if (lag <= this.slowFromMs) return null;
+    return Math.min(30, Math.max(1, Math.ceil((lag - this.slowFromMs) / 1000)));
+  }
+
+  /** Resolves once gateways may go on (at once while they are not slowed). */
+  ready(): Promise<void> {
+    return this.lag ? this.lag.below(this.slowFromMs) : Promise.resolve();
+  }
+}

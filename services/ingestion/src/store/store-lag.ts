@@ -1,0 +1,132 @@
+import { Gauge, type Registry } from "prom-client";
+
+/** The two calls of a kafkajs admin client the monitor makes. */
+export interface OffsetsAdmin {
+  fetchTopicOffsets(topic: string): Promise<Array<{ partition: number; high: string; low: string }>>;
+  fetchOffsets(opts: {
+    groupId: string;
+    topics: string[];
+  }): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>;
+}
+
+/** How far the telemetry store is behind the acknowledgements, as the gateway-facing routes read it. */
+export interface StoreLag {
+  /** Age of the oldest acknowledged message the store has not applied yet (0 when it is caught up), ms. */
+  lagMs(): number;
+  /** Resolves once the lag is at most `ms` (at once when it is already). */
+  below(ms: number): Promise<void>;
+}
+
+export interface StoreLagMonitorOptions {
+  admin: OffsetsAdmin;
+  /** the telemetry store's consumer group (with the environment's prefix) */
+  groupId: string;
+  /** ingestion.telemetry.v1 with the environment's prefix */
+  topic: string;
+  /** default 250 ms: the lag is known to about this much */
+  pollIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** When the end of a partition was first seen at or beyond an offset. */
+type Sighting = { end: bigint; at: number };
+
+/**
+ * Measures the telemetry store's lag from Kafka alone, so it holds whichever instance runs the store's
+ * partitions: every poll reads the end offset of each partition of ingestion.telemetry.v1 and the store
+ * group's committed offset (the store commits after each applied chunk). The oldest unapplied message of a
+ * partition is the one at the committed offset; it was produced by the first poll that saw the partition's end
+ * beyond it, so the lag is the time since that poll (to within one poll interval). A store that stopped
+ * (crashed, stuck, not started) shows a lag that grows, as it should.
+ */
+export class StoreLagMonitor implements StoreLag {
+  private readonly sightings = new Map<number, Sighting[]>();
+  private lag = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private polling: Promise<unknown> = Promise.resolve();
+  private readonly waiters = new Set<{ ms: number; resolve: () => void }>();
+
+  constructor(private readonly opts: StoreLagMonitorOptions) {}
+
+  /** `ingestion_store_lag_seconds` on the service's registry. */
+  registerMetrics(registry: Registry): void {
+    const monitor = this;
+    new Gauge({
+      name: "ingestion_store_lag_seconds",
+      help: "age of the oldest accepted telemetry message the telemetry store has not applied yet",
+      registers: [registry],
+      collect() {
+        this.set(monitor.lag / 1000);
+      },
+    });
+  }
+
+  lagMs(): number {
+    return this.lag;
+  }
+
+  below(ms: number): Promise<void> {
+    if (this.lag <= ms || !this.running) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.add({ ms, resolve }));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = () => {
+      this.polling = this.poll()
+        .catch((error: unknown) => this.opts.onError?.(error))
+        .finally(() => {
+          if (this.running) this.timer = setTimeout(tick, this.opts.pollIntervalMs ?? 250);
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.polling;
+    this.release(Number.POSITIVE_INFINITY);
+  }
+
+  /** One look at the ends and the committed offsets; exposed for tests. */
+  async poll(now = Date.now()): Promise<number> {
+    const [ends, groups] = await Promise.all([
+      this.opts.admin.fetchTopicOffsets(this.opts.topic),
+      this.opts.admin.fetchOffsets({ groupId: this.opts.groupId, topics: [this.opts.topic] }),
+    ]);
+    const committed = new Map(
+      (groups.find((g) => g.topic === this.opts.topic)?.partitions ?? []).map((p) => [
+        p.partition,
+        BigInt(p.offset),
+      ]),
+    );
+    let lag = 0;
+    for (const { partition, high, low } of ends) {
+      const end = BigInt(high);
+      // a group that has committed nothing yet starts from the beginning of what is kept
+      const next = committed.get(partition) ?? -1n;
+      const applied = next < 0n ? BigInt(low) : next;
+      const seen = this.sightings.get(partition) ?? [];
+      if (seen.length === 0 || seen[seen.length - 1]!.end < end) seen.push({ end, at: now });
+      // sightings whose end the store has reached tell nothing any more
+      while (seen.length > 0 && seen[0]!.end <= applied) seen.shift();
+      this.sightings.set(partition, seen);
+      if (applied < end && seen.length > 0) lag = Math.max(lag, now - seen[0]!.at);
+    }
+    this.lag = lag;
+    this.release(lag);
+    return lag;
+  }
+
+  private release(lag: number): void {
+    for (const waiter of this.waiters) {
+      if (lag <= waiter.ms || lag === Number.POSITIVE_INFINITY) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+}
