@@ -47,8 +47,8 @@ export type TestService<C extends RuntimeConfig, D extends RuntimeDb, X extends 
   config: C;
   database: TestDatabase;
   testKafka: TestKafka;
-  /** a bearer token as the registry issues it (ES256), for any identity */
-  tokenFor(sub: string, typ?: string): string;
+  /** a bearer token as the registry issues it (ES256), for any identity; `claims.key` names its login key */
+  tokenFor(sub: string, typ?: string, claims?: { key?: string }): string;
   /** `{ authorization: "Bearer …" }` for app.inject */
   auth(sub: string, typ?: string): { authorization: string };
   /** the signing key pair of the tokens (PEM), e.g. for the registry, which issues them */
@@ -106,8 +106,8 @@ export async function startTestService<C extends RuntimeConfig, D extends Runtim
     throw error;
   }
   const { config } = started.ctx;
-  const tokenFor = (sub: string, typ = "user") =>
-    jwt.sign({ typ }, keys.privateKey, {
+  const tokenFor = (sub: string, typ = "user", claims: { key?: string } = {}) =>
+    jwt.sign({ typ, ...claims }, keys.privateKey, {
       algorithm: "ES256",
       subject: sub,
       issuer: config.JWT_ISSUER,

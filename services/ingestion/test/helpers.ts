@@ -29,7 +29,8 @@ export async function startIngestion(env: Record<string, string> = {}, opts: { c
     producer: service.ctx.producer,
     ingestor: service.ctx.ingestor,
     /** a bearer token as the registry issues it (ES256); a gateway's unless `typ` says otherwise */
-    tokenFor: (sub: string, typ = "gateway") => service.tokenFor(sub, typ),
+    tokenFor: (sub: string, typ = "gateway", claims: { key?: string } = {}) =>
+      service.tokenFor(sub, typ, claims),
     auth: (sub: string, typ = "gateway") => service.auth(sub, typ),
   };
 }

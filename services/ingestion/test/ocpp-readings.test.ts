@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { EventProducer } from "@energy/kafka";
 import { readTopic, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
