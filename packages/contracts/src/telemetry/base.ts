@@ -5,8 +5,13 @@ import { integer, text } from "./fields.ts";
 export const BaseDeviceDataSchema = z.object({
   make: text.nullish(),
   /** Start of the reading, ms since the Unix epoch. */
-  timestamp: integer.min(0, "timestamp must be >= 0 (ms since the Unix epoch)"),
+  timestamp: integer
+    .min(0, "timestamp must be >= 0 (ms since the Unix epoch)")
+    .describe("start of the reading, whole ms since the Unix epoch (required)"),
   /** How long the reading took. */
-  read_time_ms: integer.min(0, "read_time_ms must be >= 0").nullish(),
+  read_time_ms: integer
+    .min(0, "read_time_ms must be >= 0")
+    .describe("how long the reading took, ms")
+    .nullish(),
 });
 export type BaseDeviceData = z.infer<typeof BaseDeviceDataSchema>;
