@@ -24,7 +24,7 @@ export async function createParts(config: Config, db: Db, log: Logger) {
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
   });
   await producer.connect();
-  const relay = new OutboxRelay({ db, producer, pollIntervalMs: 200 });
+  const relay = new OutboxRelay({ db, producer, pollIntervalMs: 200, logger: log });
   const chain = await connectChain(config, db);
   const sender = new ChainSender({
     db,

@@ -24,7 +24,7 @@ export const CERTIFICATE_TOPICS = [
 ];
 
 const ENVELOPE_HEADER = "envelope";
-const quiet = { info() {}, warn() {}, error() {} };
+const quiet = process.env.CERTIFICATE_TEST_LOG ? console : { info() {}, warn() {}, error() {} };
 
 /** Anvil's first keys: the issuer, a custodial buyer, a self-custody buyer. */
 export const ISSUER_KEY = ANVIL_KEYS[0];
@@ -158,7 +158,7 @@ export async function startCertificate(
         },
       ),
     kafka,
-    waitFor: (what: string, check: () => Promise<unknown>, timeoutMs = 20_000) =>
+    waitFor: <T>(what: string, check: () => Promise<T>, timeoutMs = 20_000) =>
       waitFor(what, check, { timeoutMs }),
     async stopParts() {
       await app.close();

@@ -49,6 +49,8 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     ACCESS_TOKEN_TTL_SECONDS: seconds(900),
     REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 24 * 3600),
     CHALLENGE_TTL_SECONDS: seconds(120),
+    /** How long a gateway's one-time claim code (POST /gateways/:gatewayId/claim-code) stays good. */
+    CLAIM_CODE_TTL_SECONDS: seconds(900),
     /** When set, the root identity is created from it at first start (idempotent). */
     ROOT_PUBLIC_KEY: RootPublicKeySchema.optional(),
     /** Where invitation mails go, e.g. smtp://127.0.0.1:1025; required in production (see the transform below). */

@@ -236,4 +236,39 @@ describe("gateway claims prove possession", () => {
       { gatewayId, orgId: orgB, siteId: siteB, previousOrgId: orgA },
     ]);
   });
+
+  it("moves the gateway back to A with the one-time claim code the gateway shows", async () => {
+    const asGateway = { authorization: `Bearer ${r.tokenFor(gatewayId, "gateway")}` };
+    const codeUrl = `/gateways/${gatewayId}/claim-code`;
+    // only the gateway itself asks for its code
+    expect(
+      (await r.app.inject({ method: "POST", url: codeUrl, headers: r.auth("usr-alice") })).statusCode,
+    ).toBe(403);
+    const issued = await r.app.inject({ method: "POST", url: codeUrl, headers: asGateway });
+    expect(issued.statusCode).toBe(201);
+    const { claimCode } = issued.json() as { claimCode: string };
+    expect(claimCode).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+    expect(await r.db.gatewayClaimCode.count({ where: { codeHash: { contains: claimCode } } })).toBe(0);
+
+    const wrong = await call("usr-alice", "POST", claimUrl(orgA), { claimCode: "AAAA-BBBB-CCCC" });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json().error.code).toBe("invalid_claim_proof");
+    // typed back in lower case without dashes, as a person would
+    const claimed = await call("usr-alice", "POST", claimUrl(orgA), {
+      siteId: siteA,
+      claimCode: claimCode.replaceAll("-", "").toLowerCase(),
+    });
+    expect(claimed.statusCode).toBe(200);
+    expect(claimed.json()).toMatchObject({ orgId: orgA, previousOrgId: orgB });
+    const reused = await call("usr-bob", "POST", claimUrl(orgB), { claimCode });
+    expect(reused.statusCode).toBe(403);
+    expect((await r.db.gatewayClaim.findUnique({ where: { gatewayId } }))?.orgId).toBe(orgA);
+
+    const late = (await r.app.inject({ method: "POST", url: codeUrl, headers: asGateway })).json().claimCode;
+    await r.db.gatewayClaimCode.update({
+      where: { gatewayId },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    expect((await call("usr-bob", "POST", claimUrl(orgB), { claimCode: late })).statusCode).toBe(403);
+  });
 });

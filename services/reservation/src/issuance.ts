@@ -1,5 +1,5 @@
 import type { IssuanceFrequency, IssuanceRequest } from "@energy/contracts";
-import { enqueueEvent, type Logger } from "@energy/kafka";
+import { type Logger, prepareEvent } from "@energy/kafka";
 import type { Db } from "./db.ts";
 import { idempotencyKey, requestIdOf } from "./domain/ids.ts";
 import {
@@ -28,6 +28,8 @@ export interface IssuanceOptions {
   /** reads of a window are waited for this long after its end */
   closeDelayMs: number;
   windowsPerTransaction: number;
+  /** reservations requested at the same time (default 3) */
+  concurrency?: number;
   /** wakes the outbox relay */
   published: () => void;
   logger?: Logger;
@@ -384,19 +386,43 @@ export async function requestReservation(
         where: { id: r.id },
         data: { nextWindowEnd: nextWindowEndAfter(updated, cursor) },
       });
-      for (const request of run.requests) {
-        await enqueueEvent(tx, "reservation", {
-          topic: ISSUANCE_TOPIC,
-          key: r.id,
-          type: "issuance.requested",
-          payload: request,
-          envelope: { id: request.requestId },
-        });
-      }
+      await enqueueRequests(tx, r.id, run.requests);
       const more = windows.length === opts.windowsPerTransaction && !run.targetReached;
       return { requests: run.requests.length, more };
     },
     { timeout: 120_000, maxWait: 10_000 },
+  );
+}
+
+/**
+ * The requests into the outbox in one statement (packages/kafka's enqueueEvent writes one row per call; a
+ * reservation that starts months in the past has thousands of windows). Each payload is checked against
+ * the contract first (prepareEvent), as enqueueEvent does; the envelope id is the request id.
+ */
+async function enqueueRequests(tx: Tx, reservationId: string, requests: IssuanceRequest[]): Promise<void> {
+  if (requests.length === 0) return;
+  const prepared = requests.map((request) =>
+    prepareEvent("reservation", {
+      topic: ISSUANCE_TOPIC,
+      key: reservationId,
+      type: "issuance.requested",
+      payload: request,
+      envelope: { id: request.requestId },
+    }),
+  );
+  await tx.$executeRawUnsafe(
+    `INSERT INTO outbox (id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at)
+     SELECT id, topic, key, type, schema_version, payload, correlation_id, NULL, occurred_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::text[], $8::timestamptz[])
+            AS m(id, topic, key, type, schema_version, payload, correlation_id, occurred_at)`,
+    prepared.map((m) => m.envelope.id),
+    prepared.map((m) => m.topic),
+    prepared.map((m) => m.key),
+    prepared.map((m) => m.envelope.type),
+    prepared.map((m) => m.envelope.schemaVersion),
+    prepared.map((m) => JSON.stringify(m.payload)),
+    prepared.map((m) => m.envelope.correlationId),
+    prepared.map((m) => m.envelope.occurredAt),
   );
 }
 
@@ -443,14 +469,19 @@ export async function runIssuance(opts: IssuanceOptions, now = new Date()): Prom
     closedBy,
   );
   let requests = 0;
-  for (const { id } of due) {
-    for (;;) {
-      const result = await requestReservation(opts, id, now);
-      requests += result.requests;
-      if (result.requests > 0) opts.published();
-      if (!result.more) break;
+  // A few reservations at a time (each under its own row lock): PostgreSQL works while Node builds requests.
+  const queue = due.map((d) => d.id);
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      for (;;) {
+        const result = await requestReservation(opts, id, now);
+        requests += result.requests;
+        if (result.requests > 0) opts.published();
+        if (!result.more) break;
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 3, queue.length) }, worker));
   if (expired.length > 0) opts.published();
   return requests;
 }

@@ -148,8 +148,10 @@ export class ChainSender {
     const raw = (await this.deps.provider.send("eth_feeHistory", [20, "latest", [...FEE_PERCENTILES]])) as {
       baseFeePerGas: string[];
       reward?: string[][];
+      gasUsedRatio?: number[];
     };
     return {
+      gasUsedRatio: raw.gasUsedRatio ?? [],
       baseFeePerGas: raw.baseFeePerGas.map((v) => BigInt(v)),
       reward: (raw.reward ?? []).map((row) => row.map((v) => BigInt(v))),
     };
@@ -415,14 +417,22 @@ export class ChainSender {
     for (const row of rows) await this.broadcast(row);
   }
 
+  /**
+   * Sends a stored transaction. A node that refuses it (fees under the base fee while capped, a node
+   * restarting) is not a failure of the work: it stays as it is and is sent again on a later tick.
+   */
   private async broadcast(row: ChainTxRow): Promise<void> {
     const { db, provider, log } = this.deps;
     try {
       await provider.send("eth_sendRawTransaction", [row.rawTx]);
     } catch (error) {
       if (!alreadyKnown(error)) {
-        log.warn({ err: error, nonce: row.nonce, hash: row.txHash }, "chain sender: send failed, will retry");
-        throw error;
+        log.warn(
+          { err: error, nonce: row.nonce, hash: row.txHash },
+          "chain sender: the node refused the transaction; will resend",
+        );
+        await db.chainTx.update({ where: { id: row.id }, data: { lastSentAt: new Date() } });
+        return;
       }
     }
     if (row.status === "signed") {

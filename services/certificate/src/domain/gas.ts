@@ -22,6 +22,8 @@ export interface FeeHistory {
   baseFeePerGas: bigint[];
   /** Per block: the priority fee at each of FEE_PERCENTILES. */
   reward: bigint[][];
+  /** Per block: gas used / gas limit (0: an empty block, whose rewards say nothing). */
+  gasUsedRatio?: number[];
 }
 
 export interface FeeCaps {
@@ -34,19 +36,27 @@ export interface Fees {
   maxPriorityFeePerGas: bigint;
 }
 
-const median = (values: bigint[]): bigint => {
+/** The tier's percentile across blocks too: slow the 10th, standard the median, fast the 90th. */
+const ACROSS: Record<Tier, number> = { slow: 10, standard: 50, fast: 90 };
+const percentile = (values: bigint[], p: number): bigint => {
   if (values.length === 0) return 0n;
   const sorted = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? sorted[0]!;
 };
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
 
-/** The fees of a tier now: tip = median over the blocks of the tier's percentile; capped. */
+/**
+ * The fees of a tier now: the tip is the tier's percentile, within each block and then across the
+ * blocks that had transactions, at least the tier's floor; the max fee adds headroom over the next
+ * block's base fee; both capped.
+ */
 export function feesForTier(history: FeeHistory, tier: Tier, caps: FeeCaps): Fees {
   const nextBase = history.baseFeePerGas.at(-1) ?? 0n;
-  const tips = history.reward.map((row) => row[COLUMN[tier]] ?? 0n);
-  const tip = max(median(tips), MIN_PRIORITY[tier]);
+  const tips = history.reward
+    .filter((_, i) => (history.gasUsedRatio?.[i] ?? 1) > 0)
+    .map((row) => row[COLUMN[tier]] ?? 0n);
+  const tip = min(max(percentile(tips, ACROSS[tier]), MIN_PRIORITY[tier]), caps.maxPriorityFeePerGas);
   return capped(
     { maxFeePerGas: (nextBase * BASE_EIGHTHS[tier]) / 8n + tip, maxPriorityFeePerGas: tip },
     caps,

@@ -1,22 +1,25 @@
-import { randomBytes, randomUUID } from "node:crypto";
-import { DeviceStateSchema, KeyAlgorithmSchema } from "@energy/contracts";
-import { AppError, badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { DeviceStateSchema, IdSchema, KeyAlgorithmSchema } from "@energy/contracts";
+import { AppError, badRequest, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { claimMessage } from "../domain/gateway-claim.ts";
 import { decodeSignature, verifySignature } from "../domain/keys.ts";
+import { newOneTimePassword, normalizeOneTimePassword } from "../domain/otp.ts";
 import { recordEvent } from "../events.ts";
 import { lockGatewayClaim } from "../gateway-claims.ts";
 import { type RouteDeps, WRITERS } from "./access.ts";
 
-const ClaimParams = z.object({ orgId: z.string().min(1), gatewayId: z.string().min(1) });
+const ClaimParams = z.object({ orgId: IdSchema, gatewayId: IdSchema });
 const ClaimBody = z
   .object({
-    siteId: z.string().min(1).nullish(),
+    siteId: IdSchema.nullish(),
     /** From POST …/claim-challenge; with `signature`, the proof that the gateway consents. */
     challengeId: z.uuid().optional(),
     /** The gateway's ES256 signature of the challenge's `message` (raw r||s or DER; base64 or base64url). */
     signature: z.string().min(1).max(1024).optional(),
+    /** Or the one-time code the gateway shows (POST /gateways/:gatewayId/claim-code); case and dashes ignored. */
+    claimCode: z.string().trim().min(1).max(64).optional(),
   })
   .nullish();
 
@@ -27,6 +30,18 @@ const ChallengeView = z.object({
   message: z.string(),
   expiresAt: z.iso.datetime(),
 });
+
+const ClaimCodeView = z.object({
+  /** 12 characters of base32 (60 random bits), shown as XXXX-XXXX-XXXX. */
+  claimCode: z.string(),
+  expiresAt: z.iso.datetime(),
+});
+
+/** Only the sha256 of a claim code is kept, bound to its gateway. */
+const claimCodeHash = (gatewayId: string, code: string) =>
+  createHash("sha256")
+    .update(`${gatewayId}:${normalizeOneTimePassword(code)}`)
+    .digest("hex");
 
 const ClaimView = z.object({
   gatewayId: z.string(),
@@ -42,7 +57,7 @@ const proofRequired = () =>
     "claim_proof_required",
     403,
     "Claiming a gateway needs its proof: challengeId and the gateway's signature of its message " +
-      "(POST /organizations/:orgId/gateways/:gatewayId/claim-challenge)",
+      "(POST /organizations/:orgId/gateways/:gatewayId/claim-challenge), or the claimCode the gateway shows",
   );
 const invalidProof = (why: string) => new AppError("invalid_claim_proof", 403, why);
 
@@ -75,6 +90,39 @@ export function gatewayRoutes(opts: RouteDeps & { config: Config }): FastifyPlug
   }
 
   return async (app) => {
+    app.post(
+      "/gateways/:gatewayId/claim-code",
+      {
+        schema: {
+          summary: "A one-time claim code for the gateway to show (the gateway itself)",
+          description:
+            "For gateways that can show a code but not sign a challenge handed to them: whoever reads the code " +
+            "off the gateway claims it with `claimCode`. One live code per gateway (a new one replaces it), " +
+            "valid CLAIM_CODE_TTL_SECONDS, used up by the claim. Only its hash is stored.",
+          tags: ["gateways"],
+          params: z.object({ gatewayId: IdSchema }),
+          response: { 201: ClaimCodeView },
+        },
+      },
+      async (request, reply) => {
+        const { gatewayId } = request.params;
+        if (request.identity.id !== gatewayId)
+          throw forbidden("Only the gateway itself asks for its claim code");
+        await findGateway(gatewayId);
+        const code = newOneTimePassword();
+        const expiresAt = new Date(Date.now() + config.CLAIM_CODE_TTL_SECONDS * 1000);
+        const codeHash = claimCodeHash(gatewayId, code);
+        await db.gatewayClaimCode.upsert({
+          where: { gatewayId },
+          create: { gatewayId, codeHash, expiresAt },
+          update: { codeHash, expiresAt, createdAt: new Date() },
+        });
+        return reply
+          .status(201)
+          .send({ claimCode: code.match(/.{4}/g)!.join("-"), expiresAt: expiresAt.toISOString() });
+      },
+    );
+
     app.post(
       "/organizations/:orgId/gateways/:gatewayId/claim-challenge",
       {
@@ -118,8 +166,8 @@ export function gatewayRoutes(opts: RouteDeps & { config: Config }): FastifyPlug
           summary: "Claim a gateway for the organization with the gateway's proof (owner, admin, operator)",
           description:
             "A gateway comes to an organization (first claim, or from another organization) only with " +
-            "challengeId and the gateway's signature of the challenge's message (403 claim_proof_required, " +
-            "invalid_claim_proof); its own organization changes siteId without. When another organization " +
+            "challengeId and the gateway's signature of the challenge's message, or the claimCode it shows " +
+            "(403 claim_proof_required, invalid_claim_proof); its own organization changes siteId without. When another organization " +
             "had claimed it, that organization's devices talking through it become orphaned.",
           tags: ["gateways"],
           params: ClaimParams,
@@ -131,7 +179,7 @@ export function gatewayRoutes(opts: RouteDeps & { config: Config }): FastifyPlug
         const { orgId, gatewayId } = request.params;
         await requireOrgRole(request, orgId, WRITERS);
         const siteId = request.body?.siteId ?? null;
-        const { challengeId, signature } = request.body ?? {};
+        const { challengeId, signature, claimCode } = request.body ?? {};
         const gateway = await findGateway(gatewayId);
         if (siteId && !(await db.site.findFirst({ where: { id: siteId, orgId }, select: { id: true } }))) {
           throw badRequest("unknown_site", "siteId: no such site in this organization", { field: "siteId" });
@@ -139,7 +187,14 @@ export function gatewayRoutes(opts: RouteDeps & { config: Config }): FastifyPlug
         const outcome = await db.$transaction(async (tx) => {
           await lockGatewayClaim(tx, gatewayId);
           const previous = await tx.gatewayClaim.findUnique({ where: { gatewayId } });
-          if (previous?.orgId !== orgId || challengeId || signature) {
+          if (claimCode !== undefined) {
+            // One-time: the code is deleted by the claim it proves (a wrong code leaves the live one alone).
+            const used = await tx.$executeRaw`
+              DELETE FROM gateway_claim_code
+              WHERE gateway_id = ${gatewayId} AND code_hash = ${claimCodeHash(gatewayId, claimCode)}
+                AND expires_at > now()`;
+            if (used === 0) return { refused: invalidProof("claimCode: wrong, used or expired") };
+          } else if (previous?.orgId !== orgId || challengeId || signature) {
             if (!challengeId || !signature) return { refused: proofRequired() };
             // Consumed by its first use, right or wrong (the refusal below commits it).
             const rows = await tx.$queryRaw<{ nonce: string; live: boolean }[]>`

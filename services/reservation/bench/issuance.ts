@@ -1,0 +1,243 @@
+/**
+ * Issuance benchmark: R reservations over D devices (D / R devices each, hourly frequency) with hourly reads
+ * for N days, published on Kafka as meter-read does and consumed by the service's own consumer; then the
+ * time from the last read stored to every hourly window's issuance request computed and published (acked
+ * by the broker), and the cost of one more window for every reservation.
+ *
+ *   TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres TEST_KAFKA_BROKERS=127.0.0.1:9092 \
+ *     node --import tsx bench/issuance.ts [--devices 10000] [--reservations 1000] [--days 30]
+ *
+ * The issue's size is the default (10,000 devices, 1,000 reservations, 30 days: 7.2 million reads,
+ * 720,000 requests). Baseline in the same run: the same reads written by PostgreSQL alone
+ * (INSERT … SELECT from generate_series into an unindexed table), i.e. the floor of storing them.
+ * The components run in this process (consumer, issuance pass, outbox relay) on their own database and
+ * topic prefix; the reservations are created through the service's command (the one-buyer-per-device
+ * claim), before the reads, and issuance starts once the last read is stored.
+ */
+import { parseArgs } from "node:util";
+import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { createTestDatabase, createTestKafka, waitFor } from "@energy/testing";
+import { createReservation } from "../src/commands.ts";
+import { createConsumers } from "../src/consumers/index.ts";
+import { closeDb, createDb } from "../src/db.ts";
+import { type IssuanceOptions, runIssuance } from "../src/issuance.ts";
+import {
+  CONSUMED_TOPICS,
+  countedRead,
+  HOUR,
+  hoursAgo,
+  RESERVATION_TOPICS,
+  serviceDir,
+} from "../test/helpers.ts";
+
+const { values } = parseArgs({
+  options: {
+    devices: { type: "string", default: "10000" },
+    reservations: { type: "string", default: "1000" },
+    days: { type: "string", default: "30" },
+  },
+});
+const DEVICES = Number(values.devices);
+const RESERVATIONS = Number(values.reservations);
+const HOURS = Number(values.days) * 24;
+const PER_RESERVATION = Math.floor(DEVICES / RESERVATIONS);
+const READS = DEVICES * HOURS;
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const say = (line: string) => console.log(line);
+
+const [database, testKafka] = await Promise.all([
+  createTestDatabase({ cwd: serviceDir }),
+  createTestKafka({ topics: [...RESERVATION_TOPICS, ...CONSUMED_TOPICS] }),
+]);
+const db = createDb(database.url);
+const kafka = createKafka({ brokers: testKafka.brokers, clientId: "reservation-bench" });
+const prefix = { topicPrefix: testKafka.topicPrefix };
+const producer = new EventProducer(kafka, { source: "reservation", ...prefix });
+const meterRead = new EventProducer(kafka, { source: "meter-read", ...prefix });
+await Promise.all([producer.connect(), meterRead.connect()]);
+say(
+  `reservation issuance bench: ${fmt(DEVICES)} devices, ${fmt(RESERVATIONS)} reservations × ${PER_RESERVATION} devices, ${HOURS} hourly windows, ${fmt(READS)} reads`,
+);
+
+try {
+  // ---- baseline: PostgreSQL alone writes the same rows ---------------------------------------------------
+  await db.$executeRawUnsafe(
+    `CREATE UNLOGGED TABLE baseline_read (read_id text, device_id text, version int, content_hash text, start timestamptz, "end" timestamptz, energy_wh bigint, eligible bool)`,
+  );
+  let t = Date.now();
+  await db.$executeRawUnsafe(
+    `INSERT INTO baseline_read SELECT 'mrd-' || d || '-' || h, 'dev-' || d, 1, md5(d::text || h::text) || md5(h::text || d::text),
+            $1::timestamptz + h * interval '1 hour', $1::timestamptz + (h + 1) * interval '1 hour', 1000 + (d + h) % 700, true
+       FROM generate_series(0, $2 - 1) AS d, generate_series(0, $3 - 1) AS h`,
+    hoursAgo(HOURS),
+    DEVICES,
+    HOURS,
+  );
+  const baselineMs = Date.now() - t;
+  await db.$executeRawUnsafe("DROP TABLE baseline_read");
+  say(
+    `baseline  PostgreSQL alone inserts the ${fmt(READS)} reads: ${secs(baselineMs)} (${fmt(READS / (baselineMs / 1000))} reads/s)`,
+  );
+
+  // ---- registry projection and reservations ----------------------------------------------------------------
+  await db.organization.createMany({
+    data: [
+      { id: "org-buyer", name: "Bench buyer", kind: "buyer" },
+      { id: "org-dev", name: "Bench developer", kind: "developer" },
+    ],
+  });
+  const deviceId = (i: number) => `dev-${String(i).padStart(6, "0")}`;
+  await db.device.createMany({
+    data: Array.from({ length: DEVICES }, (_, i) => ({
+      id: deviceId(i),
+      orgId: "org-dev",
+      siteId: "sit-bench",
+      name: deviceId(i),
+      type: "inverter",
+      state: "active",
+      countryCode: "IND",
+      fuelCode: "ES100",
+      capacityW: 5_000,
+    })),
+  });
+  const start = hoursAgo(HOURS);
+  t = Date.now();
+  for (let r = 0; r < RESERVATIONS; r++) {
+    await createReservation(
+      db,
+      {
+        buyerOrgId: "org-buyer",
+        createdBy: "usr-bench",
+        name: `bench ${r}`,
+        deviceIds: Array.from({ length: PER_RESERVATION }, (_, k) => deviceId(r * PER_RESERVATION + k)),
+        targetVolumeWh: null,
+        start,
+        end: new Date(Date.now() + 7 * 24 * HOUR),
+        frequency: "hourly",
+        timezone: "UTC",
+        authorityToExceed: true,
+        buyerAddress: "0x410CB6672F7ebE397F866fC2CE1020cB18Ac6C5F",
+        continueIfUnavailable: false,
+        continueIfTargetBelow: true,
+      },
+      new Date(),
+    );
+  }
+  say(`setup     ${fmt(RESERVATIONS)} reservations created: ${secs(Date.now() - t)}`);
+
+  // ---- reads over Kafka into the service's consumer -----------------------------------------------------------
+  const relay = new OutboxRelay({ db, producer, pollIntervalMs: 50 });
+  relay.start();
+  const consumers = createConsumers({ kafka, producer, db, ...prefix });
+  await Promise.all(consumers.map((c) => c.start()));
+  t = Date.now();
+  const PER_MESSAGE = Math.min(HOURS, 720);
+  let sent = 0;
+  let expectedWh = 0;
+  for (let d = 0; d < DEVICES; d++) {
+    const id = deviceId(d);
+    const batch = [];
+    for (let h = 0; h < HOURS; h++) {
+      const energy = 1_000 + ((d + h) % 700);
+      if (d < RESERVATIONS * PER_RESERVATION) expectedWh += energy;
+      batch.push(
+        countedRead(
+          `mrd-${d}-${h}`,
+          new Date(start.getTime() + h * HOUR),
+          new Date(start.getTime() + (h + 1) * HOUR),
+          energy,
+        ),
+      );
+    }
+    const events = [];
+    for (let i = 0; i < batch.length; i += PER_MESSAGE) {
+      events.push({
+        topic: "meter-read.read.v1",
+        key: id,
+        type: "reads.recorded",
+        payload: { deviceId: id, orgId: "org-dev", reads: batch.slice(i, i + PER_MESSAGE) },
+      });
+    }
+    await meterRead.publish(events);
+    sent += batch.length;
+  }
+  const publishedMs = Date.now() - t;
+  await waitFor(
+    "every read stored",
+    async () =>
+      Number((await db.$queryRawUnsafe<[{ n: bigint }]>("SELECT count(*) AS n FROM meter_read"))[0].n) ===
+      READS,
+    { timeoutMs: 3_600_000, intervalMs: 500 },
+  );
+  const storedMs = Date.now() - t;
+  say(
+    `reads     ${fmt(sent)} published in ${secs(publishedMs)}; all stored by the consumer after ${secs(storedMs)} (${fmt(READS / (storedMs / 1000))} reads/s, ${(storedMs / baselineMs).toFixed(1)}× the baseline)`,
+  );
+
+  // ---- from the last read to every window's request published ---------------------------------------------
+  const issuance: IssuanceOptions = {
+    db,
+    minCertificateWh: 1_000,
+    closeDelayMs: 0,
+    windowsPerTransaction: 1_000,
+    published: () => relay.nudge(),
+  };
+  const expectedRequests = RESERVATIONS * HOURS;
+  t = Date.now();
+  let requests = 0;
+  for (let pass = await runIssuance(issuance); pass > 0; pass = await runIssuance(issuance)) requests += pass;
+  const computedMs = Date.now() - t;
+  await waitFor(
+    "every request published",
+    async () => (await db.outboxMessage.count({ where: { sentAt: null } })) === 0,
+    { timeoutMs: 3_600_000, intervalMs: 200 },
+  );
+  const allMs = Date.now() - t;
+  const [{ wh }] = await db.$queryRawUnsafe<[{ wh: string }]>(
+    "SELECT coalesce(sum(energy_wh), 0)::text AS wh FROM issuance_window",
+  );
+  say(
+    `issuance  ${fmt(requests)} requests (expected ${fmt(expectedRequests)}) computed in ${secs(computedMs)}, all published (broker acks) ${secs(allMs)} after the last read; ` +
+      `${fmt(requests / (allMs / 1000))} requests/s; energy requested ${fmt(Number(wh))} Wh = reads ${fmt(expectedWh)} Wh: ${Number(wh) === expectedWh}`,
+  );
+
+  // ---- one more window for every reservation -------------------------------------------------------------------
+  const next = hoursAgo(0);
+  const more = [];
+  for (let d = 0; d < RESERVATIONS * PER_RESERVATION; d++) {
+    more.push({
+      topic: "meter-read.read.v1",
+      key: deviceId(d),
+      type: "reads.recorded",
+      payload: {
+        deviceId: deviceId(d),
+        orgId: "org-dev",
+        reads: [countedRead(`mrd-${d}-next`, next, new Date(next.getTime() + HOUR), 1_234)],
+      },
+    });
+  }
+  for (let i = 0; i < more.length; i += 1_000) await meterRead.publish(more.slice(i, i + 1_000));
+  await waitFor(
+    "the next hour's reads stored",
+    async () => (await db.meterRead.count({ where: { start: next } })) === more.length,
+    { timeoutMs: 600_000, intervalMs: 200 },
+  );
+  t = Date.now();
+  const nextCount = await runIssuance(issuance, new Date(next.getTime() + HOUR + 1));
+  await waitFor("published", async () => (await db.outboxMessage.count({ where: { sentAt: null } })) === 0, {
+    timeoutMs: 600_000,
+    intervalMs: 50,
+  });
+  const oneMs = Date.now() - t;
+  say(
+    `one more  window for ${fmt(RESERVATIONS)} reservations: ${nextCount} requests computed and published in ${secs(oneMs)} (${((oneMs / RESERVATIONS) * 1000).toFixed(0)} µs per reservation)`,
+  );
+
+  await Promise.all(consumers.map((c) => c.stop()));
+  await relay.stop();
+} finally {
+  await Promise.all([producer.disconnect(), meterRead.disconnect()]);
+  await closeDb(db);
+  await database.drop();
+}
