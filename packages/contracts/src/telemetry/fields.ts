@@ -20,18 +20,29 @@ export function about(rule: string) {
 // Building blocks for the telemetry models. Every measurement in a model is
 // `.nullish()`: a field the gateway could not read is null or absent.
 
-/** Whole number: power in W, session ids. */
-export const integer = z.int(about("must be an integer")).describe("whole number (power in W, ids)");
+/** The largest whole number of a reading (power in W: 2.1 GW is beyond any single DER; an OCPP int32 id). */
+export const INTEGER_MAX = 2_147_483_647;
+
+/** Whole number: power in W, session ids; within ±INTEGER_MAX. */
+export const integer = z
+  .int(about("must be an integer"))
+  .min(-INTEGER_MAX, about(`must be within ±${INTEGER_MAX}`))
+  .max(INTEGER_MAX, about(`must be within ±${INTEGER_MAX}`))
+  .describe("whole number (power in W, ids)");
 
 /** Any finite number: volts, amperes, hertz, degrees, phase watts. */
 export const float = z
   .number(about("must be a finite number"))
   .describe("finite number in the unit its name ends with (V, A, W, Hz, C for °C)");
 
+/** The largest energy counter, Wh (1 PWh: no DER counts so far; a bound the store's float8 sums hold exactly). */
+export const ENERGY_WH_MAX = 1_000_000_000_000_000;
+
 /** Energy counter in whole Wh. */
 export const energyWh = z
   .int(about("must be an integer number of Wh"))
   .min(0, about("must be >= 0: energy counters never go negative"))
+  .max(ENERGY_WH_MAX, about(`must be at most ${ENERGY_WH_MAX} Wh`))
   .describe("energy in whole Wh; a total_… counter is cumulative (a counter that goes down was reset)");
 
 /** State of charge and other fractions. */
