@@ -1,5 +1,5 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import type { EventProducer } from "@energy/kafka";
+import { type EventProducer, outboxReadiness } from "@energy/kafka";
 import { createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
@@ -45,7 +45,11 @@ export async function buildApp(deps: AppDeps) {
       "half-hourly energy and device liveness out.",
     config,
     bodyLimit: config.BATCH_MAX_BYTES,
-    readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+    readiness: {
+      database: () => db.$queryRawUnsafe("SELECT 1"),
+      kafka: deps.kafkaReady,
+      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
+    },
     isRevoked: revocations.isRevoked,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {

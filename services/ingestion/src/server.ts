@@ -1,4 +1,4 @@
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { createKafka, EventProducer, OutboxRelay, setMaxMessageBytes } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
@@ -11,6 +11,7 @@ import { startHousekeeping } from "./housekeeping.ts";
 import { StoreLagMonitor } from "./store/store-lag.ts";
 
 const config = readConfig();
+setMaxMessageBytes(config.KAFKA_MAX_MESSAGE_BYTES); // events over it are refused where they are made
 const db = createDb(config.DATABASE_URL);
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "ingestion" });
 const producer = new EventProducer(kafka, { source: "ingestion", topicPrefix: config.KAFKA_TOPIC_PREFIX });
@@ -33,6 +34,7 @@ const app = await buildApp({
   published: () => relay.nudge(),
   storeLag,
 });
+relay.attach(app); // its metrics on app.metrics, its log lines (a dead-lettered event) in app.log
 relay.start();
 storeLag.registerMetrics(app.metrics);
 storeLag.start();

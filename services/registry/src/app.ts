@@ -1,4 +1,5 @@
 import { MemberRoleSchema } from "@energy/contracts";
+import { outboxReadiness } from "@energy/kafka";
 import { createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
@@ -47,7 +48,11 @@ export async function buildApp(deps: AppDeps) {
     name: "registry",
     description: "Identities, organizations and what they own; the source of every registry.* event.",
     config,
-    readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+    readiness: {
+      database: () => db.$queryRawUnsafe("SELECT 1"),
+      kafka: deps.kafkaReady,
+      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
+    },
     isRevoked: revocations.isRevoked,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {

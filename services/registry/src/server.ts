@@ -1,4 +1,4 @@
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { createKafka, EventProducer, OutboxRelay, setMaxMessageBytes } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
@@ -7,6 +7,7 @@ import { createDb } from "./db.ts";
 import { ensureRootIdentity } from "./root-identity.ts";
 
 const config = readConfig();
+setMaxMessageBytes(config.KAFKA_MAX_MESSAGE_BYTES); // events over it are refused where they are made
 const db = createDb(config.DATABASE_URL);
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "registry" });
 const producer = new EventProducer(kafka, { source: "registry", topicPrefix: config.KAFKA_TOPIC_PREFIX });
@@ -21,6 +22,7 @@ const app = await buildApp({
   kafkaReady: () => admin.describeCluster(),
   published: () => relay.nudge(),
 });
+relay.attach(app); // its metrics on app.metrics, its log lines (a dead-lettered event) in app.log
 if (config.ROOT_PUBLIC_KEY && (await ensureRootIdentity(db, config.ROOT_PUBLIC_KEY))) {
   app.log.info("created the root identity from ROOT_PUBLIC_KEY");
 }
