@@ -1,4 +1,5 @@
 import type { Site } from "@energy/contracts";
+import { IdSchema } from "@energy/contracts";
 import { conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
@@ -9,6 +10,7 @@ import { MANAGERS, READERS, type RouteDeps, WRITERS } from "./access.ts";
 const TimezoneSchema = z
   .string()
   .min(1)
+  .max(64)
   .refine(
     (zone) => {
       try {
@@ -38,8 +40,8 @@ const SiteView = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const SiteParams = OrgParams.extend({ siteId: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const SiteParams = OrgParams.extend({ siteId: IdSchema });
 
 const TOPIC = "registry.site.v1";
 
