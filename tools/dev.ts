@@ -290,6 +290,48 @@ async function startSimulator(registryUrl: string, ingestionUrl: string): Promis
   }
 }
 
+/** The demo chargers: what tools/ocpp-simulator plays, a few of each OCPP version. */
+const CHARGERS = {
+  count: 4,
+  versions: "1.6,2.0.1",
+  meterInterval: "10s",
+  idle: "20s",
+  session: "2m",
+} as const;
+
+/**
+ * Starts the OCPP charger simulator detached: it provisions the demo chargers in the registry (devices of
+ * type ev_charger with an ev_charger_port DER each), sets their passwords through the ocpp service, and
+ * runs them. Resolves once they run (or the log says why not).
+ */
+async function startChargers(registryUrl: string, ocppUrl: string): Promise<string> {
+  const args = [
+    ...["tools/ocpp-simulator/main.ts", "--chargers", String(CHARGERS.count)],
+    ...["--versions", CHARGERS.versions, "--meter-interval", CHARGERS.meterInterval],
+    ...["--idle", CHARGERS.idle, "--session", CHARGERS.session],
+    ...["--registry-url", registryUrl, "--ocpp-url", ocppUrl, "--data-dir", dataDir],
+  ];
+  if (!runningPid("chargers")) {
+    const previous = join(runDir, "chargers.log");
+    const from = existsSync(previous) ? readFileSync(previous, "utf8").length : 0;
+    const { pid, logFile } = spawnDetached("chargers", args, root);
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(from) : "";
+      const line = log.split("\n").find((l) => l.includes("running "));
+      if (line) return line.replace("[ocpp-simulator] ", "");
+      if (!alive(pid)) {
+        throw new Error(
+          `the charger simulator exited; its log (${logFile}) ends with:\n${log.split("\n").slice(-20).join("\n")}`,
+        );
+      }
+      if (Date.now() > deadline) return "still starting (see .data/run/chargers.log)";
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  return "already running";
+}
+
 async function start(): Promise<void> {
   say(`Kafka on ${BROKERS} (Apache Kafka 4.1.1, KRaft, from Maven Central jars)…`);
   await startKafka({ port: KAFKA_PORT });
@@ -338,6 +380,15 @@ async function start(): Promise<void> {
     }
   }
   if (simulatorNote) say(`gateway simulator ${simulatorNote}`);
+  let chargers = "";
+  if (demoInfo && urls.registry && urls.ocpp) {
+    say("charger simulator: provisioning the demo chargers, then running them against ocpp…");
+    try {
+      chargers = await startChargers(urls.registry, urls.ocpp);
+    } catch (error) {
+      chargers = `not started: ${(error as Error).message}`;
+    }
+  }
 
   console.log("\nThe platform is running:\n");
   for (const [service, url] of Object.entries(urls)) {
@@ -378,13 +429,22 @@ async function start(): Promise<void> {
       }
     }
   }
+  if (chargers) {
+    console.log(`  ${"chargers".padEnd(12)} ${chargers}`);
+    if (demoInfo && urls.ocpp) {
+      console.log(
+        `  ${"".padEnd(12)} chargers, connectors, sessions: ${urls.ocpp}/v1/orgs/${demoInfo.orgId}/chargers ` +
+          `(bearer token of the demo user); their readings reach ingestion's twins; log .data/run/chargers.log`,
+      );
+    }
+  }
   console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);
   console.log("  stop: bash tools/platform.sh stop\n");
 }
 
 async function stop(): Promise<void> {
   // The simulator first, so it does not report the services going away.
-  for (const service of ["simulator", ...services(), "anvil", "mail"]) {
+  for (const service of ["simulator", "chargers", ...services(), "anvil", "mail"]) {
     const pid = runningPid(service);
     if (pid) {
       process.kill(pid, "SIGTERM");
