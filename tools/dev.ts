@@ -4,7 +4,9 @@
  *   node tools/dev.ts start    Kafka (KRaft, from Maven jars), topics, per-service databases and
  *                              migrations, every service in services/, a demo organization, and (when
  *                              ingestion runs) the gateway simulator streaming demo telemetry; prints URLs
- *   node tools/dev.ts stop     stops the simulator, the services and Kafka
+ *                              An anvil chain (npm @foundry-rs/anvil) on 127.0.0.1:8545 for the certificate
+ *                              service, its state kept in .data/anvil; the service deploys its contract once.
+ *   node tools/dev.ts stop     stops the simulator, the services, anvil and Kafka
  *   node tools/dev.ts status   what runs where
  *
  * Run through `bash tools/platform.sh start|stop|status`, which first installs the toolchain.
@@ -17,6 +19,7 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, wri
 import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ANVIL_KEYS, anvilBinary } from "../infra/anvil/anvil.ts";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
 import { ensureTopics } from "../infra/kafka/topics.ts";
 import { bootstrapDatabases, DEFAULT_POSTGRES_URL, redact } from "../infra/postgres/postgres.ts";
@@ -29,6 +32,7 @@ const KAFKA_PORT = Number(process.env.KAFKA_PORT ?? 9092);
 const BROKERS = `127.0.0.1:${KAFKA_PORT}`;
 const POSTGRES_URL = process.env.POSTGRES_URL ?? DEFAULT_POSTGRES_URL;
 const MAIL_PORT = Number(process.env.MAIL_PORT ?? 1025);
+const ANVIL_PORT = Number(process.env.ANVIL_PORT ?? 8545);
 
 /** Where each service listens locally (the same ports as docker-compose.yml). */
 const PORTS: Record<string, number> = {
@@ -154,6 +158,30 @@ async function startMailCatcher(): Promise<string> {
   return url;
 }
 
+/**
+ * The local chain: anvil from the npm package, detached, its state dumped to .data/anvil/state.json on
+ * stop and loaded on start (so the certificate registry and its tokens survive a restart).
+ */
+async function startChain(): Promise<string> {
+  const url = `http://127.0.0.1:${ANVIL_PORT}`;
+  if (runningPid("anvil")) return url;
+  const stateDir = join(dataDir, "anvil");
+  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true });
+  const logFile = join(runDir, "anvil.log");
+  const out = openSync(logFile, "a");
+  const args = ["--host", "127.0.0.1", "--port", String(ANVIL_PORT), "--state", join(stateDir, "state.json")];
+  const child = spawn(anvilBinary(), args, { detached: true, stdio: ["ignore", out, out] });
+  child.unref();
+  writeFileSync(pidFile("anvil"), String(child.pid));
+  const deadline = Date.now() + 15_000;
+  while (!(await portOpen(ANVIL_PORT))) {
+    if (!alive(child.pid!) || Date.now() > deadline) throw new Error(`anvil did not start (log: ${logFile})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return url;
+}
+
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
@@ -262,6 +290,48 @@ async function startSimulator(registryUrl: string, ingestionUrl: string): Promis
   }
 }
 
+/** The demo chargers: what tools/ocpp-simulator plays, a few of each OCPP version. */
+const CHARGERS = {
+  count: 4,
+  versions: "1.6,2.0.1",
+  meterInterval: "10s",
+  idle: "20s",
+  session: "2m",
+} as const;
+
+/**
+ * Starts the OCPP charger simulator detached: it provisions the demo chargers in the registry (devices of
+ * type ev_charger with an ev_charger_port DER each), sets their passwords through the ocpp service, and
+ * runs them. Resolves once they run (or the log says why not).
+ */
+async function startChargers(registryUrl: string, ocppUrl: string): Promise<string> {
+  const args = [
+    ...["tools/ocpp-simulator/main.ts", "--chargers", String(CHARGERS.count)],
+    ...["--versions", CHARGERS.versions, "--meter-interval", CHARGERS.meterInterval],
+    ...["--idle", CHARGERS.idle, "--session", CHARGERS.session],
+    ...["--registry-url", registryUrl, "--ocpp-url", ocppUrl, "--data-dir", dataDir],
+  ];
+  if (!runningPid("chargers")) {
+    const previous = join(runDir, "chargers.log");
+    const from = existsSync(previous) ? readFileSync(previous, "utf8").length : 0;
+    const { pid, logFile } = spawnDetached("chargers", args, root);
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(from) : "";
+      const line = log.split("\n").find((l) => l.includes("running "));
+      if (line) return line.replace("[ocpp-simulator] ", "");
+      if (!alive(pid)) {
+        throw new Error(
+          `the charger simulator exited; its log (${logFile}) ends with:\n${log.split("\n").slice(-20).join("\n")}`,
+        );
+      }
+      if (Date.now() > deadline) return "still starting (see .data/run/chargers.log)";
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  return "already running";
+}
+
 async function start(): Promise<void> {
   say(`Kafka on ${BROKERS} (Apache Kafka 4.1.1, KRaft, from Maven Central jars)…`);
   await startKafka({ port: KAFKA_PORT });
@@ -269,6 +339,8 @@ async function start(): Promise<void> {
   say(`PostgreSQL at ${redact(POSTGRES_URL)}: one database per service, migrations…`);
   const databases = await bootstrapDatabases(POSTGRES_URL);
   const smtpUrl = await startMailCatcher();
+  say(`anvil on 127.0.0.1:${ANVIL_PORT} (local EVM chain, state in .data/anvil)…`);
+  const chainUrl = await startChain();
   const keys = devKeyPair("jwt-es256", "ec");
   const rootKeys = devKeyPair("root-ed25519", "ed25519");
   const urls: Record<string, string> = {};
@@ -287,6 +359,10 @@ async function start(): Promise<void> {
         SMTP_URL: smtpUrl,
       });
     }
+    if (service === "certificate") {
+      // anvil's first dev account issues (public key material: local chains only).
+      Object.assign(env, { CHAIN_RPC_URL: chainUrl, ISSUER_PRIVATE_KEY: ANVIL_KEYS[0] });
+    }
     say(`starting ${service}…`);
     urls[service] = await startService(service, env);
   }
@@ -304,6 +380,15 @@ async function start(): Promise<void> {
     }
   }
   if (simulatorNote) say(`gateway simulator ${simulatorNote}`);
+  let chargers = "";
+  if (demoInfo && urls.registry && urls.ocpp) {
+    say("charger simulator: provisioning the demo chargers, then running them against ocpp…");
+    try {
+      chargers = await startChargers(urls.registry, urls.ocpp);
+    } catch (error) {
+      chargers = `not started: ${(error as Error).message}`;
+    }
+  }
 
   console.log("\nThe platform is running:\n");
   for (const [service, url] of Object.entries(urls)) {
@@ -335,6 +420,22 @@ async function start(): Promise<void> {
         `  ${"".padEnd(12)} ${g.gatewayId} (${g.plan.location.city}) twin: ` +
           `${urls.ingestion}/organizations/${g.orgId}/sites/${g.siteId}/twin`,
       );
+      // Its solar DERs' half-hours become telemetry meter reads once ingestion publishes them.
+      const inverter = g.deviceIds.inverter;
+      if (urls["meter-read"] && inverter) {
+        console.log(
+          `  ${"".padEnd(12)} meter reads: ${urls["meter-read"]}/organizations/${g.orgId}/devices/${inverter}/reads`,
+        );
+      }
+    }
+  }
+  if (chargers) {
+    console.log(`  ${"chargers".padEnd(12)} ${chargers}`);
+    if (demoInfo && urls.ocpp) {
+      console.log(
+        `  ${"".padEnd(12)} chargers, connectors, sessions: ${urls.ocpp}/v1/orgs/${demoInfo.orgId}/chargers ` +
+          `(bearer token of the demo user); their readings reach ingestion's twins; log .data/run/chargers.log`,
+      );
     }
   }
   console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);
@@ -343,7 +444,7 @@ async function start(): Promise<void> {
 
 async function stop(): Promise<void> {
   // The simulator first, so it does not report the services going away.
-  for (const service of ["simulator", ...services(), "mail"]) {
+  for (const service of ["simulator", "chargers", ...services(), "anvil", "mail"]) {
     const pid = runningPid(service);
     if (pid) {
       process.kill(pid, "SIGTERM");
@@ -369,6 +470,10 @@ async function status(): Promise<void> {
   const simulator = runningPid("simulator");
   console.log(
     `${"simulator".padEnd(12)}${simulator ? `up (pid ${simulator}), log .data/run/simulator.log` : "down"}`,
+  );
+  const anvil = runningPid("anvil");
+  console.log(
+    `${"anvil".padEnd(12)}${anvil ? `up (pid ${anvil}) on http://127.0.0.1:${ANVIL_PORT}` : "down"}`,
   );
   const mail = runningPid("mail");
   console.log(`${"mail".padEnd(12)}${mail ? `up (pid ${mail}) on smtp://127.0.0.1:${MAIL_PORT}` : "down"}`);

@@ -177,8 +177,20 @@ export class OutboxRelay {
   private wake: (() => void) | null = null;
   private lastPurge = 0;
   private readonly counters: OutboxRelayStats = { published: 0, deadLettered: 0, failures: 0 };
+  private logger: Logger;
 
-  constructor(private readonly opts: OutboxRelayOptions) {}
+  constructor(private readonly opts: OutboxRelayOptions) {
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  /**
+   * Makes the relay seen through a service-kit app (built after the relay, which the app's routes nudge):
+   * its metrics on `app.metrics` and its log lines (a dead-lettered row, a failed publish) in `app.log`.
+   */
+  attach(app: { metrics: Registry; log: Logger & { child(bindings: object): Logger } }): void {
+    this.logger = app.log.child({ component: "outbox-relay" });
+    this.registerMetrics(app.metrics);
+  }
 
   /** rows the broker acknowledged so far */
   get published(): number {
@@ -251,7 +263,7 @@ export class OutboxRelay {
     );
     this.counters.published += outcome.sent.length;
     this.counters.deadLettered += outcome.dead.length;
-    const log = this.opts.logger ?? silentLogger;
+    const log = this.logger;
     for (const { row, reason, bytes } of outcome.dead) {
       log.error(
         {
@@ -353,11 +365,10 @@ export class OutboxRelay {
       "Outbox publish attempts that failed and are retried",
       "failures",
     );
-    registerOutboxBacklogMetrics(registry, this.opts.db, this.opts.logger);
+    registerOutboxBacklogMetrics(registry, this.opts.db, this.logger);
   }
 
   private async loop(): Promise<void> {
-    const log = this.opts.logger ?? silentLogger;
     let failures = 0;
     while (this.running) {
       let count = 0;
@@ -368,7 +379,7 @@ export class OutboxRelay {
       } catch (error) {
         failures++;
         this.counters.failures++;
-        log.warn({ err: error, failures }, "outbox relay: publish failed, will retry");
+        this.logger.warn({ err: error, failures }, "outbox relay: publish failed, will retry");
         await sleep(Math.min(100 * 2 ** failures, 5_000));
         continue;
       }
@@ -422,7 +433,7 @@ export function outboxReadiness(db: SqlClient, opts: { maxPendingAgeMs: number }
     const { pending, oldestPendingAgeSeconds } = await outboxBacklog(db);
     if (oldestPendingAgeSeconds * 1000 > opts.maxPendingAgeMs) {
       throw new Error(
-        `outbox: ${pending} events unsent, the oldest for ${Math.round(oldestPendingAgeSeconds)} s ` +
+        `outbox: ${pending} event${pending === 1 ? "" : "s"} unsent, the oldest for ${Math.round(oldestPendingAgeSeconds)} s ` +
           `(more than ${opts.maxPendingAgeMs / 1000} s)`,
       );
     }

@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDe
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { authPlugin } from "./auth-plugin.ts";
 import type { BaseConfig } from "./config.ts";
-import { installErrorHandling } from "./error-handler.ts";
+import { frameworkErrors, installErrorHandling } from "./error-handler.ts";
 import { healthRoutes, type ReadinessChecks } from "./health.ts";
 import { type LoggerOverride, loggerOptions, requestId } from "./logger.ts";
 import { metricsPlugin } from "./metrics.ts";
@@ -52,6 +52,9 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
     genReqId: requestId,
     requestIdHeader: false,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // longer than any id (the route schemas bound each parameter and name it when it is too long)
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors,
   });
 
   app.setValidatorCompiler(validatorCompiler);

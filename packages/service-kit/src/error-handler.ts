@@ -57,6 +57,19 @@ function send(reply: FastifyReply, status: number, error: ErrorResponse["error"]
   return reply.status(status).send({ error });
 }
 
+/**
+ * Requests the router refuses before any route runs (a path that is not valid percent-encoded UTF-8, a path
+ * parameter over the router's limit): the same coded 400 as every other refusal, not fastify's own shape.
+ */
+export function frameworkErrors(error: FastifyError, _request: unknown, reply: FastifyReply): void {
+  const code = error.code === "FST_ERR_MAX_PARAM_LENGTH" ? "path_too_long" : "bad_url";
+  const message =
+    code === "bad_url"
+      ? "The path is not valid percent-encoded UTF-8"
+      : "A path segment is longer than any id the platform uses";
+  void send(reply, 400, { code, message });
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (typeof error !== "object" || error === null) {

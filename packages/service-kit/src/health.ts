@@ -31,7 +31,14 @@ async function withTimeout(check: () => Promise<unknown>, ms: number): Promise<v
 export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { readiness, timeoutMs }) => {
   app.get(
     "/healthz",
-    { config: { public: true }, schema: { tags: ["ops"], response: { 200: LivenessSchema } } },
+    {
+      config: { public: true },
+      schema: {
+        summary: "Liveness: the process answers (no dependency is checked)",
+        tags: ["ops"],
+        response: { 200: LivenessSchema },
+      },
+    },
     async () => ({ status: "ok" as const }),
   );
 
@@ -39,7 +46,12 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { 
     "/readyz",
     {
       config: { public: true },
-      schema: { tags: ["ops"], response: { 200: ReadinessSchema, 503: ReadinessSchema } },
+      schema: {
+        summary:
+          "Readiness: every dependency answers within the time limit (503 naming the ones that do not)",
+        tags: ["ops"],
+        response: { 200: ReadinessSchema, 503: ReadinessSchema },
+      },
     },
     async (request, reply) => {
       const results = await Promise.all(

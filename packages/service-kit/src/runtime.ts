@@ -8,8 +8,10 @@ import {
   EventProducer,
   type KafkaConfig,
   OutboxRelay,
+  outboxReadiness,
   type RetryOptions,
   type Subscription,
+  setMaxMessageBytes,
   type TransactionalDb,
 } from "@energy/kafka";
 import type { FastifyBaseLogger } from "fastify";
@@ -161,6 +163,7 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
   opts: StartOptions<C> = {},
 ): Promise<StartedService<C, D, X>> {
   const config = opts.config ?? loadConfig(def.configSchema, opts.env ?? process.env);
+  setMaxMessageBytes(config.KAFKA_MAX_MESSAGE_BYTES); // events over it are refused where they are made
   const db = def.database.create(config);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: def.name });
   const producer = new EventProducer(kafka, { source: def.name, topicPrefix: config.KAFKA_TOPIC_PREFIX });
@@ -189,11 +192,14 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
     readiness: {
       database: () => db.$queryRawUnsafe("SELECT 1"),
       kafka: () => admin.describeCluster(),
+      // not ready while the oldest unsent outbox event is older than OUTBOX_MAX_PENDING_AGE_SECONDS
+      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
     },
   };
   const extra = (await def.context?.(base)) ?? ({} as X);
   const app = await def.app({ ...base, ...extra });
   const ctx = { ...base, ...extra, app, log: app.log } as ServiceContext<C, D, X>;
+  relay.attach(app); // its metrics on app.metrics, its log lines (a dead-lettered event) in app.log
   relay.start();
   await def.onStart?.(ctx);
 

@@ -70,6 +70,16 @@ describe("text at the edge", () => {
     expect(res.body).not.toContain("\u0000");
   });
 
+  it.each([
+    ["a path that is not UTF-8 (a lone surrogate's bytes)", "/notes/%ED%A0%80", "bad_url"],
+    ["a malformed escape", "/notes/%ZZ", "bad_url"],
+    ["a path parameter over the router's limit", `/notes/${"n".repeat(2000)}`, "path_too_long"],
+  ])("answers %s with a coded 400", async (_name, url, code) => {
+    const res = await t.app.inject({ method: "POST", url, headers, payload: { title: "t" } });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error.code).toBe(code);
+  });
+
   it("accepts paired surrogates (emoji) and other text", async () => {
     const res = await t.app.inject({
       method: "POST",

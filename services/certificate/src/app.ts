@@ -1,4 +1,5 @@
 import { MemberRoleSchema } from "@energy/contracts";
+import { outboxReadiness } from "@energy/kafka";
 import { createApp, createOrgGuard } from "@energy/service-kit";
 import type { Chain } from "./chain/connect.ts";
 import type { Config } from "./config.ts";
@@ -32,6 +33,7 @@ export async function buildApp(deps: AppDeps) {
       database: () => db.$queryRawUnsafe("SELECT 1"),
       kafka: deps.kafkaReady,
       chain: () => chain.provider.getBlockNumber(),
+      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
     },
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {

@@ -1,3 +1,4 @@
+import { setMaxMessageBytes } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
@@ -5,6 +6,7 @@ import { closeDb, createDb } from "./db.ts";
 import { createParts } from "./service.ts";
 
 const config = readConfig();
+setMaxMessageBytes(config.KAFKA_MAX_MESSAGE_BYTES); // events over it are refused where they are made
 const db = createDb(config.DATABASE_URL);
 const parts = await createParts(config, db, console);
 const app = await buildApp({
@@ -15,6 +17,7 @@ const app = await buildApp({
   nudgeChain: () => parts.sender.nudge(),
 });
 for (const consumer of parts.consumers) consumer.registerMetrics(app.metrics);
+parts.relay.attach(app); // its metrics on app.metrics, its log lines (a dead-lettered event) in app.log
 parts.start().catch((err: unknown) => {
   app.log.fatal({ err }, "the chain sender or a consumer could not start");
   process.exit(1);

@@ -1,5 +1,9 @@
+import { createEnvelope, envelopeToHeaders } from "@energy/kafka";
+import { readTopic } from "@energy/testing";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registryAbi } from "../src/chain/registry.ts";
+import { devicesHashOf } from "../src/consumers/reservations.ts";
 import { canonicalJson } from "../src/domain/canonical-json.ts";
 import { type CertificateHarness, issuanceRequest, startCertificate } from "./helpers.ts";
 
@@ -208,5 +212,95 @@ describe("claims", () => {
       beneficiary: "Acme school",
       source: "api",
     });
+  });
+});
+
+describe("batches, the reservation log, poison messages", () => {
+  it("mints requests that wait together in one batchIssue transaction", async () => {
+    await h.parts.sender.stop();
+    const requests = [1, 2, 3, 4, 5].map(() => issuanceRequest({ buyerAddress: h.buyer.address }));
+    for (const r of requests) await h.publishRequest(r);
+    await h.waitFor(
+      "all five stored",
+      async () =>
+        (await h.db.certificate.count({ where: { requestId: { in: requests.map((r) => r.requestId) } } })) ===
+        5,
+    );
+    await h.parts.sender.start();
+    const issued = [];
+    for (const r of requests) issued.push(await h.certificateOf(r.requestId, "issued"));
+    expect(new Set(issued.map((c) => c.txHash)).size).toBe(1);
+    const tx = await h.db.chainTx.findUniqueOrThrow({ where: { id: issued[0]!.chainTxId! } });
+    expect(tx.kind).toBe("batch_issue");
+    const ids = issued.map((c) => BigInt(c.tokenId!));
+    for (const id of ids) expect(await h.registry.balanceOf!(h.buyer.address, id)).toBe(4_500n);
+    expect(new Set(ids).size).toBe(5);
+  });
+
+  it("writes reservation events to the chain's reservation log", async () => {
+    const reservationId = "res-log-1";
+    const reservation = {
+      reservationId,
+      name: "Netflix 2026",
+      buyerOrgId: "org-buyer",
+      buyerOrganization: {
+        orgId: "org-buyer",
+        name: "Acme Buyer",
+        blockchainAccountAddress: h.buyer.address,
+      },
+      buyerAddress: h.buyer.address,
+      deviceIds: ["dev-1", "dev-2"],
+      devices: [],
+      deviceOrgIds: ["org-dev"],
+      start: "2026-11-01T00:00:00.000Z",
+      end: "2026-12-01T00:00:00.000Z",
+      frequency: "daily",
+      timezone: "UTC",
+      targetVolumeWh: null,
+      authorityToExceed: false,
+      status: "active",
+    };
+    await h.publishReservation("reservation.created", reservation);
+    const logged = await h.waitFor("the log entry mined", async () => {
+      const entry = await h.db.reservationLog.findFirst({ where: { reservationId } });
+      if (!entry?.chainTxId) return undefined;
+      const tx = await h.db.chainTx.findUnique({ where: { id: entry.chainTxId } });
+      return tx?.minedHash ? tx : undefined;
+    });
+    const receipt = await h.provider.getTransactionReceipt(logged.minedHash!);
+    const event = receipt!.logs
+      .map((l) => registryAbi.parseLog(l))
+      .find((e) => e?.name === "ReservationLogged");
+    expect(event?.args.reservationId).toBe(reservationId);
+    expect(event?.args.buyer).toBe(h.buyer.address);
+    expect(event?.args.devicesHash).toBe(devicesHashOf(["dev-2", "dev-1"]));
+    expect(event?.args.start).toBe(BigInt(Date.parse(reservation.start) / 1000));
+    expect(event?.args.status).toBe(0n);
+  });
+
+  it("sends a malformed issuance request to the DLQ with its reason, and goes on", async () => {
+    const producer = h.kafka.producer();
+    await producer.connect();
+    const envelope = createEnvelope({ type: "issuance.requested", source: "reservation" });
+    await producer.send({
+      topic: `${h.testKafka.topicPrefix}reservation.issuance-request.v1`,
+      messages: [
+        {
+          key: "res-bad",
+          value: JSON.stringify({ requestId: "not-a-uuid" }),
+          headers: envelopeToHeaders(envelope),
+        },
+      ],
+    });
+    await producer.disconnect();
+    const [dead] = await readTopic(h.kafka, `${h.testKafka.topicPrefix}reservation.issuance-request.v1.dlq`, {
+      count: 1,
+    });
+    expect(dead?.key).toBe("res-bad");
+    expect(JSON.stringify(dead?.headers)).toMatch(/requestId|invalid/i);
+    // The consumer goes on: a good request after it is minted.
+    const next = issuanceRequest({ buyerAddress: h.buyer.address });
+    await h.publishRequest(next);
+    await h.certificateOf(next.requestId, "issued");
   });
 });

@@ -1,4 +1,4 @@
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { createKafka, EventProducer, OutboxRelay, setMaxMessageBytes } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
@@ -8,6 +8,7 @@ import { closeDb, createDb } from "./db.ts";
 import { RELAY_BATCH_SIZE } from "./reads/store.ts";
 
 const config = readConfig();
+setMaxMessageBytes(config.KAFKA_MAX_MESSAGE_BYTES); // events over it are refused where they are made
 const db = createDb(config.DATABASE_URL);
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "meter-read" });
 const producer = new EventProducer(kafka, { source: "meter-read", topicPrefix: config.KAFKA_TOPIC_PREFIX });
@@ -22,6 +23,7 @@ const app = await buildApp({
   kafkaReady: () => admin.describeCluster(),
   published: () => relay.nudge(),
 });
+relay.attach(app); // its metrics on app.metrics, its log lines (a dead-lettered event) in app.log
 relay.start();
 
 // Consumers start once the app is built (their metrics go on app.metrics) and stop first. The topic

@@ -1,11 +1,15 @@
 import { type ConsumerRunner, EventProducer } from "@energy/kafka";
-import { waitFor } from "@energy/testing";
+import { waitFor as waitForOnce } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registryProjection } from "../src/consumers/registry-projection.ts";
 import { type MeterRead, REGISTRY_TOPICS, startMeterRead } from "./helpers.ts";
 
 // meter-read learns devices, their capacity over time, sites and members from the registry's events: a
 // developer's reads are checked against the capacity in force when the energy was produced.
+
+// The consumer joins its group first: on a busy machine that alone can take tens of seconds.
+const waitFor = <T>(what: string, check: () => Promise<T> | T) =>
+  waitForOnce(what, check, { timeoutMs: 45_000 });
 
 let mr: MeterRead;
 let registry: EventProducer;
@@ -90,6 +94,7 @@ describe("the registry projection", () => {
       async () => (await mr.db.deviceCapacity.count({ where: { deviceId: "dev-p" } })) === 2,
     );
     await waitFor("the viewer", () => mr.db.membership.findFirst({ where: { identityId: "usr-v" } }));
+    await waitFor("the owner", () => mr.db.membership.findFirst({ where: { identityId: "usr-p" } }));
     await waitFor("the site", () => mr.db.site.findFirst({ where: { id: "sit-p" } }));
     expect(await mr.db.device.findUnique({ where: { id: "dev-p" } })).toMatchObject({
       externalId: "ROOF-1",

@@ -70,6 +70,19 @@ describe("read queries", () => {
       { start: "2026-10-01T00:00:00.000Z", energyWh: total(1, 26), reads: 26 },
       { start: "2026-11-01T00:00:00.000Z", energyWh: total(27, 72), reads: 46 },
     ]);
+    // Weeks, months and years come from the day rollup plus the hours at their edges: the same sums.
+    const stockholm = (await get("/energy?period=month")).json();
+    expect(stockholm.items).toEqual([
+      { start: "2026-09-30T22:00:00.000Z", energyWh: total(1, 25), reads: 25 },
+      { start: "2026-10-31T23:00:00.000Z", energyWh: total(26, 72), reads: 47 },
+    ]);
+    expect((await get("/energy?period=week")).json().items).toEqual([
+      { start: "2026-10-25T23:00:00.000Z", energyWh: total(1, 49), reads: 49 },
+      { start: "2026-11-01T23:00:00.000Z", energyWh: total(50, 72), reads: 23 },
+    ]);
+    expect((await get("/energy?period=year&from=2026-10-31T00:00:00Z")).json().items).toEqual([
+      { start: "2025-12-31T23:00:00.000Z", energyWh: total(3, 72), reads: 70 },
+    ]);
     expect((await get("/energy?period=fortnight")).statusCode).toBe(400);
     expect((await get("/energy?period=day&timezone=Mars/Olympus")).json().error.details.field).toBe(
       "timezone",

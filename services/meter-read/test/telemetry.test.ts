@@ -1,11 +1,15 @@
 import { type ConsumerRunner, EventProducer } from "@energy/kafka";
-import { readTopic, waitFor } from "@energy/testing";
+import { readTopic, waitFor as waitForOnce } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { intervalConsumer } from "../src/consumers/ingestion-interval.ts";
 import { type MeterRead, seedDevice, startMeterRead } from "./helpers.ts";
 
 // A device whose solar DERs report through ingestion gets its reads from ingestion.interval.v1; a corrected
 // interval corrects the read (a new version, the old kept) and reservation hears of the correction.
+
+// The consumer joins its group first: on a busy machine that alone can take tens of seconds.
+const waitFor = <T>(what: string, check: () => Promise<T> | T) =>
+  waitForOnce(what, check, { timeoutMs: 45_000 });
 
 let mr: MeterRead;
 let ingestion: EventProducer;
@@ -120,6 +124,10 @@ describe("reads from ingestion intervals", () => {
       return r?.version === 3 ? r : null;
     });
     expect(read.energyWh).toBe(1800n);
+    // The day rollup followed both corrections: one read, its latest energy.
+    expect(await mr.db.meterReadDay.findMany({ where: { deviceId: "dev-t" } })).toMatchObject([
+      { energyWh: 1800n, reads: 1 },
+    ]);
   });
 
   it("keeps intervals of a device whose reads come from the API as refused reads", async () => {

@@ -1,4 +1,5 @@
 import { MemberRoleSchema } from "@energy/contracts";
+import { outboxReadiness } from "@energy/kafka";
 import { createApp, createOrgGuard } from "@energy/service-kit";
 import { CentralSystem } from "./central/central-system.ts";
 import { Commands } from "./central/commands.ts";
@@ -34,7 +35,11 @@ export async function buildApp(deps: AppDeps) {
       "OCPP central system: chargers over OCPP 1.6J and 2.0.1 websockets (/ocpp/<chargePointId>), their " +
       "connectors and transactions, passwords and id tags, and commands to chargers.",
     config,
-    readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+    readiness: {
+      database: () => db.$queryRawUnsafe("SELECT 1"),
+      kafka: deps.kafkaReady,
+      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
+    },
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { createKafka, EventProducer, OutboxRelay, setMaxMessageBytes } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { startInstanceLoop } from "./central/instance.ts";
@@ -9,6 +9,7 @@ import { PROJECTION_GROUP_ID, registryProjection } from "./consumers/registry-pr
 import { closeDb, createDb } from "./db.ts";
 
 const config = readConfig();
+setMaxMessageBytes(config.KAFKA_MAX_MESSAGE_BYTES); // events over it are refused where they are made
 const instanceId = config.INSTANCE_ID ?? `ocpp-${randomUUID().slice(0, 8)}`;
 const db = createDb(config.DATABASE_URL, 20);
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `ocpp-${instanceId}` });
@@ -25,6 +26,7 @@ const app = await buildApp({
   kafkaReady: () => admin.describeCluster(),
   published: () => relay.nudge(),
 });
+relay.attach(app); // its metrics on app.metrics, its log lines (a dead-lettered event) in app.log
 relay.start();
 
 const group = (name: string) => `${config.KAFKA_TOPIC_PREFIX}${name}`;

@@ -70,6 +70,32 @@ describe("input refused at the edge", () => {
     expect(await r.db.organization.count({ where: { name: { startsWith: "Evil" } } })).toBe(0);
   });
 
+  it("refuses a ratedPowerW that its 32-bit column cannot hold with a 400, and takes the largest that fits", async () => {
+    const url = `/organizations/${orgId}/devices/${deviceId}/ders`;
+    const tooLarge = await call("POST", url, { derType: "solar", name: "Huge", ratedPowerW: 2_147_483_648 });
+    expect(tooLarge.statusCode, tooLarge.body).toBe(400);
+    expect(fieldsOf(tooLarge)).toEqual(["body.ratedPowerW"]);
+    const largest = await call("POST", url, {
+      derType: "solar",
+      name: "Largest",
+      ratedPowerW: 2_147_483_647,
+    });
+    expect(largest.statusCode, largest.body).toBe(201);
+  });
+
+  it("refuses strings longer than their field allows (ids, codes, links) with a 400 naming the field", async () => {
+    const site = await call("GET", `/organizations/${orgId}/sites/${"s".repeat(129)}`);
+    expect(site.statusCode, site.body).toBe(400);
+    expect(fieldsOf(site)).toEqual(["params.siteId"]);
+    const community = await call("POST", `/organizations/${orgId}/communities`, {
+      key: "long_links",
+      name: "Links",
+      links: { website: `https://example.org/${"x".repeat(3000)}` },
+    });
+    expect(community.statusCode, community.body).toBe(400);
+    expect(fieldsOf(community)).toEqual(["body.links.website"]);
+  });
+
   it("refuses %00 in a path and in a query string with a 400", async () => {
     const path = await call("GET", `/organizations/${orgId}/sites/sit-%00`);
     expect(path.statusCode, path.body).toBe(400);

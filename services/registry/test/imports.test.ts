@@ -275,6 +275,30 @@ describe("bulk CSV onboarding", () => {
     expect(JSON.stringify(bad.json())).toContain("unknown columns: kapacity");
   });
 
+  it("refuses a row whose cell holds a NUL or bytes that are not UTF-8, naming the column, and imports the rest", async () => {
+    const text = csv([good("NUL-1"), good("NUL-2", { deviceOEM: "De\u0000ye" }), good("NUL-3")]);
+    // NUL-3's deviceGrpId cell (after its externalId): the bytes of a lone surrogate, not UTF-8, as a file can hold
+    const body = Buffer.from(text);
+    const at = body.indexOf(Buffer.from("NUL-3,")) + "NUL-3,".length;
+    const bad = Buffer.concat([body.subarray(0, at), Buffer.from([0xed, 0xa0, 0x80]), body.subarray(at)]);
+    const res = await r.app.inject({
+      method: "POST",
+      url: `/organizations/${orgId}/imports?siteId=${siteId}&deviceType=inverter`,
+      headers: { ...r.auth("usr-owner"), "content-type": "text/csv" },
+      payload: bad,
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const job = await waitDone(res.json().jobId);
+    expect(job).toMatchObject({ status: "done", createdRows: 1, refusedRows: 2 });
+    const refused = (
+      await call("usr-viewer", "GET", `/organizations/${orgId}/imports/${job.jobId}/rows?outcome=refused`)
+    ).json();
+    expect(refused.items).toMatchObject([
+      { externalId: "NUL-2", reason: expect.stringMatching(/^deviceOEM: contains a NUL character/) },
+      { externalId: "NUL-3", reason: expect.stringMatching(/^deviceGrpId: .*not UTF-8/) },
+    ]);
+  });
+
   it("resumes a job left running mid-way, without duplicates", async () => {
     const rows = Array.from({ length: 7 }, (_, i) => good(`RES-${i + 1}`));
     const content = csv(rows);

@@ -8,9 +8,12 @@ import {
 } from "../src/domain/otp.ts";
 
 describe("one-time passwords", () => {
-  it("are 12 base32 characters, different each time", () => {
+  it("are 12 characters of Crockford's base32 (digits 0-9, no I, L, O, U), different each time", () => {
     const a = newOneTimePassword();
-    expect(a).toMatch(/^[A-Z0-9]{12}$/);
+    expect(a).toMatch(/^[0-9A-HJKMNP-TV-Z]{12}$/);
+    const many = Array.from({ length: 200 }, () => newOneTimePassword()).join("");
+    expect(many).toMatch(/[018]/);
+    expect(many).not.toMatch(/[ILOU]/);
     expect(newOneTimePassword()).not.toBe(a);
   });
 
@@ -22,6 +25,10 @@ describe("one-time passwords", () => {
     expect(first).toMatch(/^scrypt\$16384\$8\$1\$/);
     expect(await verifyOneTimePassword(otp, first)).toBe(true);
     expect(await verifyOneTimePassword(otp.toLowerCase(), second)).toBe(true);
+    // typed back as read: O for 0, I or L for 1
+    const zeroOne = await hashOneTimePassword("K0Q1W3M9XT2B");
+    expect(await verifyOneTimePassword("kOqIw3m9-xt2b", zeroOne)).toBe(true);
+    expect(await verifyOneTimePassword("K0QLW3M9XT2B", zeroOne)).toBe(true);
     expect(await verifyOneTimePassword(newOneTimePassword(), first)).toBe(false);
     expect(await verifyOneTimePassword(otp, DECOY_HASH)).toBe(false);
     expect(await verifyOneTimePassword(otp, "garbage")).toBe(false);

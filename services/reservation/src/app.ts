@@ -1,4 +1,5 @@
 import { MemberRoleSchema } from "@energy/contracts";
+import { outboxReadiness } from "@energy/kafka";
 import { createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
@@ -24,7 +25,11 @@ export async function buildApp(deps: AppDeps) {
       "Buyer reservations of devices (one buyer per device, 12-hour cool-down), device grouping across " +
       "organizations of a country, issuance windows by frequency, issuance requests and their counters.",
     config,
-    readiness: { database: () => db.$queryRawUnsafe("SELECT 1"), kafka: deps.kafkaReady },
+    readiness: {
+      database: () => db.$queryRawUnsafe("SELECT 1"),
+      kafka: deps.kafkaReady,
+      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
+    },
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });

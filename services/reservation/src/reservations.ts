@@ -41,7 +41,7 @@ export function periodOf(r: Reservation): {
   const end = r.endedAt && r.endedAt < r.end ? r.endedAt : r.end;
   return {
     start: r.start,
-    end: end < r.start ? r.start : end,
+    end: new Date(Math.max(end.getTime(), r.start.getTime())),
     frequency: r.frequency as IssuanceFrequency,
     timezone: r.timezone,
   };
@@ -56,7 +56,7 @@ export function nextWindowEndAfter(r: Reservation, cursor: Date): Date | null {
     period.frequency,
     period.timezone,
   );
-  return next < period.end ? next : period.end;
+  return new Date(Math.min(next.getTime(), period.end.getTime()));
 }
 
 /** The devices currently in a reservation, in id order. */

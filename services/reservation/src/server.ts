@@ -1,4 +1,4 @@
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { createKafka, EventProducer, OutboxRelay, setMaxMessageBytes } from "@energy/kafka";
 import { runService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { readConfig } from "./config.ts";
@@ -7,6 +7,7 @@ import { closeDb, createDb } from "./db.ts";
 import { startIssuance } from "./issuance.ts";
 
 const config = readConfig();
+setMaxMessageBytes(config.KAFKA_MAX_MESSAGE_BYTES); // events over it are refused where they are made
 const db = createDb(config.DATABASE_URL);
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "reservation" });
 const producer = new EventProducer(kafka, { source: "reservation", topicPrefix: config.KAFKA_TOPIC_PREFIX });
@@ -25,6 +26,7 @@ const app = await buildApp({
     issuance?.nudge();
   },
 });
+relay.attach(app); // its metrics on app.metrics, its log lines (a dead-lettered event) in app.log
 relay.start();
 issuance = startIssuance({
   db,

@@ -9,7 +9,7 @@ import {
   MemberRoleSchema,
   OrganizationKindSchema,
 } from "../enums.ts";
-import { IdSchema } from "../primitives.ts";
+import { IdSchema, INT32_MAX } from "../primitives.ts";
 import { defineTopic } from "../topic.ts";
 
 // Snapshots: `*.created` / `*.updated` carry the whole entity, so a projection just upserts it.
@@ -80,7 +80,7 @@ export const DerSchema = z.object({
   orgId: IdSchema,
   derType: DerTypeSchema,
   name: z.string().min(1),
-  ratedPowerW: z.int().min(0).nullable(),
+  ratedPowerW: z.int().min(0).max(INT32_MAX).nullable(),
 });
 export type Der = z.infer<typeof DerSchema>;
 

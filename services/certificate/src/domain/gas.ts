@@ -56,7 +56,7 @@ export function feesForTier(history: FeeHistory, tier: Tier, caps: FeeCaps): Fee
   const tips = history.reward
     .filter((_, i) => (history.gasUsedRatio?.[i] ?? 1) > 0)
     .map((row) => row[COLUMN[tier]] ?? 0n);
-  const tip = max(percentile(tips, ACROSS[tier]), MIN_PRIORITY[tier]);
+  const tip = min(max(percentile(tips, ACROSS[tier]), MIN_PRIORITY[tier]), caps.maxPriorityFeePerGas);
   return capped(
     { maxFeePerGas: (nextBase * BASE_EIGHTHS[tier]) / 8n + tip, maxPriorityFeePerGas: tip },
     caps,

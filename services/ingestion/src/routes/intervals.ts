@@ -1,4 +1,4 @@
-import { DerTypeSchema } from "@energy/contracts";
+import { DerTypeSchema, IdSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { INTERVAL_MS, intervalStartOf } from "../domain/intervals.ts";
@@ -42,7 +42,7 @@ const IntervalsView = z.object({
   intervals: z.array(IntervalView),
 });
 
-const Params = z.object({ orgId: z.string().min(1), derId: z.string().min(1) });
+const Params = z.object({ orgId: IdSchema, derId: IdSchema });
 const Query = z.object({
   from: z.iso
     .datetime({ offset: true })

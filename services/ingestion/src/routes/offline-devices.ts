@@ -1,3 +1,4 @@
+import { IdSchema } from "@energy/contracts";
 import type { FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
 import { parseWithin, WITHIN_PATTERN } from "../domain/periods.ts";
@@ -21,10 +22,11 @@ const OfflineDevicesView = z.object({
   items: z.array(OfflineDeviceView),
 });
 
-const Params = z.object({ orgId: z.string().min(1) });
+const Params = z.object({ orgId: IdSchema });
 const Query = z.object({
   within: z
     .string()
+    .max(10)
     .regex(WITHIN_PATTERN, "within must be a number of minutes, hours or days, e.g. 30m, 6h, 7d")
     .default("24h")
     .describe("how far back a change of state counts: 30m, 6h, 7d, … (at most 90d); default 24h"),

@@ -1,4 +1,4 @@
-import { DerTypeSchema } from "@energy/contracts";
+import { DerTypeSchema, IdSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { ENERGY_COLUMN_SQL, ENERGY_COLUMNS, type EnergyColumn } from "../domain/intervals.ts";
@@ -29,7 +29,7 @@ const SiteEnergyView = z.object({
     .describe("the site's DERs summed per DER type"),
 });
 
-const Params = z.object({ orgId: z.string().min(1), siteId: z.string().min(1) });
+const Params = z.object({ orgId: IdSchema, siteId: IdSchema });
 const Query = z.object({
   granularity: z.enum(["day", "month"]).default("day"),
   from: z.iso

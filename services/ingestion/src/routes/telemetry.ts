@@ -1,4 +1,5 @@
 import { createGunzip } from "node:zlib";
+import { IdSchema, TelemetryReadingSchema } from "@energy/contracts";
 import { AppError, type FastifyPluginAsyncZod, forbidden } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -14,10 +15,12 @@ export const BatchOutcomeView = z.object({
 
 /** An item of a telemetry batch (documentation; each item is checked one by one so one bad item refuses only itself). */
 export const TelemetryItemDoc = z.object({
-  derId: z.string().describe("the DER the reading is about; its device's comm identity must be the caller"),
-  reading: z
-    .record(z.string(), z.unknown())
-    .describe("a telemetry reading: pv, battery, meter, ev_charger_port or v2x_charger"),
+  derId: IdSchema.describe("the DER the reading is about; its device's comm identity must be the caller"),
+  // the telemetry models of packages/contracts, as the ingestor checks them (fields, units, signs, bands)
+  reading: TelemetryReadingSchema.describe(
+    "a telemetry reading: `type` (pv, battery, meter, ev_charger_port, v2x_charger) picks the model; `type` and " +
+      "`timestamp` are required, every other field may be null or absent (not read); unknown fields are dropped",
+  ),
 });
 
 export const StoreBehindView = z.object({
@@ -72,7 +75,9 @@ export function telemetryRoutes(deps: TelemetryRouteDeps): FastifyPluginAsyncZod
             "`Content-Encoding: gzip` is accepted. Each item is accepted or refused on its own: refused items are stored and " +
             "published on ingestion.telemetry-rejected.v1 with their reasons. The answer comes after the accepted readings are on Kafka.",
           tags: ["telemetry"],
-          body: z.union([z.array(TelemetryItemDoc), z.string()]).describe("JSON array or NDJSON text"),
+          body: z
+            .union([z.array(TelemetryItemDoc).max(deps.maxReadings), z.string().max(deps.maxBytes)])
+            .describe("JSON array or NDJSON text"),
           response: {
             200: BatchOutcomeView,
             503: StoreBehindView.describe(

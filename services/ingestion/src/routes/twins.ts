@@ -1,4 +1,4 @@
-import { DerTypeSchema, LivenessStateSchema } from "@energy/contracts";
+import { DerTypeSchema, IdSchema, LivenessStateSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
@@ -51,9 +51,9 @@ const SiteTwinView = z.object({
   devices: z.array(DeviceTwinView),
 });
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const SiteParams = OrgParams.extend({ siteId: z.string().min(1) });
-const DeviceParams = OrgParams.extend({ deviceId: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const SiteParams = OrgParams.extend({ siteId: IdSchema });
+const DeviceParams = OrgParams.extend({ deviceId: IdSchema });
 
 type DeviceRow = { id: string; siteId: string; name: string; type: string };
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { ReadFlag, ReadSource, ReadType } from "@energy/contracts";
 import { type DeviceCapacity, energyLimits, plausibility } from "./plausibility.ts";
 import { type EnergyUnit, toWholeWh } from "./units.ts";
@@ -126,7 +126,7 @@ export function contentHash(
   read: { startMs: number; endMs: number; energyWh: number; source: ReadSource },
 ): string {
   const text = `${deviceId}|${new Date(read.startMs).toISOString()}|${new Date(read.endMs).toISOString()}|${read.energyWh}|${read.source}`;
-  return createHash("sha256").update(text).digest("hex");
+  return hash("sha256", text, "hex");
 }
 
 /** The first instant that is still eligible: today's UTC midnight, 3 calendar years back. */
@@ -247,9 +247,43 @@ function storedWarnings(read: StoredRead, v: Verdict) {
     v.warn("starting_point", "endtimestamp", `read ${v.index}: a starting point, not counted`);
 }
 
-/** The counted read that overlaps [startMs, endMs), if any (counted reads never overlap each other). */
-function overlapping(reads: readonly StoredRead[], startMs: number, endMs: number): StoredRead | undefined {
-  return reads.find((r) => r.startMs !== null && r.startMs < endMs && r.endMs > startMs);
+/**
+ * The counted reads of a device in order of start, for overlap checks in O(log n): counted reads never
+ * overlap each other, so only the neighbours of a period's position can overlap it.
+ */
+class Periods {
+  private readonly reads: StoredRead[];
+  constructor(reads: readonly StoredRead[]) {
+    this.reads = reads.filter((r) => r.startMs !== null).sort((a, b) => a.startMs! - b.startMs!);
+  }
+  /** Index of the first read starting at or after `startMs`. */
+  private position(startMs: number): number {
+    let lo = 0;
+    let hi = this.reads.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.reads[mid]!.startMs! < startMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  /** The read that overlaps [startMs, endMs), if any (`except` is left out: the read being corrected). */
+  overlapping(startMs: number, endMs: number, except?: StoredRead): StoredRead | undefined {
+    const i = this.position(startMs);
+    for (const candidate of [this.reads[i - 2], this.reads[i - 1], this.reads[i], this.reads[i + 1]]) {
+      if (candidate && candidate !== except && candidate.startMs! < endMs && candidate.endMs > startMs)
+        return candidate;
+    }
+    return undefined;
+  }
+  add(read: StoredRead) {
+    this.reads.splice(this.position(read.startMs!), 0, read);
+  }
+  replace(old: StoredRead, next: StoredRead) {
+    const i = this.reads.indexOf(old);
+    if (i >= 0) this.reads.splice(i, 1);
+    this.add(next);
+  }
 }
 
 function makeRead(
@@ -287,7 +321,7 @@ function evaluateHistory(input: BatchInput): BatchResult {
   const stored: NewRead[] = [];
   const byEnd = new Map(input.existing.map((r) => [r.endMs, r]));
   // Counted reads the batch may not overlap: the stored ones (minus those it corrects) and its own.
-  const taken: StoredRead[] = input.existing.filter((r) => r.startMs !== null);
+  const taken = new Periods(input.existing);
   const order = [...input.reads].sort((a, b) => (a.startMs ?? a.endMs) - (b.startMs ?? b.endMs));
   for (const read of order) {
     const v = new Verdict(read.index);
@@ -341,8 +375,7 @@ function evaluateHistory(input: BatchInput): BatchResult {
       outcomes.push(v.outcome(null));
       continue;
     }
-    const others = isCorrection ? taken.filter((r) => r !== same) : taken;
-    const hit = overlapping(others, startMs, read.endMs);
+    const hit = taken.overlapping(startMs, read.endMs, isCorrection ? same : undefined);
     if (hit) {
       v.refuse(
         "overlaps_read",
@@ -363,8 +396,8 @@ function evaluateHistory(input: BatchInput): BatchResult {
       isCorrection ? same : null,
     );
     stored.push(row);
-    if (isCorrection) taken.splice(taken.indexOf(same), 1, row);
-    else taken.push(row);
+    if (isCorrection) taken.replace(same, row);
+    else taken.add(row);
     byEnd.set(row.endMs, row);
     outcomes.push(v.outcome(row));
   }
@@ -382,7 +415,7 @@ function evaluateCumulative(input: BatchInput): BatchResult {
   const outcomes: ReadOutcome[] = [];
   const stored: NewRead[] = [];
   const byEnd = new Map(input.existing.map((r) => [r.endMs, r]));
-  const history = input.existing.filter((r) => r.startMs !== null && r.readType === "history");
+  const history = new Periods(input.existing.filter((r) => r.readType === "history"));
   let previous: StoredRead | null = input.historyAfterLastCumulative ? null : input.lastCumulative;
   const lastEnd = input.lastCumulative?.endMs ?? Number.NEGATIVE_INFINITY;
   const order = [...input.reads].sort((a, b) => a.endMs - b.endMs);
@@ -424,7 +457,7 @@ function evaluateCumulative(input: BatchInput): BatchResult {
     }
     if (previous === null) {
       // A starting point: only its end (and an aggregate's register) counts, for the next entry.
-      const inside = overlapping(history, read.endMs, read.endMs + 1);
+      const inside = history.overlapping(read.endMs, read.endMs + 1);
       if (inside) {
         v.refuse(
           "overlaps_read",
@@ -476,7 +509,7 @@ function evaluateCumulative(input: BatchInput): BatchResult {
       }
       energyWh = valueWh - previous.valueWh;
     }
-    const hit = overlapping(history, startMs, read.endMs);
+    const hit = history.overlapping(startMs, read.endMs);
     if (hit && !v.refused) {
       v.refuse(
         "overlaps_read",

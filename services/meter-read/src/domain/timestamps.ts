@@ -10,6 +10,11 @@ export type ParsedTime = { ok: true; ms: number } | { ok: false; message: string
  * is refused rather than guessed: the same digits are different hours in different zones.
  */
 export function parseTimestamp(text: string, timezone: string | undefined): ParsedTime {
+  // The common case first (10,000 reads a request): UTC as toISOString writes it.
+  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */) {
+    const ms = Date.parse(text);
+    if (!Number.isNaN(ms) && new Date(ms).toISOString() === text) return { ok: true, ms };
+  }
   const m = ISO.exec(text);
   if (!m) return { ok: false, message: `"${text}" is not an ISO 8601 date-time (e.g. 2020-01-01T00:00:00Z)` };
   const [, y, mo, d, h, mi, s = "0", frac = "0", offset] = m;

@@ -12,6 +12,11 @@ export type WholeWh = { ok: true; wh: number } | { ok: false; message: string };
  */
 export function toWholeWh(value: number, unit: EnergyUnit): WholeWh {
   if (!Number.isFinite(value)) return { ok: false, message: "value must be a finite number" };
+  if (Number.isSafeInteger(value)) {
+    // Whole values (most of them): an integer times 1, 1,000 or 1,000,000 is exact while it stays safe.
+    const wh = value * 10 ** ENERGY_UNITS[unit];
+    if (Number.isSafeInteger(wh)) return { ok: true, wh };
+  }
   // The shortest decimal that round-trips to the same double: what the client wrote for any value it
   // wrote with at most 15 significant digits.
   const text = Math.abs(value).toString();

@@ -3,6 +3,7 @@ import { ReadFlagSchema, ReadSourceSchema, ReadTypeSchema } from "@energy/contra
 import { badRequest, type FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
 import { type Db, query } from "../db.ts";
+import { PERIODS, type Period, type PeriodSpan, periodSpans } from "../domain/periods.ts";
 import { isTimeZone } from "../domain/zoned.ts";
 import { findDevice, READERS, type RouteDeps } from "./access.ts";
 
@@ -67,8 +68,6 @@ function window(query: { from?: string | undefined; to?: string | undefined }) {
   if (to <= from) throw badRequest("invalid_query", "to must be after from", { field: "to" });
   return { from, to };
 }
-
-export const PERIODS = ["hour", "day", "week", "month", "year"] as const;
 
 /** Reads of a device: raw with paging, energy per period, sums, the latest, CSV export. */
 export function readQueryRoutes({ db, requireOrgRole }: RouteDeps): FastifyPluginAsyncZod {
@@ -272,26 +271,64 @@ export function readQueryRoutes({ db, requireOrgRole }: RouteDeps): FastifyPlugi
   };
 }
 
+/**
+ * Energy per period of the reads starting in [from, to). Hours and days straight from the reads (by the
+ * (device, start, energy) index alone); weeks, months and years from the day rollup for their whole UTC
+ * days and from the reads for the hours at their edges.
+ */
 export async function energyPerPeriod(
   db: Db,
   deviceId: string,
-  period: (typeof PERIODS)[number],
+  period: Period,
   timezone: string,
   from: Date,
   to: Date,
 ) {
-  return query<Array<{ bucket: Date; wh: string; reads: number }>>(
+  if (period === "hour" || period === "day") {
+    return query<Array<{ bucket: Date; wh: string; reads: number }>>(
+      db,
+      `SELECT date_trunc($2, start_at, $3) AS bucket, sum(energy_wh)::text AS wh, count(*)::int AS reads
+         FROM meter_read
+        WHERE device_id = $1 AND start_at >= $4 AND start_at < $5 AND energy_wh IS NOT NULL
+        GROUP BY 1 ORDER BY 1`,
+      deviceId,
+      period,
+      timezone,
+      from,
+      to,
+    );
+  }
+  // Only the span the device has reads in (the default window starts in 1970).
+  const [range] = await query<Array<{ first: Date | null; last: Date | null }>>(
     db,
-    `SELECT date_trunc($2, start_at, $3) AS bucket, sum(energy_wh)::text AS wh, count(*)::int AS reads
-       FROM meter_read
-      WHERE device_id = $1 AND start_at >= $4 AND start_at < $5 AND energy_wh IS NOT NULL
-      GROUP BY 1 ORDER BY 1`,
+    `SELECT (SELECT start_at FROM meter_read WHERE device_id = $1 AND start_at >= $2 AND start_at < $3 AND energy_wh IS NOT NULL ORDER BY start_at LIMIT 1) AS first,
+            (SELECT start_at FROM meter_read WHERE device_id = $1 AND start_at >= $2 AND start_at < $3 AND energy_wh IS NOT NULL ORDER BY start_at DESC LIMIT 1) AS last`,
     deviceId,
-    period,
-    timezone,
     from,
     to,
   );
+  if (!range?.first || !range.last) return [];
+  const spans = periodSpans(period, timezone, range.first.getTime(), range.last.getTime() + 1);
+  const iso = (pick: (s: PeriodSpan) => number) => spans.map((s) => new Date(pick(s)).toISOString());
+  const rows = await query<Array<{ bucket: Date; wh: string; reads: number }>>(
+    db,
+    `SELECT b.bucket, (coalesce(d.wh, 0) + coalesce(r.wh, 0))::text AS wh, (coalesce(d.n, 0) + coalesce(r.n, 0))::int AS reads
+       FROM unnest($2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+         AS b(bucket, s, e, fs, fe)
+       LEFT JOIN LATERAL (SELECT sum(energy_wh) AS wh, sum(reads) AS n FROM meter_read_day
+                           WHERE device_id = $1 AND day >= b.fs AND day < b.fe) d ON true
+       LEFT JOIN LATERAL (SELECT sum(energy_wh) AS wh, count(*) AS n FROM meter_read
+                           WHERE device_id = $1 AND energy_wh IS NOT NULL
+                             AND ((start_at >= b.s AND start_at < b.fs) OR (start_at >= b.fe AND start_at < b.e))) r ON true
+      ORDER BY 1`,
+    deviceId,
+    iso((s) => s.startMs),
+    iso((s) => s.fromMs),
+    iso((s) => s.toMs),
+    iso((s) => s.daysFromMs),
+    iso((s) => s.daysToMs),
+  );
+  return rows.filter((r) => r.reads > 0);
 }
 
 const CSV_HEADER =

@@ -1,7 +1,6 @@
 import { ReadTypeSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
-import type { IncomingRead } from "../domain/read-rules.ts";
 import { parseTimestamp } from "../domain/timestamps.ts";
 import { ENERGY_UNITS, type EnergyUnit } from "../domain/units.ts";
 import { isTimeZone } from "../domain/zoned.ts";
@@ -39,46 +38,62 @@ export function readsBody(maxReads: number) {
       if (body.timezone !== undefined && !isTimeZone(body.timezone)) {
         ctx.addIssue({ code: "custom", path: ["timezone"], message: `unknown time zone "${body.timezone}"` });
       }
-      const tz = body.timezone !== undefined && isTimeZone(body.timezone) ? body.timezone : undefined;
-      const seen = new Map<string, Set<number>>();
-      body.reads.forEach((read, i) => {
-        const device = read.deviceId ?? read.externalId ?? body.deviceId ?? body.externalId;
-        if (device === undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["reads", i, "deviceId"],
-            message: "name the device (deviceId or externalId)",
-          });
-        }
-        if (read.starttimestamp !== undefined) {
-          const start = parseTimestamp(read.starttimestamp, tz);
-          if (!start.ok)
-            ctx.addIssue({ code: "custom", path: ["reads", i, "starttimestamp"], message: start.message });
-        } else if (body.type === "history") {
-          ctx.addIssue({
-            code: "custom",
-            path: ["reads", i, "starttimestamp"],
-            message: "a history read needs a start",
-          });
-        }
-        const end = parseTimestamp(read.endtimestamp, tz);
-        if (!end.ok) {
-          ctx.addIssue({ code: "custom", path: ["reads", i, "endtimestamp"], message: end.message });
-          return;
-        }
-        const key = `${read.deviceId ? "id" : read.externalId ? "ext" : body.deviceId ? "id" : "ext"}:${device}`;
-        const ends = seen.get(key) ?? new Set<number>();
-        seen.set(key, ends);
-        if (ends.has(end.ms)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["reads", i, "endtimestamp"],
-            message: `${read.endtimestamp} appears twice for the same device in this batch`,
-          });
-        }
-        ends.add(end.ms);
-      });
     });
+}
+
+type Body = z.infer<ReturnType<typeof readsBody>>;
+type Ref = { id: string } | { ext: string };
+
+/** Which device a read names (its own deviceId/externalId, else the batch's). */
+function refOf(body: Body, read: Body["reads"][number]): Ref | null {
+  if (read.deviceId !== undefined) return { id: read.deviceId };
+  if (read.externalId !== undefined) return { ext: read.externalId };
+  if (body.deviceId !== undefined) return { id: body.deviceId };
+  if (body.externalId !== undefined) return { ext: body.externalId };
+  return null;
+}
+
+interface ParsedRead {
+  ref: Ref;
+  startMs: number | null;
+  endMs: number;
+}
+
+/**
+ * The timestamps and devices of every read, in one pass (here rather than in the body schema, where each
+ * would be parsed twice: 10,000 reads a request); a problem is a 400 naming each field, as the schema's.
+ */
+function parseReads(body: Body): ParsedRead[] {
+  const issues: z.core.$ZodIssue[] = [];
+  const issue = (i: number, field: string, message: string) =>
+    issues.push({ code: "custom", path: ["body", "reads", i, field], message, input: undefined });
+  const tz = body.timezone;
+  const seen = new Map<string, Set<number>>();
+  const parsed = body.reads.map((read, i): ParsedRead => {
+    const ref = refOf(body, read);
+    if (ref === null) issue(i, "deviceId", "name the device (deviceId or externalId)");
+    let startMs: number | null = null;
+    if (read.starttimestamp !== undefined) {
+      const start = parseTimestamp(read.starttimestamp, tz);
+      if (start.ok) startMs = start.ms;
+      else issue(i, "starttimestamp", start.message);
+    } else if (body.type === "history") {
+      issue(i, "starttimestamp", "a history read needs a start");
+    }
+    const end = parseTimestamp(read.endtimestamp, tz);
+    if (!end.ok) issue(i, "endtimestamp", end.message);
+    else if (ref !== null) {
+      const key = "id" in ref ? `id:${ref.id}` : `ext:${ref.ext}`;
+      const ends = seen.get(key) ?? new Set<number>();
+      seen.set(key, ends);
+      if (ends.has(end.ms))
+        issue(i, "endtimestamp", `${read.endtimestamp} appears twice for the same device in this batch`);
+      ends.add(end.ms);
+    }
+    return { ref: ref ?? { id: "" }, startMs, endMs: end.ok ? end.ms : Number.NaN };
+  });
+  if (issues.length > 0) throw new z.ZodError(issues);
+  return parsed;
 }
 
 const IssueView = z.object({
@@ -131,28 +146,21 @@ export function readRoutes(
           body: Body,
           response: { 200: ReadsResponse },
         },
+        // The answer (10,000 results) is typed by the schema at compile time; encoding it through zod again
+        // at run time cost a tenth of the request's CPU. The schema still documents it (OpenAPI).
+        serializerCompiler: () => (data) => JSON.stringify(data),
       },
       async (request) => {
         const { orgId } = request.params;
         await requireOrgRole(request, orgId, WRITERS);
         const body = request.body;
         const type = body.type === "meter read" ? "aggregate" : body.type;
-        const tz = body.timezone;
+        const reads = parseReads(body);
 
         // Resolve every device the batch names, within the organization.
         const ids = new Set<string>();
         const externalIds = new Set<string>();
-        type Ref = { id: string } | { ext: string };
-        const refOf = (read: z.infer<typeof ReadBody>): Ref =>
-          read.deviceId !== undefined
-            ? { id: read.deviceId }
-            : read.externalId !== undefined
-              ? { ext: read.externalId }
-              : body.deviceId !== undefined
-                ? { id: body.deviceId }
-                : { ext: body.externalId! };
-        for (const read of body.reads) {
-          const ref = refOf(read);
+        for (const { ref } of reads) {
           if ("id" in ref) ids.add(ref.id);
           else externalIds.add(ref.ext);
         }
@@ -169,26 +177,20 @@ export function readRoutes(
         for (const id of ids) if (!byId.has(id)) throw notFound(`device ${id}`);
         for (const ext of externalIds) if (!byExt.has(ext)) throw notFound(`device with externalId ${ext}`);
 
-        const batches = new Map<string, DeviceBatch & { reads: IncomingRead[] }>();
-        const deviceOf: string[] = [];
-        const endOf: number[] = [];
-        body.reads.forEach((read, index) => {
-          const ref = refOf(read);
-          const deviceId = "id" in ref ? byId.get(ref.id)! : byExt.get(ref.ext)!;
-          deviceOf[index] = deviceId;
+        const batches = new Map<string, DeviceBatch>();
+        const deviceOf = reads.map(({ ref }) => ("id" in ref ? byId.get(ref.id)! : byExt.get(ref.ext)!));
+        reads.forEach((read, index) => {
+          const deviceId = deviceOf[index]!;
           let batch = batches.get(deviceId);
           if (!batch) {
             batch = { deviceId, type, source: "api", unit: body.unit, reads: [], raw: (i) => body.reads[i] };
             batches.set(deviceId, batch);
           }
-          const start = read.starttimestamp === undefined ? null : parseTimestamp(read.starttimestamp, tz);
-          const end = parseTimestamp(read.endtimestamp, tz);
-          endOf[index] = end.ok ? end.ms : Number.NaN; // the body's schema refused unparseable ones
           batch.reads.push({
             index,
-            startMs: start?.ok ? start.ms : null,
-            endMs: end.ok ? end.ms : Number.NaN,
-            value: read.value,
+            startMs: read.startMs,
+            endMs: read.endMs,
+            value: body.reads[index]!.value,
           });
         });
 
@@ -217,7 +219,7 @@ export function readRoutes(
             status: o.status,
             duplicate: o.duplicate,
             readId: o.readId,
-            endtimestamp: new Date(endOf[o.index]!).toISOString(),
+            endtimestamp: new Date(reads[o.index]!.endMs).toISOString(),
             value: body.reads[o.index]!.value,
             energyWh: o.energyWh,
             warnings: o.warnings,

@@ -24,7 +24,7 @@ export const AreasSchema = z.record(
   KeySchema,
   z.looseObject({
     name: text(200),
-    topology: z.array(z.string().min(1)).optional(),
+    topology: z.array(z.string().min(1).max(200)).optional(),
     location: z.unknown().optional(),
     geometry: z.unknown().optional(),
   }),
@@ -33,10 +33,10 @@ export const AreasSchema = z.record(
 /** The grid topology: a list of nodes. */
 export const TopologySchema = z.array(
   z.looseObject({
-    id: z.string().min(1),
+    id: z.string().min(1).max(200),
     type: text(100),
     name: text(200).optional(),
-    operator_id: z.string().min(1).nullish(),
+    operator_id: z.string().min(1).max(200).nullish(),
     children: z.array(z.unknown()).optional(),
   }),
 );
@@ -48,18 +48,19 @@ export const LegalSchema = z.looseObject({
 });
 
 export const LinksSchema = z.looseObject({
-  website: z.url().optional(),
-  logo: z.url().optional(),
-  privacy_policy: z.url().optional(),
-  terms: z.url().optional(),
+  website: z.url().max(2000).optional(),
+  logo: z.url().max(2000).optional(),
+  privacy_policy: z.url().max(2000).optional(),
+  terms: z.url().max(2000).optional(),
 });
 
 export const ContactSchema = z.looseObject({
-  email: z.email().optional(),
+  email: z.email().max(254).optional(),
   /** Italian certified mail (posta elettronica certificata) */
-  pec: z.email().optional(),
+  pec: z.email().max(254).optional(),
   phone: z
     .string()
+    .max(30)
     .regex(/^\+?[0-9 ()-]{3,30}$/, "a phone number")
     .optional(),
 });
@@ -74,20 +75,21 @@ function isTimeZone(zone: string): boolean {
 }
 
 export const SettingsSchema = z.looseObject({
-  timezone: z.string().refine(isTimeZone, "an IANA time zone").optional(),
+  timezone: z.string().max(64).refine(isTimeZone, "an IANA time zone").optional(),
   currency: z
     .string()
+    .max(3)
     .regex(/^[A-Z]{3}$/, "an ISO 4217 code")
     .optional(),
 });
 
 /** Extensible properties; `extra.operators` holds operator definitions. */
-export const ExtraSchema = z.record(z.string(), z.unknown());
+export const ExtraSchema = z.record(z.string().max(200), z.unknown());
 
 /** A member's delivery points (points of delivery on the grid). */
 export const DeliveryPointsSchema = z.array(
   z.looseObject({
-    id: z.string().min(1),
+    id: z.string().min(1).max(200),
     type: text(100).optional(),
     description: text(1000).optional(),
     address: text(500).optional(),
@@ -100,6 +102,7 @@ export const DeliveryPointsSchema = z.array(
 export const MemberExtraSchema = z.looseObject({
   type: z
     .string()
+    .max(200)
     .regex(/^[A-Za-z][A-Za-z0-9]*:[A-Za-z0-9_]+$/, "a CURIE such as schema:Person")
     .optional(),
 });

@@ -26,6 +26,7 @@ export const DrecFieldsSchema = z.object({
   longitude: z.number().min(-180).max(180).nullable(),
   countryCode: z
     .string()
+    .max(3)
     .regex(/^[A-Z]{2,3}$/, "ISO 3166-1 alpha-2 or alpha-3, upper case")
     .nullable(),
   postalCode: text(20).nullable(),

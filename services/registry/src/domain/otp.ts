@@ -2,16 +2,22 @@ import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:c
 
 const ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ0123456789"; // Crockford base32 without I, L, O, U: easy to read out
 
-/** A one-time password: 12 characters of base32 (60 random bits), e.g. `K7QW3M9XT2BD`. */
+/**
+ * A one-time password: 12 characters of Crockford's base32 (60 random bits), e.g. `K7QW3M9XT2BD`: the digits 0-9
+ * and the letters but I, L, O and U (not RFC 4648 base32, whose digits are 2-7), so it reads out unambiguously.
+ */
 export function newOneTimePassword(length = 12): string {
   let out = "";
   for (const b of randomBytes(length)) out += ALPHABET[b & 31];
   return out;
 }
 
-/** Case and spacing do not matter when the invitee types the password back. */
+/**
+ * Case and spacing do not matter when the invitee types the password back, nor the letters Crockford's base32
+ * reads as digits (O as 0; I and L as 1), since the password never contains those letters.
+ */
 export function normalizeOneTimePassword(otp: string): string {
-  return otp.replace(/[\s-]/g, "").toUpperCase();
+  return otp.replace(/[\s-]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
 }
 
 const PARAMS = { N: 16_384, r: 8, p: 1 } as const;

@@ -1,3 +1,4 @@
+import { unsafeTextReason } from "@energy/service-kit";
 import type { z } from "zod";
 import { DrecFieldsSchema, ExternalIdSchema } from "../domain/device-fields.ts";
 import { deviceRuleViolations } from "../domain/device-rules.ts";
@@ -127,6 +128,27 @@ export function parseSdg(value: string | null): number {
   return sdgGoalsToMask(goals);
 }
 
+/**
+ * Marks a NUL of an uploaded file before it is stored (PostgreSQL text holds no NUL): the same character that
+ * stands for bytes that are not UTF-8, so a cell with either is refused by `badCell`.
+ */
+export const storableCsv = (content: string) =>
+  content.includes("\u0000") ? content.replaceAll("\u0000", "\ufffd") : content;
+
+/** Why a cell cannot be imported as text, naming its column: NUL, bytes that are not UTF-8, a lone surrogate. */
+function badCell(record: { fields: readonly string[] }, index: Record<ImportColumn, number>): string | null {
+  for (const column of IMPORT_COLUMNS) {
+    const value = record.fields[index[column]];
+    if (value === undefined) continue;
+    if (value.includes("\ufffd")) {
+      return `${column}: contains a NUL character or bytes that are not UTF-8 (the file must be UTF-8 text)`;
+    }
+    const reason = unsafeTextReason(value);
+    if (reason) return `${column}: ${reason}`;
+  }
+  return null;
+}
+
 /** One CSV record as device columns, validated like POST devices; or why it is refused, naming the field. */
 export function mapRow(
   record: { line: number; fields: readonly string[] },
@@ -139,6 +161,8 @@ export function mapRow(
   if (record.fields.length !== IMPORT_COLUMNS.length) {
     return refuse(`row has ${record.fields.length} fields, the header ${IMPORT_COLUMNS.length}`);
   }
+  const unsafe = badCell(record, index);
+  if (unsafe) return refuse(unsafe);
   if (externalId === null) return refuse("externalId: required (the key a re-upload updates by)");
   const orgId = cell("orgId");
   if (orgId !== null && orgId !== ctx.orgId) {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { IdentityTypeSchema, KeyAlgorithmSchema } from "@energy/contracts";
+import { IdentityTypeSchema, IdSchema, KeyAlgorithmSchema } from "@energy/contracts";
 import { AppError, type FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
 import type { Config } from "../config.ts";
@@ -116,7 +116,7 @@ export function authRoutes(opts: { db: Db; config: Config; issuer: TokenIssuer }
           body: z.object({
             challengeId: z.uuid(),
             identityId: z.string().min(1).max(200),
-            keyId: z.string().min(1).optional(),
+            keyId: IdSchema.optional(),
             signature: z.string().min(1).max(1024),
           }),
           response: { 200: TokensView },

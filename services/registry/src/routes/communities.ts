@@ -1,4 +1,10 @@
-import { type Community, type CommunityAsset, type CommunityMember, topics } from "@energy/contracts";
+import {
+  type Community,
+  type CommunityAsset,
+  type CommunityMember,
+  IdSchema,
+  topics,
+} from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
@@ -67,7 +73,7 @@ const CommunityView = z.object({
 });
 
 const MemberFields = z.object({
-  identityId: z.string().min(1).nullish(),
+  identityId: IdSchema.nullish(),
   name: text(),
   role: MemberRoleSchema,
   area: KeySchema.nullish(),
@@ -97,7 +103,7 @@ const AssetFields = z.object({
   sensorId: text().nullish(),
   ownerMemberKey: KeySchema,
   /** Checked against the asset type (see ASSET_PROPERTIES). */
-  properties: z.record(z.string(), z.unknown()).optional(),
+  properties: z.record(z.string().max(100), z.unknown()).optional(),
   device: AssetDeviceSchema.optional(),
   relationships: AssetRelationshipsSchema.optional(),
   extra: ExtraSchema.optional(),
@@ -119,13 +125,13 @@ const AssetView = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const CommunityParams = OrgParams.extend({ key: z.string().min(1) });
-const MemberParams = CommunityParams.extend({ memberKey: z.string().min(1) });
-const AssetParams = CommunityParams.extend({ assetKey: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const CommunityParams = OrgParams.extend({ key: IdSchema });
+const MemberParams = CommunityParams.extend({ memberKey: IdSchema });
+const AssetParams = CommunityParams.extend({ assetKey: IdSchema });
 const AssetQuery = z.object({
   assetType: AssetTypeSchema.optional(),
-  ownerMemberKey: z.string().min(1).optional(),
+  ownerMemberKey: IdSchema.optional(),
 });
 
 function communityView(row: CommunityRow): z.infer<typeof CommunityView> {

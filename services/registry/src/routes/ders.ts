@@ -1,4 +1,4 @@
-import { type Der, DerTypeSchema, DeviceTypeSchema, topics } from "@energy/contracts";
+import { type Der, DerTypeSchema, DeviceTypeSchema, IdSchema, INT32_MAX, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
@@ -9,7 +9,8 @@ import { READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 const DerBody = z.object({
   derType: DerTypeSchema,
   name: z.string().trim().min(1).max(200),
-  ratedPowerW: z.int().min(0).nullish(),
+  /** W; stored in a 32-bit integer column */
+  ratedPowerW: z.int().min(0).max(INT32_MAX).nullish(),
 });
 
 const DerView = z.object({
@@ -21,8 +22,8 @@ const DerView = z.object({
   createdAt: z.iso.datetime(),
 });
 
-const DeviceParams = z.object({ orgId: z.string().min(1), deviceId: z.string().min(1) });
-const DerParams = DeviceParams.extend({ derId: z.string().min(1) });
+const DeviceParams = z.object({ orgId: IdSchema, deviceId: IdSchema });
+const DerParams = DeviceParams.extend({ derId: IdSchema });
 
 type DerRow = { id: string; deviceId: string; derType: string; name: string; ratedPowerW: number | null };
 

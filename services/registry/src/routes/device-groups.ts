@@ -1,4 +1,4 @@
-import { type DeviceGroup, topics } from "@energy/contracts";
+import { type DeviceGroup, IdSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
@@ -20,9 +20,9 @@ const GroupFields = z.object({
   impactStory: text(5000).nullish(),
   images: z.array(z.string().trim().min(1).max(2000)).max(50).optional(),
 });
-const CreateBody = GroupFields.extend({ deviceIds: z.array(z.string().min(1)).max(1000).optional() });
+const CreateBody = GroupFields.extend({ deviceIds: z.array(IdSchema).max(1000).optional() });
 const PatchBody = GroupFields.partial();
-const DevicesBody = z.object({ deviceIds: z.array(z.string().min(1)).min(1).max(1000) });
+const DevicesBody = z.object({ deviceIds: z.array(IdSchema).min(1).max(1000) });
 
 const GroupView = z.object({
   id: z.string(),
@@ -37,17 +37,17 @@ const GroupView = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const GroupParams = OrgParams.extend({ groupId: z.string().min(1) });
-const MemberParams = GroupParams.extend({ deviceId: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const GroupParams = OrgParams.extend({ groupId: IdSchema });
+const MemberParams = GroupParams.extend({ deviceId: IdSchema });
 
 /** The device attributes a group list or a group's devices are filtered by; all given must hold on one device. */
 const DeviceFilter = z
   .object({
-    countryCode: z.string().min(1).optional(),
-    fuelCode: z.string().min(1).optional(),
-    deviceTypeCode: z.string().min(1).optional(),
-    offTaker: z.string().min(1).optional(),
+    countryCode: z.string().min(1).max(200).optional(),
+    fuelCode: z.string().min(1).max(200).optional(),
+    deviceTypeCode: z.string().min(1).max(200).optional(),
+    offTaker: z.string().min(1).max(200).optional(),
     /** kW */
     minCapacity: z.coerce.number().min(0).optional(),
     /** kW */

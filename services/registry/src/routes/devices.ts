@@ -1,4 +1,11 @@
-import { DerTypeSchema, type Device, DeviceStateSchema, DeviceTypeSchema, topics } from "@energy/contracts";
+import {
+  DerTypeSchema,
+  type Device,
+  DeviceStateSchema,
+  DeviceTypeSchema,
+  IdSchema,
+  topics,
+} from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
@@ -19,6 +26,7 @@ const DeviceFields = z.object({
   model: text().nullish(),
   commIdentityId: z
     .string()
+    .max(128)
     .regex(/^zap-[A-Za-z0-9_-]+$/, "must be a gateway identity id (zap-…)")
     .nullish(),
   ...DrecFieldsSchema.partial().shape,
@@ -29,9 +37,9 @@ const DeviceFields = z.object({
   description: text(5000).nullish(),
 });
 
-const CreateBody = DeviceFields.extend({ siteId: z.string().min(1), type: DeviceTypeSchema });
+const CreateBody = DeviceFields.extend({ siteId: IdSchema, type: DeviceTypeSchema });
 const PatchBody = DeviceFields.partial().extend({
-  siteId: z.string().min(1).optional(),
+  siteId: IdSchema.optional(),
   state: DeviceStateSchema.optional(),
 });
 
@@ -79,14 +87,14 @@ const LogView = z.object({
   changedBy: z.string(),
 });
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const DeviceParams = OrgParams.extend({ deviceId: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const DeviceParams = OrgParams.extend({ deviceId: IdSchema });
 const ListQuery = z.object({
-  siteId: z.string().min(1).optional(),
+  siteId: IdSchema.optional(),
   type: DeviceTypeSchema.optional(),
   state: DeviceStateSchema.optional(),
-  countryCode: z.string().min(1).optional(),
-  fuelCode: z.string().min(1).optional(),
+  countryCode: z.string().min(1).max(200).optional(),
+  fuelCode: z.string().min(1).max(200).optional(),
 });
 
 const isoDate = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : null);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { DeviceStateSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
+import { DeviceStateSchema, IdSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { AppError, badRequest, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
@@ -10,10 +10,10 @@ import { newOneTimePassword, normalizeOneTimePassword } from "../domain/otp.ts";
 import { lockGatewayClaim } from "../gateway-claims.ts";
 import { type RouteDeps, WRITERS } from "./access.ts";
 
-const ClaimParams = z.object({ orgId: z.string().min(1), gatewayId: z.string().min(1) });
+const ClaimParams = z.object({ orgId: IdSchema, gatewayId: IdSchema });
 const ClaimBody = z
   .object({
-    siteId: z.string().min(1).nullish(),
+    siteId: IdSchema.nullish(),
     /** From POST …/claim-challenge; with `signature`, the proof that the gateway consents. */
     challengeId: z.uuid().optional(),
     /** The gateway's ES256 signature of the challenge's `message` (raw r||s or DER; base64 or base64url). */
@@ -100,7 +100,7 @@ export function gatewayRoutes(opts: RouteDeps & { config: Config }): FastifyPlug
             "off the gateway claims it with `claimCode`. One live code per gateway (a new one replaces it), " +
             "valid CLAIM_CODE_TTL_SECONDS, used up by the claim. Only its hash is stored.",
           tags: ["gateways"],
-          params: z.object({ gatewayId: z.string().min(1) }),
+          params: z.object({ gatewayId: IdSchema }),
           response: { 201: ClaimCodeView },
         },
       },

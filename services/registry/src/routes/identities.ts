@@ -1,4 +1,4 @@
-import { IdentityTypeSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
+import { IdentityTypeSchema, IdSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
@@ -9,7 +9,7 @@ import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts"
 import { isUniqueViolation } from "./access.ts";
 
 /** A key as text (hex, base64, base64url, PEM, JSON JWK) or as a JWK object. */
-const PublicKeyInput = z.union([z.string().min(1).max(4096), z.record(z.string(), z.unknown())]);
+const PublicKeyInput = z.union([z.string().min(1).max(4096), z.record(z.string().max(100), z.unknown())]);
 
 const RegisterBody = z.object({
   type: IdentityTypeSchema.exclude(["root"]),
@@ -26,7 +26,7 @@ const RegisteredView = z.object({
 
 const KeyView = z.object({ keyId: z.string(), algorithm: KeyAlgorithmSchema });
 
-const IdentityParams = z.object({ id: z.string().min(1) });
+const IdentityParams = z.object({ id: IdSchema });
 const Reason = z.object({ reason: z.string().trim().min(1).max(500).optional() }).nullish();
 
 /** The input key normalized, or a 400 `invalid_public_key` naming the field. */
@@ -143,7 +143,7 @@ export function identityRoutes(opts: {
           description:
             "The last active key cannot be revoked (409 last_active_key): revoke the identity instead.",
           tags: ["identities"],
-          params: IdentityParams.extend({ keyId: z.string().min(1) }),
+          params: IdentityParams.extend({ keyId: IdSchema }),
           response: { 204: z.null() },
         },
       },

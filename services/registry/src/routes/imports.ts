@@ -1,31 +1,31 @@
 import { createHash } from "node:crypto";
-import { DeviceTypeSchema } from "@energy/contracts";
+import { DeviceTypeSchema, IdSchema, INT32_MAX } from "@energy/contracts";
 import { badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { OrgGuard } from "../app.ts";
 import type { Db } from "../db.ts";
 import { CsvError, parseCsv } from "../imports/csv.ts";
-import { checkHeader } from "../imports/rows.ts";
+import { checkHeader, storableCsv } from "../imports/rows.ts";
 import { type ImportOptions, type ImportWorker, newImportJobId } from "../imports/worker.ts";
 import { isUniqueViolation, READERS, WRITERS } from "./access.ts";
 
 /** The largest CSV accepted (100,000 D-REC rows are about 20 MiB). */
 export const IMPORT_BODY_LIMIT = 50 * 1024 * 1024;
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const JobParams = OrgParams.extend({ jobId: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const JobParams = OrgParams.extend({ jobId: IdSchema });
 const UploadQuery = z.object({
-  siteId: z.string().min(1),
+  siteId: IdSchema,
   deviceType: DeviceTypeSchema,
   /** where the report is mailed when the job is done */
-  notify: z.email().optional(),
+  notify: z.email().max(254).optional(),
   fileName: z.string().trim().min(1).max(255).optional(),
 });
 const RowsQuery = z.object({
   outcome: z.enum(["created", "updated", "unchanged", "refused"]).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** the last line of the previous page */
-  cursor: z.coerce.number().int().min(0).optional(),
+  cursor: z.coerce.number().int().min(0).max(INT32_MAX).optional(),
 });
 
 const Accepted = z.object({ jobId: z.string(), status: z.string(), totalRows: z.int() });
@@ -100,7 +100,7 @@ export function importRoutes(opts: {
         if (typeof request.body !== "string") {
           throw badRequest("invalid_body", "body: the CSV file as text/csv", { field: "body" });
         }
-        const content = request.body;
+        const content = storableCsv(request.body);
         const fileSha256 = createHash("sha256").update(content).digest("hex");
         const existing = await db.importJob.findUnique({
           where: { orgId_fileSha256: { orgId, fileSha256 } },

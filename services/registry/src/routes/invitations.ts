@@ -1,4 +1,4 @@
-import { MemberRoleSchema, topics } from "@energy/contracts";
+import { IdSchema, MemberRoleSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import {
   AppError,
@@ -54,7 +54,7 @@ const AcceptBody = z.object({
   orgId: z.string().min(1).max(200),
   otp: z.string().min(1).max(64),
   /** An Ed25519 public key, as POST /identities accepts it. */
-  publicKey: z.union([z.string().min(1).max(4096), z.record(z.string(), z.unknown())]),
+  publicKey: z.union([z.string().min(1).max(4096), z.record(z.string().max(100), z.unknown())]),
   name: z.string().trim().min(1).max(200).optional(),
 });
 
@@ -109,7 +109,7 @@ export function invitationRoutes(opts: {
             "cannot be sent the invitation is withdrawn and the answer is 502 mail_failed. A pending invitation " +
             "for the same email is 409 invitation_pending.",
           tags: ["invitations"],
-          params: z.object({ orgId: z.string().min(1) }),
+          params: z.object({ orgId: IdSchema }),
           body: InviteBody,
           response: { 201: InvitationView },
         },
@@ -177,7 +177,7 @@ export function invitationRoutes(opts: {
         schema: {
           summary: "The organization's invitations, newest first (owner, admin, operator)",
           tags: ["invitations"],
-          params: z.object({ orgId: z.string().min(1) }),
+          params: z.object({ orgId: IdSchema }),
           response: { 200: z.object({ items: z.array(InvitationView) }) },
         },
       },
@@ -203,7 +203,7 @@ export function invitationRoutes(opts: {
           description:
             "Only an owner removes an owner; the organization's last owner is never removed (409 last_owner).",
           tags: ["invitations"],
-          params: z.object({ orgId: z.string().min(1), id: z.string().min(1) }),
+          params: z.object({ orgId: IdSchema, id: IdSchema }),
           response: { 204: z.null() },
         },
       },

@@ -1,4 +1,4 @@
-import { MemberRoleSchema, OrganizationKindSchema, topics } from "@energy/contracts";
+import { IdSchema, MemberRoleSchema, OrganizationKindSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
@@ -21,9 +21,9 @@ const OrganizationView = z.object({
 
 const ANY_MEMBER = ["owner", "admin", "operator", "viewer"] as const;
 
-const MemberBody = z.object({ identityId: z.string().min(1), role: MemberRoleSchema });
+const MemberBody = z.object({ identityId: IdSchema, role: MemberRoleSchema });
 const MemberView = z.object({ orgId: z.string(), identityId: z.string(), role: MemberRoleSchema });
-const MemberParams = z.object({ orgId: z.string().min(1), identityId: z.string().min(1) });
+const MemberParams = z.object({ orgId: IdSchema, identityId: IdSchema });
 
 export function organizationRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   const { db, requireOrgRole, published } = opts;
@@ -72,7 +72,7 @@ export function organizationRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         schema: {
           summary: "An organization the caller is a member of",
           tags: ["organizations"],
-          params: z.object({ orgId: z.string() }),
+          params: z.object({ orgId: IdSchema }),
           response: { 200: OrganizationView },
         },
       },
@@ -96,7 +96,7 @@ export function organizationRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         schema: {
           summary: "Add a member with a role (owner, admin; only an owner adds an owner)",
           tags: ["organizations"],
-          params: z.object({ orgId: z.string().min(1) }),
+          params: z.object({ orgId: IdSchema }),
           body: MemberBody,
           response: { 201: MemberView },
         },

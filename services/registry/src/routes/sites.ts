@@ -1,4 +1,4 @@
-import { type Site, topics } from "@energy/contracts";
+import { IdSchema, type Site, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
@@ -9,6 +9,7 @@ import { MANAGERS, READERS, type RouteDeps, WRITERS } from "./access.ts";
 const TimezoneSchema = z
   .string()
   .min(1)
+  .max(64)
   .refine(
     (zone) => {
       try {
@@ -38,8 +39,8 @@ const SiteView = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const SiteParams = OrgParams.extend({ siteId: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const SiteParams = OrgParams.extend({ siteId: IdSchema });
 
 type SiteRow = { id: string; orgId: string; name: string; address: string | null; timezone: string } & {
   createdAt: Date;

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { checkTargetAddress } from "../src/domain/address.ts";
+import { apportion, hoursOf } from "../src/domain/apportion.ts";
+import { canonicalJson } from "../src/domain/canonical-json.ts";
+import { type FeeHistory, feesForTier, replacementFees } from "../src/domain/gas.ts";
+
+const GWEI = 1_000_000_000n;
+const caps = { maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: 10n * GWEI };
+const g = (n: number) => BigInt(Math.round(n * 1e9));
+
+describe("gas tiers (pure rules)", () => {
+  // Ten busy blocks with tips rising 1..10 gwei at each percentile column, then two empty ones; base fee 10 gwei next.
+  const history: FeeHistory = {
+    baseFeePerGas: [...Array(12).fill(g(9)), g(10)],
+    reward: [
+      ...Array.from({ length: 10 }, (_, i) => [g(i + 1) / 2n, g(i + 1), g(i + 1) * 2n]),
+      [0n, 0n, 0n],
+      [0n, 0n, 0n],
+    ],
+    gasUsedRatio: [...Array(10).fill(0.5), 0, 0],
+  };
+  it.each([
+    // tier, tip (its percentile within and across busy blocks), max fee (next base × headroom + tip)
+    ["slow", g(0.5), (g(10) * 9n) / 8n + g(0.5)],
+    ["standard", g(5), (g(10) * 12n) / 8n + g(5)],
+    ["fast", g(10), (g(10) * 16n) / 8n + g(10)], // the 90th of 2..20 gwei is 18: capped at 10
+  ] as const)("%s", (tier, tip, maxFee) => {
+    const fees = feesForTier(history, tier, caps);
+    expect(fees.maxPriorityFeePerGas).toBe(tip);
+    expect(fees.maxFeePerGas).toBe(maxFee);
+  });
+  it("gives an idle chain the tiers' floors", () => {
+    const idle = { baseFeePerGas: [g(1), g(1)], reward: [[0n, 0n, 0n]], gasUsedRatio: [0] };
+    expect(feesForTier(idle, "fast", caps).maxPriorityFeePerGas).toBe(2n * GWEI);
+    expect(feesForTier(idle, "slow", caps).maxPriorityFeePerGas).toBe(GWEI / 10n);
+  });
+  it("never goes over the caps", () => {
+    const tight = { maxFeePerGas: g(3), maxPriorityFeePerGas: g(1) };
+    expect(feesForTier(history, "fast", tight)).toEqual({ maxFeePerGas: g(3), maxPriorityFeePerGas: g(1) });
+  });
+  it.each([
+    ["bumps both fees by 12.5%", { f: 10, p: 2 }, { f: 5, p: 1 }, { f: 11.25, p: 2.25 }],
+    ["takes the tier's fees when they rose more", { f: 10, p: 2 }, { f: 30, p: 5 }, { f: 30, p: 5 }],
+    ["stops at the cap", { f: 90, p: 9 }, { f: 5, p: 1 }, { f: 100, p: 10 }],
+    ["cannot bump 10% under the cap", { f: 95, p: 9 }, { f: 5, p: 1 }, null],
+    ["cannot bump at the cap", { f: 100, p: 10 }, { f: 5, p: 1 }, null],
+  ] as const)("replacement: %s", (_, prev, current, expected) => {
+    const fees = (x: { f: number; p: number }) => ({ maxFeePerGas: g(x.f), maxPriorityFeePerGas: g(x.p) });
+    expect(replacementFees(fees(prev), fees(current), caps)).toEqual(
+      expected === null ? null : fees(expected),
+    );
+  });
+});
+
+describe("canonical JSON (RFC 8785 for document values)", () => {
+  it.each([
+    [{ b: 1, a: [true, null, "x"] }, '{"a":[true,null,"x"],"b":1}'],
+    [{ z: { y: 2, x: 1 }, skipped: undefined }, '{"z":{"x":1,"y":2}}'],
+    [{ e: "é\n\u2028", n: 1.5 }, '{"e":"é\\n\u2028","n":1.5}'],
+  ])("%s", (value, expected) => {
+    expect(canonicalJson(value)).toBe(expected);
+  });
+  it("refuses what JSON cannot hold", () => {
+    expect(() => canonicalJson({ x: Number.NaN })).toThrow();
+  });
+});
+
+describe("apportioning energy to hours", () => {
+  it.each([
+    [10n, [1n, 1n, 1n], [4n, 3n, 3n]],
+    [7n, [3n, 1n], [5n, 2n]],
+    [5n, [0n, 0n], [5n, 0n]],
+    [1_000_001n, [1_800_000n, 1_800_000n], [500_001n, 500_000n]],
+  ])("%s over %s", (total, weights, expected) => {
+    const shares = apportion(total, weights);
+    expect(shares).toEqual(expected);
+    expect(shares.reduce((a, b) => a + b, 0n)).toBe(total);
+  });
+  it("splits a read that crosses hours by its time in each", () => {
+    const start = Date.parse("2026-11-01T00:45:00Z");
+    expect(hoursOf(start, start + 30 * 60_000).map((h) => h.ms)).toEqual([15 * 60_000, 15 * 60_000]);
+  });
+});
+
+describe("target addresses", () => {
+  it.each([
+    ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", true, null],
+    ["0x70997970c51812dc3a010c7d01b50e0d17dc79c8", true, null],
+    ["0x70997970C51812dc3A010C7d01b50e0d17dc79c8", false, /checksum/],
+    ["0x0000000000000000000000000000000000000000", false, /zero/],
+  ] as const)("%s", (raw, ok, reason) => {
+    const result = checkTargetAddress(raw);
+    expect(result.ok).toBe(ok);
+    if (!result.ok) expect(result.reason).toMatch(reason!);
+  });
+});
