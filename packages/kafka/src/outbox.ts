@@ -11,7 +11,6 @@ import {
   type EventOptions,
   type EventProducer,
   type EventToPublish,
-  event,
   fromLegacy,
   type OutgoingEvent,
   type PreparedMessage,
