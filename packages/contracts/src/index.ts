@@ -5,7 +5,7 @@ export * from "./primitives.ts";
 export * from "./telemetry/base.ts";
 export * from "./telemetry/battery.ts";
 export * from "./telemetry/ev-charger-port.ts";
-export { POWER_BANDS_MAX, TEXT_MAX_LENGTH } from "./telemetry/fields.ts";
+export { ENERGY_WH_MAX, INTEGER_MAX, POWER_BANDS_MAX, TEXT_MAX_LENGTH } from "./telemetry/fields.ts";
 export * from "./telemetry/meter.ts";
 export * from "./telemetry/normalize.ts";
 export { powerLimitIssues } from "./telemetry/power-limits.ts";

@@ -16,9 +16,10 @@
  * payload and a fresh 3-partition topic; the clock runs from the first send to the last message consumed.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { topics } from "@energy/contracts";
 import { ensureTopics } from "@energy/infra/topics";
 import type { Kafka } from "kafkajs";
-import { BatchConsumerRunner, ConsumerRunner, createKafka, EventProducer } from "../src/index.ts";
+import { BatchConsumerRunner, ConsumerRunner, createKafka, EventProducer, event } from "../src/index.ts";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -28,7 +29,7 @@ const MESSAGES = arg("--messages", 100_000);
 const BATCH = arg("--batch", 500);
 const ROUNDS = arg("--rounds", 2);
 const BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
-const TOPIC = "registry.device.v1";
+const TOPIC = topics.registryDevice;
 
 const device = (i: number) => ({
   deviceId: `dev-${i}`,
@@ -49,7 +50,7 @@ const device = (i: number) => ({
 
 async function freshTopic(): Promise<string> {
   const prefix = `bench${randomBytes(3).toString("hex")}.`;
-  await ensureTopics({ brokers: BROKERS, prefix, only: [TOPIC] });
+  await ensureTopics({ brokers: BROKERS, prefix, only: [TOPIC.name] });
   return prefix;
 }
 
@@ -62,7 +63,7 @@ function deadline<T>(p: Promise<T>, what: string): Promise<T> {
 
 async function raw(kafka: Kafka, withEnvelope: boolean): Promise<number> {
   const prefix = await freshTopic();
-  const topic = prefix + TOPIC;
+  const topic = prefix + TOPIC.name;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const consumer = kafka.consumer({ groupId: `${prefix}raw` });
   await Promise.all([producer.connect(), consumer.connect()]);
@@ -153,9 +154,9 @@ async function platform(kafka: Kafka, kind: "message" | "batch"): Promise<number
   for (let i = 0; i < MESSAGES; i += BATCH) {
     const events = [];
     for (let j = i; j < Math.min(i + BATCH, MESSAGES); j++) {
-      events.push({ topic: TOPIC, key: `dev-${j}`, type: "device.registered", payload: device(j) });
+      events.push(event(TOPIC, "device.registered", device(j)));
     }
-    await producer.publish(events);
+    await producer.publishAll(events);
   }
   await deadline(finished, `platform consume (${kind})`);
   const seconds = (performance.now() - start) / 1000;

@@ -1,5 +1,7 @@
+import type { AnyTopic, EventPayload, EventTypeOf } from "@energy/contracts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Registry } from "prom-client";
+import { catalogTopic } from "./consumer.ts";
 import { type Logger, silentLogger } from "./db.ts";
 import { sendToDeadLetter } from "./dead-letter.ts";
 import { type DecodedMessage, decodeMessage } from "./decode.ts";
@@ -8,7 +10,9 @@ import { type RunnerMetricsFamily, registerRunnerMetrics } from "./metrics.ts";
 import type { EventProducer } from "./producer.ts";
 import { type FailureInfo, type RetryOptions, retrying, type WaitHooks } from "./retry.ts";
 
-export interface BatchContext {
+export interface BatchContext<S = unknown> {
+  /** The service's context (config, database, producer, …) as the runner was given it. */
+  service: S;
   /** catalog topic name (without prefix) */
   topic: string;
   partition: number;
@@ -24,15 +28,22 @@ export interface BatchContext {
  * Applies decoded messages of one topic-partition, in offset order. Must be idempotent: see
  * BatchConsumerRunner.
  */
-// biome-ignore lint/suspicious/noExplicitAny: each handler narrows its own payload type
-export type BatchHandler<P = any> = (messages: DecodedMessage<P>[], ctx: BatchContext) => Promise<void>;
+export type BatchHandler<P, S = unknown> = (
+  messages: DecodedMessage<P>[],
+  ctx: BatchContext<S>,
+) => Promise<void>;
 
-// biome-ignore lint/suspicious/noExplicitAny: each handler narrows its own payload type
-export interface BatchSubscription<P = any> {
-  /** catalog topic name, e.g. "ingestion.telemetry.v1" */
-  topic: string;
+/** The payload of any event of a topic. */
+export type AnyEventPayload<T extends AnyTopic> = {
+  [K in EventTypeOf<T>]: EventPayload<T, K>;
+}[EventTypeOf<T>];
+
+export interface BatchSubscription<S = unknown> {
+  /** the catalog topic (a topic name is the deprecated untyped form, looked up in the catalog) */
+  topic: AnyTopic | string;
   /** gets every event type the catalog declares for the topic; tell them apart by `envelope.type` */
-  handler: BatchHandler<P>;
+  // biome-ignore lint/suspicious/noExplicitAny: erased payload type (defineBatchSubscription checks it)
+  handler: BatchHandler<any, S>;
   /**
    * Skip the contract check of each payload (the envelope and its event type are still checked). Only for
    * a service reading a topic it alone produces, which checked every payload before producing it: at tens
@@ -41,14 +52,29 @@ export interface BatchSubscription<P = any> {
   trustedPayload?: boolean;
 }
 
-export interface BatchConsumerRunnerOptions {
+/**
+ * A batch subscription to one topic: the handler gets chunks of its messages, each payload typed by the
+ * topic's schemas. See BatchSubscription.trustedPayload for `options`.
+ */
+export function defineBatchSubscription<T extends AnyTopic, S = unknown>(
+  topic: T,
+  handler: BatchHandler<AnyEventPayload<T>, S>,
+  options: { trustedPayload?: boolean } = {},
+): BatchSubscription<S> {
+  return { topic, handler, ...options };
+}
+
+export interface BatchConsumerRunnerOptions<S = unknown> {
   kafka: Kafka;
-  /** the consumer group: one per service and purpose, never shared */
+  /** the consumer group, one per service and purpose; the topic prefix is put in front of it */
   groupId: string;
-  subscriptions: BatchSubscription[];
+  subscriptions: BatchSubscription<S>[];
   /** used to send poison messages to `<topic>.dlq` */
   producer: EventProducer;
+  /** an environment's namespace on a shared cluster: prefixes every topic and the consumer group */
   topicPrefix?: string;
+  /** given to every handler as `ctx.service` */
+  context?: S;
   /** new groups start at the beginning (projections rebuild by replay); default true */
   fromBeginning?: boolean;
   retry?: RetryOptions;
@@ -98,9 +124,10 @@ type PoisonEntry = { message: KafkaMessage; decoded?: undefined; error: unknown 
  * database transaction and dedupe by a natural key in that transaction (e.g. `INSERT … ON CONFLICT
  * (der_id, measured_at) DO NOTHING`), so applying a message twice has the effect of applying it once.
  */
-export class BatchConsumerRunner {
+export class BatchConsumerRunner<S = unknown> {
   private readonly consumer: Consumer;
-  private readonly byTopic = new Map<string, BatchSubscription>();
+  private readonly groupId: string;
+  private readonly byTopic = new Map<string, BatchSubscription<S> & { topic: AnyTopic }>();
   private stopping = false;
   private readonly counters: BatchConsumerStats = {
     processed: 0,
@@ -111,12 +138,16 @@ export class BatchConsumerRunner {
     lag: {},
   };
 
-  constructor(private readonly opts: BatchConsumerRunnerOptions) {
+  constructor(private readonly opts: BatchConsumerRunnerOptions<S>) {
     if (opts.maxBatchSize !== undefined && !(Number.isInteger(opts.maxBatchSize) && opts.maxBatchSize > 0)) {
       throw new RangeError(`maxBatchSize must be a positive integer, got ${opts.maxBatchSize}`);
     }
-    this.consumer = groupConsumer(opts.kafka, opts);
-    for (const sub of opts.subscriptions) this.byTopic.set(this.fullTopic(sub.topic), sub);
+    this.groupId = (opts.topicPrefix ?? "") + opts.groupId;
+    this.consumer = groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs });
+    for (const sub of opts.subscriptions) {
+      const topic = catalogTopic(sub.topic);
+      this.byTopic.set(this.fullTopic(topic.name), { ...sub, topic });
+    }
   }
 
   private fullTopic(topic: string): string {
@@ -160,7 +191,7 @@ export class BatchConsumerRunner {
       const done = await this.applyChunk(sub, batch.partition, chunk, hooks);
       if (done !== undefined) {
         resolveOffset(done);
-        this.counters.lag[`${sub.topic}:${batch.partition}`] = Math.max(
+        this.counters.lag[`${sub.topic.name}:${batch.partition}`] = Math.max(
           0,
           Number(batch.highWatermark) - Number(done) - 1,
         );
@@ -177,14 +208,14 @@ export class BatchConsumerRunner {
    * or dead-lettered: the chunk's last unless the runner stopped part-way.
    */
   private async applyChunk(
-    sub: BatchSubscription,
+    sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     messages: KafkaMessage[],
     hooks: WaitHooks,
   ): Promise<string | undefined> {
     const entries: Entry[] = messages.map((message) => {
       try {
-        return { message, decoded: decodeMessage(sub.topic, partition, message, sub.trustedPayload) };
+        return { message, decoded: decodeMessage(sub.topic.name, partition, message, sub.trustedPayload) };
       } catch (error) {
         return { message, error };
       }
@@ -196,7 +227,8 @@ export class BatchConsumerRunner {
       const result = await retrying(
         (attempt) =>
           sub.handler(valid, {
-            topic: sub.topic,
+            service: this.opts.context as S,
+            topic: sub.topic.name,
             partition,
             attempt,
             isolating: false,
@@ -220,7 +252,7 @@ export class BatchConsumerRunner {
       if (!entry.decoded) {
         this.counters.errors++;
         this.log.warn(
-          { topic: sub.topic, partition, offset: entry.message.offset, err: entry.error },
+          { topic: sub.topic.name, partition, offset: entry.message.offset, err: entry.error },
           "sending message to the DLQ",
         );
         finished = await this.deadLetter(sub, partition, entry.message, entry.error, hooks);
@@ -238,7 +270,7 @@ export class BatchConsumerRunner {
 
   /** Applies one message of an isolated chunk, with its own retries; false when stopped before. */
   private async applyOne(
-    sub: BatchSubscription,
+    sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     message: KafkaMessage,
     decoded: DecodedMessage,
@@ -247,7 +279,8 @@ export class BatchConsumerRunner {
     const result = await retrying(
       (attempt) =>
         sub.handler([decoded], {
-          topic: sub.topic,
+          service: this.opts.context as S,
+          topic: sub.topic.name,
           partition,
           attempt,
           isolating: true,
@@ -265,13 +298,13 @@ export class BatchConsumerRunner {
   private failed(
     err: unknown,
     { kind, attempt, willRetry }: FailureInfo,
-    sub: BatchSubscription,
+    sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     messages: DecodedMessage[],
   ): void {
     this.counters.errors++;
     const where = {
-      topic: sub.topic,
+      topic: sub.topic.name,
       partition,
       offsets:
         messages.length === 1 ? messages[0]!.offset : `${messages[0]!.offset}-${messages.at(-1)!.offset}`,
@@ -290,13 +323,13 @@ export class BatchConsumerRunner {
   }
 
   private async deadLetter(
-    sub: BatchSubscription,
+    sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     message: KafkaMessage,
     error: unknown,
     hooks: WaitHooks,
   ): Promise<boolean> {
-    const origin = { topic: this.fullTopic(sub.topic), partition, groupId: this.opts.groupId };
+    const origin = { topic: this.fullTopic(sub.topic.name), partition, groupId: this.groupId };
     const sent = await sendToDeadLetter(this.opts.producer, origin, message, error, {
       ...hooks,
       logger: this.log,
@@ -312,7 +345,7 @@ export class BatchConsumerRunner {
    */
   registerMetrics(registry: Registry): void {
     registerRunnerMetrics(registry, BATCH_CONSUMER_METRICS, {
-      group: this.opts.groupId,
+      group: this.groupId,
       counters: () => this.counters,
       lag: () => this.counters.lag,
     });

@@ -1,4 +1,10 @@
-import type { Envelope } from "@energy/contracts";
+import {
+  type AnyTopic,
+  type Envelope,
+  type EventPayload,
+  type EventTypeOf,
+  findTopic,
+} from "@energy/contracts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Registry } from "prom-client";
 import { type Logger, type SqlClient, silentLogger, type TransactionalDb } from "./db.ts";
@@ -9,44 +15,84 @@ import { type RunnerMetricsFamily, registerRunnerMetrics } from "./metrics.ts";
 import type { EventProducer } from "./producer.ts";
 import { type RetryOptions, retryAfterFailure } from "./retry.ts";
 
-export interface HandlerContext {
+export interface HandlerContext<Tx = undefined, S = unknown> {
   envelope: Envelope;
   /** catalog topic name (without prefix) */
   topic: string;
   partition: number;
   offset: string;
   key: string | null;
-  /** the transaction that also records the envelope id; present when the runner has a db */
-  tx: SqlClient | undefined;
+  /**
+   * The transaction that also records the envelope id (so the handler's effect happens once); undefined
+   * only for a runner without a database.
+   */
+  tx: Tx;
+  /** The service's context (config, database, producer, …) as the runner was given it. */
+  service: S;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: each handler narrows its own payload type
-export type EventHandler<P = any> = (payload: P, ctx: HandlerContext) => Promise<void>;
+export type EventHandler<P, Tx = undefined, S = unknown> = (
+  payload: P,
+  ctx: HandlerContext<Tx, S>,
+) => Promise<unknown>;
 
-export interface Subscription {
-  /** catalog topic name, e.g. "registry.device.v1" */
-  topic: string;
+/** A handler per event type of a topic, each typed by its payload schema; types left out are skipped. */
+export type EventHandlers<T extends AnyTopic, Tx = undefined, S = unknown> = {
+  [K in EventTypeOf<T>]?: EventHandler<EventPayload<T, K>, Tx, S>;
+};
+
+export interface Subscription<Tx = undefined, S = unknown> {
+  /** the catalog topic (a topic name is the deprecated untyped form, looked up in the catalog) */
+  topic: AnyTopic | string;
   /** event type → handler; event types of the topic without a handler are skipped */
-  handlers: Record<string, EventHandler>;
+  // biome-ignore lint/suspicious/noExplicitAny: erased per-event payload types (defineSubscription checks them)
+  handlers: Record<string, EventHandler<any, Tx, S> | undefined>;
 }
 
-export interface ConsumerRunnerOptions {
+/**
+ * A subscription to one topic, handlers keyed by its event types (the compiler refuses an event type the
+ * topic does not declare, and types each payload from its schema). For a runner without a database; a
+ * service with one uses `consumersFor<Tx, Context>()`, whose handlers get its transaction type.
+ */
+export function defineSubscription<T extends AnyTopic, S = unknown>(
+  topic: T,
+  handlers: EventHandlers<T, undefined, S>,
+): Subscription<undefined, S> {
+  return { topic, handlers };
+}
+
+/** A subscription's topic as the catalog declares it (a name is looked up; an unknown one is a bug). */
+export function catalogTopic(topic: AnyTopic | string): AnyTopic {
+  if (typeof topic !== "string") return topic;
+  const found = findTopic(topic);
+  if (!found) throw new Error(`${topic} is not a topic of the contracts catalog`);
+  return found;
+}
+
+export type ConsumerRunnerOptions<Tx = undefined, S = unknown> = {
   kafka: Kafka;
-  /** the consumer group: one per service and purpose, never shared */
+  /** the consumer group, one per service and purpose; the topic prefix is put in front of it */
   groupId: string;
-  subscriptions: Subscription[];
+  subscriptions: Subscription<Tx, S>[];
   /** used to send poison messages to `<topic>.dlq` */
   producer: EventProducer;
+  /** an environment's namespace on a shared cluster: prefixes every topic and the consumer group */
   topicPrefix?: string;
-  /** when given, each message is applied in a transaction that records its envelope id (exactly-once effect) */
-  db?: TransactionalDb;
+  /** given to every handler as `ctx.service` */
+  context?: S;
   /** new groups start at the beginning (projections rebuild by replay); default true */
   fromBeginning?: boolean;
   retry?: RetryOptions;
   /** the longest a fetch waits for new messages (default 500 ms) */
   maxWaitTimeMs?: number;
   logger?: Logger;
-}
+  /**
+   * When given, each message is applied in a transaction that records its envelope id (exactly-once
+   * effect) and handlers get it as `ctx.tx`. (Untyped subscriptions, Tx = undefined, take any database.)
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the deprecated untyped subscriptions cast ctx.tx themselves
+  db?: TransactionalDb<Tx extends undefined ? any : Tx>;
+};
 
 export interface ConsumerStats {
   processed: number;
@@ -65,9 +111,10 @@ type Outcome = "processed" | "duplicate" | "skipped";
  * Runs a kafkajs consumer the platform's way: validate with the contracts, apply each message once,
  * commit only what was applied, retry what may succeed later, dead-letter what never will.
  */
-export class ConsumerRunner {
+export class ConsumerRunner<Tx = undefined, S = unknown> {
   private readonly consumer: Consumer;
-  private readonly byTopic = new Map<string, Subscription>();
+  private readonly groupId: string;
+  private readonly byTopic = new Map<string, Subscription<Tx, S> & { topic: AnyTopic }>();
   private stopping = false;
   private readonly counters: ConsumerStats = {
     processed: 0,
@@ -79,9 +126,13 @@ export class ConsumerRunner {
     lag: {},
   };
 
-  constructor(private readonly opts: ConsumerRunnerOptions) {
-    this.consumer = groupConsumer(opts.kafka, opts);
-    for (const sub of opts.subscriptions) this.byTopic.set(this.fullTopic(sub.topic), sub);
+  constructor(private readonly opts: ConsumerRunnerOptions<Tx, S>) {
+    this.groupId = (opts.topicPrefix ?? "") + opts.groupId;
+    this.consumer = groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs });
+    for (const sub of opts.subscriptions) {
+      const topic = catalogTopic(sub.topic);
+      this.byTopic.set(this.fullTopic(topic.name), { ...sub, topic });
+    }
   }
 
   private fullTopic(topic: string): string {
@@ -117,7 +168,7 @@ export class ConsumerRunner {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const sub = this.byTopic.get(batch.topic);
     if (!sub) return;
-    const lagKey = `${sub.topic}:${batch.partition}`;
+    const lagKey = `${sub.topic.name}:${batch.partition}`;
     let lastHeartbeat = Date.now();
     for (const message of batch.messages) {
       if (this.stopping || !isRunning() || isStale()) break;
@@ -135,7 +186,7 @@ export class ConsumerRunner {
 
   /** Applies one message, retrying as its failure deserves; false when stopped before it was applied. */
   private async applyWithRetry(
-    sub: Subscription,
+    sub: Subscription<Tx, S> & { topic: AnyTopic },
     partition: number,
     message: KafkaMessage,
     heartbeat: () => Promise<void>,
@@ -153,7 +204,7 @@ export class ConsumerRunner {
           ...hooks,
           onFailure: (err, { kind, attempt, willRetry }) => {
             this.counters.errors++;
-            const where = { topic: sub.topic, partition, offset: message.offset };
+            const where = { topic: sub.topic.name, partition, offset: message.offset };
             if (!willRetry) {
               return this.log.warn({ ...where, err, attempts: attempt }, "sending message to the DLQ");
             }
@@ -164,7 +215,7 @@ export class ConsumerRunner {
       );
       if (result.status === "stopped") return false;
       if (result.status === "failed") {
-        const origin = { topic: this.fullTopic(sub.topic), partition, groupId: this.opts.groupId };
+        const origin = { topic: this.fullTopic(sub.topic.name), partition, groupId: this.groupId };
         const sent = await sendToDeadLetter(this.opts.producer, origin, message, result.error, {
           ...hooks,
           logger: this.log,
@@ -180,32 +231,36 @@ export class ConsumerRunner {
     return true;
   }
 
-  private async apply(sub: Subscription, partition: number, message: KafkaMessage): Promise<Outcome> {
-    const { envelope, schema } = readEnvelope(sub.topic, message);
+  private async apply(
+    sub: Subscription<Tx, S> & { topic: AnyTopic },
+    partition: number,
+    message: KafkaMessage,
+  ): Promise<Outcome> {
+    const { envelope, schema } = readEnvelope(sub.topic.name, message);
     const handler = sub.handlers[envelope.type];
     if (!handler) return "skipped";
     const payload = parsePayload(schema, envelope.type, message);
-    const ctx: HandlerContext = {
+    const base = {
       envelope,
-      topic: sub.topic,
+      topic: sub.topic.name,
       partition,
       offset: message.offset,
       key: message.key ? message.key.toString("utf8") : null,
-      tx: undefined,
+      service: this.opts.context as S,
     };
-    const db = this.opts.db;
+    const db = this.opts.db as TransactionalDb<Tx> | undefined;
     if (!db) {
-      await handler(payload, ctx);
+      await handler(payload, { ...base, tx: undefined as Tx });
       return "processed";
     }
-    return db.$transaction(async (tx: SqlClient) => {
-      const inserted = await tx.$executeRawUnsafe(
+    return db.$transaction(async (tx) => {
+      const inserted = await (tx as SqlClient).$executeRawUnsafe(
         "INSERT INTO processed_message (id, topic) VALUES ($1::uuid, $2) ON CONFLICT (id) DO NOTHING",
         envelope.id,
-        sub.topic,
+        sub.topic.name,
       );
       if (inserted === 0) return "duplicate" as const;
-      await handler(payload, { ...ctx, tx });
+      await handler(payload, { ...base, tx });
       return "processed" as const;
     });
   }
@@ -216,7 +271,7 @@ export class ConsumerRunner {
    */
   registerMetrics(registry: Registry): void {
     registerRunnerMetrics(registry, CONSUMER_METRICS, {
-      group: this.opts.groupId,
+      group: this.groupId,
       counters: () => this.counters,
       lag: () => this.counters.lag,
     });

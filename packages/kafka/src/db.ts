@@ -8,9 +8,9 @@ export interface SqlClient {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
 }
 
-export interface TransactionalDb extends SqlClient {
-  // biome-ignore lint/suspicious/noExplicitAny: Prisma's transaction client type differs per generated client
-  $transaction<R>(fn: (tx: any) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
+/** A client with interactive transactions whose transaction client is `Tx` (a service's Prisma.TransactionClient). */
+export interface TransactionalDb<Tx = SqlClient> extends SqlClient {
+  $transaction<R>(fn: (tx: Tx) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
 }
 
 /** Minimal logger shape (pino's). */

@@ -1,17 +1,22 @@
 export {
+  type AnyEventPayload,
   BatchConsumerRunner,
   type BatchConsumerRunnerOptions,
   type BatchConsumerStats,
   type BatchContext,
   type BatchHandler,
   type BatchSubscription,
+  defineBatchSubscription,
 } from "./batch-consumer.ts";
 export { type KafkaConfig, KafkaConfigSchema } from "./config.ts";
 export {
   ConsumerRunner,
   type ConsumerRunnerOptions,
   type ConsumerStats,
+  catalogTopic,
+  defineSubscription,
   type EventHandler,
+  type EventHandlers,
   type HandlerContext,
   type Subscription,
 } from "./consumer.ts";
@@ -31,6 +36,7 @@ export {
 export {
   brokerRefusal,
   enqueueEvent,
+  enqueueEvents,
   type OutboxBacklog,
   OutboxRelay,
   type OutboxRelayOptions,
@@ -39,4 +45,16 @@ export {
   outboxReadiness,
   registerOutboxBacklogMetrics,
 } from "./outbox.ts";
-export { EventProducer, type EventToPublish, prepareEvent, validateEvent } from "./producer.ts";
+export {
+  type EventOptions,
+  EventProducer,
+  type EventToPublish,
+  event,
+  fromLegacy,
+  type OutgoingEvent,
+  type PreparedMessage,
+  prepareEvent,
+  validateEvent,
+} from "./producer.ts";
+export type { RetryOptions } from "./retry.ts";
+export { consumersFor } from "./subscriptions.ts";

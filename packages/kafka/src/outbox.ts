@@ -1,4 +1,4 @@
-import type { ServiceName } from "@energy/contracts";
+import type { AnyTopic, EventInput, EventTypeOf, ServiceName } from "@energy/contracts";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { type Logger, type SqlClient, silentLogger, sleep, type TransactionalDb } from "./db.ts";
 import {
@@ -7,34 +7,81 @@ import {
   maxMessageBytes,
   preparedMessageBytes,
 } from "./message-size.ts";
-import { type EventProducer, type EventToPublish, type PreparedMessage, prepareEvent } from "./producer.ts";
+import {
+  type EventOptions,
+  type EventProducer,
+  type EventToPublish,
+  fromLegacy,
+  type OutgoingEvent,
+  type PreparedMessage,
+  prepareEvent,
+} from "./producer.ts";
 
 /**
  * Writes an event to the outbox inside the caller's transaction (never a dual write): the event is
- * published by the OutboxRelay only if the transaction commits. The payload is validated now, so a
- * bad event fails the request that made it, not the relay.
+ * published by the OutboxRelay only if the transaction commits. The payload is typed by the topic's
+ * contract and validated now, so a bad event fails the request that made it, not the relay.
+ * Returns the event's envelope id.
  */
+export async function enqueueEvent<T extends AnyTopic, K extends EventTypeOf<T>>(
+  tx: SqlClient,
+  topic: T,
+  type: K,
+  payload: EventInput<T, K>,
+  options?: EventOptions,
+): Promise<string>;
+/** @deprecated the untyped form (a source and an EventToPublish): see EventToPublish */
 export async function enqueueEvent(
   tx: SqlClient,
   source: ServiceName,
   event: EventToPublish,
+): Promise<string>;
+export async function enqueueEvent(
+  tx: SqlClient,
+  topic: AnyTopic | ServiceName,
+  type: string | EventToPublish,
+  payload?: unknown,
+  options?: EventOptions,
 ): Promise<string> {
-  const m = prepareEvent(source, event);
-  checkMessageSize(m); // a row the broker can never take would only be dead-lettered by the relay
+  const outgoing =
+    typeof topic === "string"
+      ? fromLegacy(type as EventToPublish)
+      : { topic, type: type as string, payload, ...(options ? { options } : {}) };
+  const [id] = await enqueueEvents(tx, [outgoing]);
+  return id!;
+}
+
+/**
+ * Many events into the outbox with one INSERT, inside the caller's transaction, in the given order
+ * (the relay publishes them in that order). Each is validated like enqueueEvent's, and checked against
+ * the broker's message size limit (a row the broker can never take would only be dead-lettered by the
+ * relay). Returns their ids.
+ */
+export async function enqueueEvents(tx: SqlClient, events: readonly OutgoingEvent[]): Promise<string[]> {
+  if (events.length === 0) return [];
+  // The envelope's source is the relay's producer's (the outbox row does not keep it).
+  const prepared = events.map((e) => prepareEvent(e.topic.owner, e));
+  for (const m of prepared) checkMessageSize(m);
+  const column = <V>(pick: (m: PreparedMessage) => V) => prepared.map(pick);
   await tx.$executeRawUnsafe(
+    // WITH ORDINALITY + ORDER BY: seq follows the order of `events` (the order the relay publishes in).
     `INSERT INTO outbox (id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at)
-     VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::timestamptz)`,
-    m.envelope.id,
-    m.topic,
-    m.key,
-    m.envelope.type,
-    m.envelope.schemaVersion,
-    JSON.stringify(m.payload),
-    m.envelope.correlationId,
-    m.envelope.causationId,
-    m.envelope.occurredAt,
+     SELECT e.id, e.topic, e.key, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.occurred_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::text[], $8::text[],
+                   $9::timestamptz[]) WITH ORDINALITY
+            AS e(id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at, n)
+      ORDER BY e.n`,
+    column((m) => m.envelope.id),
+    column((m) => m.topic),
+    column((m) => m.key),
+    column((m) => m.envelope.type),
+    column((m) => m.envelope.schemaVersion),
+    column((m) => JSON.stringify(m.payload)),
+    column((m) => m.envelope.correlationId),
+    column((m) => m.envelope.causationId),
+    column((m) => m.envelope.occurredAt),
   );
-  return m.envelope.id;
+  return prepared.map((m) => m.envelope.id);
 }
 
 interface OutboxRow {

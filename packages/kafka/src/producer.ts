@@ -1,21 +1,80 @@
-import { type Envelope, findEventSchema, type ServiceName } from "@energy/contracts";
+import {
+  type AnyTopic,
+  type Envelope,
+  type EventInput,
+  type EventTypeOf,
+  findEventSchema,
+  findTopic,
+  type ServiceName,
+} from "@energy/contracts";
 import type { Kafka, Message, Producer } from "kafkajs";
-import { createEnvelope, ENVELOPE_HEADER, type EnvelopeInit, envelopeToHeaders } from "./envelope.ts";
+import { createEnvelope, ENVELOPE_HEADER, envelopeToHeaders } from "./envelope.ts";
 import { describeZodError, InvalidMessageError } from "./errors.ts";
 import { encodedBytes, MessageTooLargeError, maxMessageBytes } from "./message-size.ts";
 
-export interface EventToPublish {
-  /** catalog topic name, e.g. "registry.device.v1" (the prefix is added by the producer) */
-  topic: string;
-  /** the entity id: one entity's events stay in order */
-  key: string;
-  /** event type, e.g. "device.registered" */
-  type: string;
-  payload: unknown;
-  envelope?: Omit<Partial<EnvelopeInit>, "type" | "source">;
+/** What a publisher may set besides topic, type and payload. */
+export interface EventOptions {
+  /** the message key; default the topic's `keyOf(payload)` (the entity id: one entity's events stay in order) */
+  key?: string;
+  /** default a fresh uuid */
+  id?: string;
+  /** default now */
+  occurredAt?: string;
+  /** default the event's own id: pass the request's or the causing message's */
+  correlationId?: string;
+  /** envelope id of the message that caused this one */
+  causationId?: string | null;
+  schemaVersion?: number;
 }
 
+/**
+ * One event of a catalog topic, ready to be published or enqueued. Build it with `event()`, which types
+ * the payload from the topic's contract; the payload is validated again when it is prepared.
+ */
+export interface OutgoingEvent {
+  topic: AnyTopic;
+  type: string;
+  payload: unknown;
+  options?: EventOptions;
+}
+
+/**
+ * An event of `topic`: the event type must be one the topic declares, and the payload is typed by its
+ * schema, so the compiler refuses a wrong topic, event type or payload.
+ */
+export function event<T extends AnyTopic, K extends EventTypeOf<T>>(
+  topic: T,
+  type: K,
+  payload: EventInput<T, K>,
+  options?: EventOptions,
+): OutgoingEvent {
+  return options ? { topic, type, payload, options } : { topic, type, payload };
+}
+
+/**
+ * @deprecated the untyped form services used before the catalog was typed end to end: use `event()` /
+ * `publish(topic, type, payload)` / `enqueueEvent(tx, topic, type, payload)`. Kept only while the services
+ * written against it move over; validated against the catalog all the same.
+ */
+export interface EventToPublish {
+  /** catalog topic name, e.g. "registry.device.v1" */
+  topic: string;
+  key: string;
+  type: string;
+  payload: unknown;
+  envelope?: Omit<EventOptions, "key">;
+}
+
+/** The typed form of a legacy EventToPublish (its topic looked up in the catalog). */
+export function fromLegacy(e: EventToPublish): OutgoingEvent {
+  const topic = findTopic(e.topic);
+  if (!topic) throw new InvalidMessageError(`${e.topic} is not a topic of the contracts catalog`);
+  return { topic, type: e.type, payload: e.payload, options: { ...e.envelope, key: e.key } };
+}
+
+/** A validated event with its envelope and key, addressed to a topic by name (without prefix). */
 export interface PreparedMessage {
+  /** catalog topic name */
   topic: string;
   key: string;
   envelope: Envelope;
@@ -41,11 +100,16 @@ export function validateEvent(topic: string, type: string, payload: unknown): un
   return parsed.data;
 }
 
-/** Validates an event and gives it an envelope; nothing is sent. */
-export function prepareEvent(source: ServiceName, event: EventToPublish): PreparedMessage {
-  const payload = validateEvent(event.topic, event.type, event.payload);
-  const envelope = createEnvelope({ ...event.envelope, type: event.type, source });
-  return { topic: event.topic, key: event.key, envelope, payload };
+/** Validates an event and gives it an envelope and key; nothing is sent. */
+export function prepareEvent(source: ServiceName, e: OutgoingEvent): PreparedMessage {
+  const payload = validateEvent(e.topic.name, e.type, e.payload);
+  const { key, ...envelope } = e.options ?? {};
+  return {
+    topic: e.topic.name,
+    key: key ?? e.topic.keyOf(payload),
+    envelope: createEnvelope({ ...envelope, type: e.type, source }),
+    payload,
+  };
 }
 
 /**
@@ -99,16 +163,38 @@ export class EventProducer {
     ]);
   }
 
+  /** Validates and publishes one event; resolves with its envelope when the broker acknowledged it. */
+  async publish<T extends AnyTopic, K extends EventTypeOf<T>>(
+    topic: T,
+    type: K,
+    payload: EventInput<T, K>,
+    options?: EventOptions,
+  ): Promise<Envelope>;
+  /** @deprecated the untyped form: see EventToPublish */
+  async publish(events: EventToPublish | EventToPublish[]): Promise<Envelope[]>;
+  async publish(
+    topicOrEvents: AnyTopic | EventToPublish | EventToPublish[],
+    type?: string,
+    payload?: unknown,
+    options?: EventOptions,
+  ): Promise<Envelope | Envelope[]> {
+    if (Array.isArray(topicOrEvents) || !("events" in topicOrEvents)) {
+      const list = Array.isArray(topicOrEvents) ? topicOrEvents : [topicOrEvents];
+      return this.publishAll(list.map(fromLegacy));
+    }
+    const [envelope] = await this.publishAll([{ topic: topicOrEvents, type: type!, payload, options }]);
+    return envelope!;
+  }
+
   /** Validates and publishes events (in the given order per topic); resolves when the broker acknowledged. */
-  async publish(events: EventToPublish | EventToPublish[]): Promise<Envelope[]> {
-    const list = Array.isArray(events) ? events : [events];
-    const prepared = list.map((e) => prepareEvent(this.opts.source, e));
+  async publishAll(events: readonly OutgoingEvent[]): Promise<Envelope[]> {
+    const prepared = events.map((e) => prepareEvent(this.opts.source, e));
     await this.sendPrepared(prepared);
     return prepared.map((p) => p.envelope);
   }
 
   /** Sends messages that already carry a validated payload and envelope (the outbox relay does this). */
-  async sendPrepared(messages: PreparedMessage[]): Promise<void> {
+  async sendPrepared(messages: readonly PreparedMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const byTopic = new Map<string, Message[]>();
     for (const m of messages) {

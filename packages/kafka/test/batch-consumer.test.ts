@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { topics } from "@energy/contracts";
 import {
   createTestDatabase,
   createTestKafka,
@@ -19,13 +20,14 @@ import {
   type DecodedMessage,
   EventProducer,
   envelopeToHeaders,
+  event,
   FatalMessageError,
   type SqlClient,
 } from "../src/index.ts";
 import type { PrismaClient } from "./generated/prisma/client.ts";
 import { organization, packageDir, prismaFor } from "./helpers.ts";
 
-const TOPIC = "registry.organization.v1";
+const TOPIC = topics.registryOrganization;
 type Org = ReturnType<typeof organization>;
 type Call = { size: number; offsets: string[]; orgIds: string[] } & Omit<BatchContext, "heartbeat">;
 
@@ -58,11 +60,11 @@ describe("BatchConsumerRunner (real broker and database)", () => {
 
   /** Fresh topics (and a producer) for one test: every test reads its topic from the beginning. */
   async function fresh() {
-    const kafka = await createTestKafka({ topics: [TOPIC] });
+    const kafka = await createTestKafka({ topics: [TOPIC.name] });
     const producer = new EventProducer(kafka.kafka, { source: "registry", topicPrefix: kafka.topicPrefix });
     await producer.connect();
     cleanups.push(() => producer.disconnect());
-    return { kafka, producer, fullTopic: `${kafka.topicPrefix}${TOPIC}` };
+    return { kafka, producer, fullTopic: `${kafka.topicPrefix}${TOPIC.name}` };
   }
 
   function runner(
@@ -73,7 +75,7 @@ describe("BatchConsumerRunner (real broker and database)", () => {
   ): BatchConsumerRunner {
     const r = new BatchConsumerRunner({
       kafka: t.kafka.kafka,
-      groupId: t.kafka.groupId(group),
+      groupId: group, // the runner puts the topic prefix in front
       topicPrefix: t.kafka.topicPrefix,
       producer: t.producer,
       retry: { initialMs: 20, maxMs: 100, maxAttempts: 3 },
@@ -87,13 +89,12 @@ describe("BatchConsumerRunner (real broker and database)", () => {
   async function publishOrganizations(producer: EventProducer, from: number, count: number): Promise<void> {
     for (let i = 0; i < count; i += 500) {
       const n = Math.min(500, count - i);
-      await producer.publish(
-        Array.from({ length: n }, (_, j) => ({
-          topic: TOPIC,
-          key: `org-${(from + i + j) % 37}`,
-          type: "organization.updated",
-          payload: organization(from + i + j),
-        })),
+      await producer.publishAll(
+        Array.from({ length: n }, (_, j) =>
+          event(TOPIC, "organization.updated", organization(from + i + j), {
+            key: `org-${(from + i + j) % 37}`,
+          }),
+        ),
       );
     }
   }
@@ -148,7 +149,7 @@ describe("BatchConsumerRunner (real broker and database)", () => {
     for (const call of calls) expect(call.size).toBeLessThanOrEqual(100); // …never exceeded
     const byPartition = new Map<number, string[]>();
     for (const call of calls) {
-      expect(call).toMatchObject({ topic: TOPIC, attempt: 1, isolating: false });
+      expect(call).toMatchObject({ topic: TOPIC.name, attempt: 1, isolating: false });
       byPartition.set(call.partition, [...(byPartition.get(call.partition) ?? []), ...call.offsets]);
     }
     expect(byPartition.size).toBe(3);
@@ -157,7 +158,7 @@ describe("BatchConsumerRunner (real broker and database)", () => {
     }
     for (const m of seen) {
       expect(m.envelope.type).toBe("organization.updated");
-      expect(m.topic).toBe(TOPIC);
+      expect(m.topic).toBe(TOPIC.name);
       expect(m.key).toBe(`org-${Number(m.payload.orgId.slice(4)) % 37}`);
     }
     expect(new Set(seen.map((m) => m.payload.orgId)).size).toBe(total);
@@ -243,7 +244,7 @@ describe("BatchConsumerRunner (real broker and database)", () => {
       `kafka_batch_consumer_messages_processed_total{group="${t.kafka.groupId("poison-other")}"} 0`,
     );
     expect(metrics).toMatch(
-      new RegExp(`kafka_batch_consumer_lag\\{group="${group}",topic="${TOPIC}",partition="\\d+"\\} 0`),
+      new RegExp(`kafka_batch_consumer_lag\\{group="${group}",topic="${TOPIC.name}",partition="\\d+"\\} 0`),
     );
     expect(metrics).toContain(
       `kafka_consumer_messages_processed_total{group="${t.kafka.groupId("single")}"} 0`,

@@ -1,12 +1,20 @@
 import { fork } from "node:child_process";
 import { join } from "node:path";
+import { type Envelope, topics } from "@energy/contracts";
 import { readTopic, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsumerRunner, EventProducer, enqueueEvent, OutboxRelay, type SqlClient } from "../src/index.ts";
+import {
+  ConsumerRunner,
+  EventProducer,
+  enqueueEvent,
+  event,
+  OutboxRelay,
+  type SqlClient,
+} from "../src/index.ts";
 import type { PrismaClient } from "./generated/prisma/client.ts";
 import { organization, packageDir, prismaFor, setupRealComponents } from "./helpers.ts";
 
-const TOPIC = "registry.organization.v1";
+const TOPIC = topics.registryOrganization;
 
 function applyingRunner(
   ctx: Awaited<ReturnType<typeof setupRealComponents>>,
@@ -18,7 +26,7 @@ function applyingRunner(
 ) {
   return new ConsumerRunner({
     kafka: ctx.kafka.kafka,
-    groupId: ctx.kafka.groupId(group),
+    groupId: group,
     topicPrefix: ctx.kafka.topicPrefix,
     producer,
     db: prisma,
@@ -26,8 +34,11 @@ function applyingRunner(
       {
         topic: TOPIC,
         handlers: {
-          [eventType]: async (p: { orgId: string }, { envelope, tx }) => {
-            await (tx as SqlClient).$executeRawUnsafe(
+          [eventType]: async (
+            p: { orgId: string },
+            { envelope, tx }: { envelope: Envelope; tx: SqlClient },
+          ) => {
+            await tx.$executeRawUnsafe(
               "INSERT INTO applied_effect (entity_id, event_id) VALUES ($1, $2)",
               p.orgId,
               envelope.id,
@@ -60,12 +71,7 @@ describe("outbox relay and consumer restarts (real broker and database)", () => 
   it("a relay killed between publish and mark still yields exactly one effect per event", async () => {
     await prisma.$transaction(async (tx) => {
       for (let i = 1; i <= 5; i++) {
-        await enqueueEvent(tx, "registry", {
-          topic: TOPIC,
-          key: `org-${i}`,
-          type: "organization.created",
-          payload: organization(i),
-        });
+        await enqueueEvent(tx, TOPIC, "organization.created", organization(i));
       }
     });
 
@@ -101,7 +107,7 @@ describe("outbox relay and consumer restarts (real broker and database)", () => 
       async () => (await prisma.outboxMessage.count({ where: { sentAt: null } })) === 0,
     );
     await relay.stop();
-    const onTopic = await readTopic(ctx.kafka.kafka, `${ctx.kafka.topicPrefix}${TOPIC}`, { count: 10 });
+    const onTopic = await readTopic(ctx.kafka.kafka, `${ctx.kafka.topicPrefix}${TOPIC.name}`, { count: 10 });
     expect(onTopic).toHaveLength(10); // each event twice, with the same envelope id
     expect(new Set(onTopic.map((m) => JSON.parse(m.headers.envelope!).id)).size).toBe(5);
     // per key, the order is kept: org-N's copies are adjacent on its partition
@@ -123,13 +129,10 @@ describe("outbox relay and consumer restarts (real broker and database)", () => 
   it("a consumer stopped mid-stream and started again loses and duplicates nothing", async () => {
     await prisma.appliedEffect.deleteMany();
     const total = 600;
-    const events = Array.from({ length: total }, (_, i) => ({
-      topic: TOPIC,
-      key: `org-${1000 + (i % 37)}`,
-      type: "organization.updated",
-      payload: organization(1000 + i),
-    }));
-    await producer.publish(events);
+    const events = Array.from({ length: total }, (_, i) =>
+      event(TOPIC, "organization.updated", organization(1000 + i), { key: `org-${1000 + (i % 37)}` }),
+    );
+    await producer.publishAll(events);
 
     let applied = 0;
     const first = applyingRunner(ctx, prisma, producer, "restart", "organization.updated", async () => {

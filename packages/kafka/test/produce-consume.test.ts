@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { readTopic, waitFor } from "@energy/testing";
 import type { Producer } from "kafkajs";
 import { Registry } from "prom-client";
@@ -11,7 +12,7 @@ import {
 } from "../src/index.ts";
 import { organization, setupRealComponents } from "./helpers.ts";
 
-const TOPIC = "registry.organization.v1";
+const TOPIC = topics.registryOrganization;
 
 describe("producing and consuming through the contracts (real broker)", () => {
   let ctx: Awaited<ReturnType<typeof setupRealComponents>>;
@@ -41,7 +42,7 @@ describe("producing and consuming through the contracts (real broker)", () => {
     }> = [];
     const runner = new ConsumerRunner({
       kafka: ctx.kafka.kafka,
-      groupId: ctx.kafka.groupId("deliver"),
+      groupId: "deliver",
       topicPrefix: ctx.kafka.topicPrefix,
       producer,
       subscriptions: [
@@ -57,18 +58,15 @@ describe("producing and consuming through the contracts (real broker)", () => {
     });
     await runner.start();
     try {
-      const [envelope] = await producer.publish({
-        topic: TOPIC,
+      const envelope = await producer.publish(TOPIC, "organization.created", organization(1), {
         key: "org-1",
-        type: "organization.created",
-        payload: organization(1),
-        envelope: { correlationId: "req-42" },
+        correlationId: "req-42",
       });
       await waitFor("the event at the consumer", () => received.length === 1);
       expect(received[0]).toEqual({
         payload: organization(1),
         type: "organization.created",
-        id: envelope!.id,
+        id: envelope.id,
         source: "registry",
         key: "org-1",
       });
@@ -81,36 +79,42 @@ describe("producing and consuming through the contracts (real broker)", () => {
   it("refuses an invalid event at produce time, naming the field, and sends nothing", async () => {
     const bad = { ...organization(2), kind: "wholesaler" };
     await expect(
-      producer.publish({ topic: TOPIC, key: "org-2", type: "organization.created", payload: bad }),
+      // @ts-expect-error the compiler refuses the bad kind too; this is what a caller around it gets
+      producer.publish(TOPIC, "organization.created", bad, { key: "org-2" }),
     ).rejects.toThrow(InvalidMessageError);
     await expect(
-      producer.publish({ topic: TOPIC, key: "org-2", type: "organization.created", payload: bad }),
+      // @ts-expect-error as above
+      producer.publish(TOPIC, "organization.created", bad, { key: "org-2" }),
     ).rejects.toThrow(/payload\.kind/);
     await expect(
-      producer.publish({
-        topic: TOPIC,
-        key: "org-2",
-        type: "organization.exploded",
-        payload: organization(2),
-      }),
+      // @ts-expect-error the compiler refuses an event type the topic does not declare
+      producer.publish(TOPIC, "organization.exploded", organization(2), { key: "org-2" }),
     ).rejects.toThrow(/no event type "organization.exploded"/);
+    // …and nothing reached the topic: a valid event sent after them is the only org-2 message there.
+    await producer.publish(TOPIC, "organization.created", organization(2), { key: "org-2" });
+    const onTopic = await readTopic(ctx.kafka.kafka, `${ctx.kafka.topicPrefix}${TOPIC.name}`, {
+      count: 2, // org-1 from the first test, and this one
+    });
+    expect(onTopic.filter((m) => m.key === "org-2").map((m) => JSON.parse(m.value!).kind)).toEqual([
+      "developer",
+    ]);
   });
 
   it("sends a poison message to <topic>.dlq with its origin and the error, and goes on with the next", async () => {
     const applied: string[] = [];
     const runner = new ConsumerRunner({
       kafka: ctx.kafka.kafka,
-      groupId: ctx.kafka.groupId("dlq"),
+      groupId: "dlq",
       topicPrefix: ctx.kafka.topicPrefix,
       producer,
       subscriptions: [
         {
           topic: TOPIC,
-          handlers: { "organization.created": async (p: { orgId: string }) => void applied.push(p.orgId) },
+          handlers: { "organization.created": async (p) => void applied.push(p.orgId) },
         },
       ],
     });
-    const fullTopic = `${ctx.kafka.topicPrefix}${TOPIC}`;
+    const fullTopic = `${ctx.kafka.topicPrefix}${TOPIC.name}`;
     // Written around the contracts, as a broken producer elsewhere might: a bad kind, then a good event.
     await raw.send({
       topic: fullTopic,

@@ -36,6 +36,21 @@ export {
 } from "./revocation.ts";
 export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";
 export {
+  type BaseContext,
+  type ConsumerGroup,
+  consumedTopics,
+  defineService,
+  type Job,
+  type RuntimeConfig,
+  type RuntimeDb,
+  runMain,
+  type ServiceContext,
+  type ServiceDefinition,
+  type StartedService,
+  type StartOptions,
+  startService,
+} from "./runtime.ts";
+export {
   DEFAULT_JSON_MAX_DEPTH,
   type InputProblem,
   inspectInput,

@@ -7,7 +7,7 @@ export interface TestKafka {
   brokers: string;
   /** prepended to every topic name, unique per test file */
   topicPrefix: string;
-  /** a group id unique to this test file */
+  /** the full consumer group name of a runner given this prefix and group `name` (runners put the prefix in front) */
   groupId(name: string): string;
   kafka: Kafka;
 }

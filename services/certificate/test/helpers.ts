@@ -26,6 +26,21 @@ export const CERTIFICATE_TOPICS = [
 const ENVELOPE_HEADER = "envelope";
 const quiet = process.env.CERTIFICATE_TEST_LOG ? console : { info() {}, warn() {}, error() {} };
 
+/**
+ * The file's topics. The shared broker sometimes answers a topic creation with "does not host this
+ * topic-partition" while its metadata catches up under load: try again, a few times.
+ */
+async function testTopics() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createTestKafka({ topics: CERTIFICATE_TOPICS });
+    } catch (error) {
+      if (attempt >= 3 || !/does not host this topic-partition/.test(String(error))) throw error;
+      await new Promise((r) => setTimeout(r, 1_000 * attempt));
+    }
+  }
+}
+
 /** Anvil's first keys: the issuer, a custodial buyer, a self-custody buyer. */
 export const ISSUER_KEY = ANVIL_KEYS[0];
 export const BUYER_KEY = ANVIL_KEYS[1];
@@ -37,7 +52,7 @@ export async function startCertificate(
 ) {
   const [database, testKafka, anvil] = await Promise.all([
     createTestDatabase({ cwd: serviceDir }),
-    createTestKafka({ topics: CERTIFICATE_TOPICS }),
+    testTopics(),
     opts.anvil ?? startAnvil(),
   ]);
   const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });

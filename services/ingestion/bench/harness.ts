@@ -32,6 +32,7 @@ export const TOPICS = [
   "registry.site.v1",
   "registry.device.v1",
   "registry.der.v1",
+  "ocpp.charger.v1",
 ];
 
 /** `--name value` from the command line, or the fallback. */

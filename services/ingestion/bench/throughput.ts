@@ -7,7 +7,7 @@
  *   node --import tsx bench/throughput.ts [--gateways 50] [--devices 2] [--transport ws|http]
  *     [--batch-items 500] [--window 4] [--warmup 5] [--seconds 30] [--interval 5]
  *     [--latency-seconds 30] [--latency-period 1000] [--rate N] [--instances 1] [--keep-database]
- *     [--cpu-prof DIR]
+ *     [--cpu-prof DIR] [--store-lag-max 5] [--baseline-readings 400000]
  *
  * Phase 1 "max": every gateway keeps `window` batches of `batch-items` readings in flight for warmup +
  * seconds; measured over `seconds`: readings acknowledged per second, readings stored per second by the
@@ -20,6 +20,10 @@
  * `--rate N` skips phase 1 and paces phase 2 at N readings/s; `--instances N` starts N service processes
  * (one consumer group: the telemetry topic's partitions are shared) and spreads the gateways over them;
  * `--cpu-prof DIR` runs the service with node's --cpu-prof (the profile is written to DIR when it stops).
+ * The service runs with STORE_LAG_MAX_SECONDS = `--store-lag-max`: phase 1 reports the largest store lag
+ * seen (gateways are slowed from half of it; HTTP batches answered 503 are sent again after Retry-After).
+ * Then the baselines (bench/baselines.ts): the same readings through raw PostgreSQL COPY and raw kafkajs
+ * produce+consume, and end to end as a ratio to the slower of the two.
  * Each window also shows the CPU used by the service, the PostgreSQL backends of its database and the
  * local Kafka broker (from /proc; per reading where the flow is steady), and by the other processes.
  *
@@ -38,6 +42,7 @@ import {
   syntheticGateways,
   type TelemetryItem,
 } from "../../../tools/gateway-simulator/fleet.ts";
+import { copyBaseline, type DerScope, kafkaBaseline } from "./baselines.ts";
 import {
   CpuMeter,
   type CpuSample,
@@ -75,6 +80,10 @@ const CPU_PROF = option("cpu-prof", "");
 const RATE = numberOption("rate", 0);
 /** Service processes (same database, same consumer groups); the gateways are spread over them. */
 const INSTANCES = Math.max(1, numberOption("instances", 1));
+/** The service's STORE_LAG_MAX_SECONDS: gateways are slowed from half of it. */
+const STORE_LAG_MAX_S = numberOption("store-lag-max", 5);
+/** Readings of phase 1 the baselines (PostgreSQL COPY, raw kafkajs) move again, at most. */
+const BASELINE_READINGS = numberOption("baseline-readings", 400_000);
 if (TRANSPORT !== "ws" && TRANSPORT !== "http") throw new Error("--transport must be ws or http");
 
 const STORE_GROUP = "ingestion.telemetry-store";
@@ -132,6 +141,7 @@ class WsLink implements Link {
   send(items: TelemetryItem[]): Promise<Answer> {
     const batchId = `${this.prefix}-${this.seq++}`;
     return new Promise((resolve, reject) => {
+      if (this.socket.readyState !== WebSocket.OPEN) return reject(new Error("the socket closed"));
       this.pending.set(batchId, { resolve, reject });
       this.socket.send(JSON.stringify({ batchId, items }));
     });
@@ -148,15 +158,31 @@ class HttpLink implements Link {
     private readonly token: string,
   ) {}
 
+  /** Batches answered 503 (the store is behind) and sent again after Retry-After. */
+  static slowed = 0;
+
   async send(items: TelemetryItem[]): Promise<Answer> {
-    const res = await fetch(`${this.url}/v1/telemetry`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
-      body: JSON.stringify(items),
-    });
-    const body = (await res.json()) as { accepted: number; rejected: unknown[]; message?: string };
-    if (!res.ok) throw new Error(`POST /v1/telemetry answered ${res.status}: ${body.message ?? ""}`);
-    return { accepted: body.accepted, rejected: body.rejected.length };
+    const body = JSON.stringify(items);
+    for (;;) {
+      const res = await fetch(`${this.url}/v1/telemetry`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
+        body,
+      });
+      const answer = (await res.json()) as {
+        accepted: number;
+        rejected: unknown[];
+        error?: { message: string };
+      };
+      if (res.status === 503 && res.headers.get("retry-after")) {
+        HttpLink.slowed++;
+        await sleep(Number(res.headers.get("retry-after")) * 1000);
+        continue;
+      }
+      if (!res.ok)
+        throw new Error(`POST /v1/telemetry answered ${res.status}: ${answer.error?.message ?? ""}`);
+      return { accepted: answer.accepted, rejected: answer.rejected.length };
+    }
   }
 
   close() {}
@@ -209,6 +235,36 @@ async function storedCount(instances: ServiceChild[]): Promise<number | null> {
   return sum;
 }
 
+/** The telemetry store's lag as the instances measure it (the largest), seconds. */
+async function storeLag(instances: ServiceChild[]): Promise<number> {
+  let lag = 0;
+  for (const instance of instances) {
+    for (const [key, value] of await instance.metrics()) {
+      if (key.startsWith("ingestion_store_lag_seconds")) lag = Math.max(lag, value);
+    }
+  }
+  return lag;
+}
+
+/** Samples the store's lag every 250 ms until stopped; the largest seen. */
+function lagSampler(instances: ServiceChild[]) {
+  let max = 0;
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      max = Math.max(max, await storeLag(instances).catch(() => 0));
+      await sleep(250);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await done;
+      return max;
+    },
+  };
+}
+
 async function readingRows(db: pg.Client): Promise<number> {
   const { rows } = await db.query<{ n: string }>("SELECT count(*) AS n FROM reading");
   return Number(rows[0]!.n);
@@ -248,7 +304,10 @@ try {
 
   for (let n = 0; n < INSTANCES; n++) {
     services.push(
-      await startService(setup, { nodeArgs: CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] : [] }),
+      await startService(setup, {
+        nodeArgs: CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] : [],
+        env: { STORE_LAG_MAX_SECONDS: String(STORE_LAG_MAX_S) },
+      }),
     );
   }
   // Gateways are spread over the instances, as a load balancer would.
@@ -310,6 +369,7 @@ try {
   let e2eRate = RATE * 2;
   let ackRate = Number.NaN;
   let storeRate = Number.NaN;
+  let maxLagS = Number.NaN;
   if (RATE === 0) {
     let sending = true;
     const senders = gateways.map(async (_, i) => {
@@ -336,6 +396,7 @@ try {
     });
 
     const phaseStart = performance.now();
+    const lag = lagSampler(services);
     await sleep(WARMUP_S * 1000);
     const stored0 = (await storedCount(services)) ?? (await readingRows(db));
     const accepted0 = max.accepted;
@@ -363,6 +424,7 @@ try {
     const accepted1 = max.accepted;
     sending = false;
     await Promise.all(senders);
+    maxLagS = await lag.stop();
     clearInterval(rssTimer);
     clearInterval(progress);
     const storedAtStop = (await storedCount(services)) ?? (await readingRows(db));
@@ -388,6 +450,11 @@ try {
         ["readings acknowledged/s", perSecond(accepted1 - accepted0, windowMs)],
         ["readings stored/s by the telemetry store (same window)", perSecond(stored1 - stored0, windowMs)],
         ["store caught up after the senders stopped", `${seconds(drainMs)} s`],
+        [
+          `store lag, largest seen (bound STORE_LAG_MAX_SECONDS ${STORE_LAG_MAX_S} s; slowed from ${STORE_LAG_MAX_S / 2} s)`,
+          `${maxLagS.toFixed(2)} s`,
+        ],
+        ["HTTP batches answered 503 and sent again after Retry-After", String(HttpLink.slowed)],
         [
           "end to end: readings/s from the first send to the last stored",
           perSecond(max.accepted, caughtUp - phaseStart),
@@ -485,8 +552,63 @@ try {
   );
   for (const [message, n] of lat.errors) console.log(`  failed batches: ${n} × ${message}`);
 
+  // ---- baselines: the same readings, raw PostgreSQL COPY and raw kafkajs produce+consume ---------------
+  const baselineCount = Math.min(BASELINE_READINGS, Math.max(max.accepted, lat.accepted, 50_000));
+  const again = gateways.map((g) => new GatewaySimulator(g, { start, intervalMs: INTERVAL_MS }));
+  const batches: TelemetryItem[][] = [];
+  for (let n = 0, i = 0; n < baselineCount; i = (i + 1) % again.length) {
+    const items = again[i]!.take(Date.now(), BATCH_ITEMS)!.items;
+    batches.push(items);
+    n += items.length;
+  }
+  const scopes = new Map<string, DerScope>();
+  for (const [i, g] of seed.entries()) {
+    for (const d of g.devices) {
+      for (const der of d.ders) {
+        scopes.set(der.derId, {
+          deviceId: d.deviceId,
+          siteId: `site-bench-${i}`,
+          orgId: `org-bench-${i % 10}`,
+          gatewayId: g.gatewayId,
+        });
+      }
+    }
+  }
+  const copy = await copyBaseline(setup.databaseUrl, batches, scopes);
+  const raw = await kafkaBaseline({
+    brokers: setup.brokers,
+    topicPrefix: setup.topicPrefix,
+    partitions: 6,
+    batches,
+    scopes,
+    inFlight: GATEWAYS * WINDOW,
+  });
+  const slower = Math.min(copy.perSecond, raw.perSecond);
   console.log(
-    `\nsummary: end to end ${Math.round(e2eRate).toLocaleString("en-US")} readings/s (goal 25,000/s; acknowledged ` +
+    `\nbaselines, the same readings (${copy.rows.toLocaleString("en-US")}, the first of phase 1) moved raw, in this run:`,
+  );
+  console.log(
+    table([
+      ["", "readings/s"],
+      [
+        "PostgreSQL COPY into a copy of the reading table (same columns and primary key)",
+        Math.round(copy.perSecond).toLocaleString("en-US"),
+      ],
+      [
+        `kafkajs produce (acks -1, ${GATEWAYS * WINDOW} requests in flight) + consume, ${raw.messages.toLocaleString("en-US")} messages (one per DER and batch)`,
+        Math.round(raw.perSecond).toLocaleString("en-US"),
+      ],
+      ["end to end as a ratio to the slower of the two", (e2eRate / slower).toFixed(2)],
+    ]),
+  );
+
+  console.log(
+    `\nsummary: end to end ${Math.round(e2eRate).toLocaleString("en-US")} readings/s = ${(e2eRate / slower).toFixed(2)} × ` +
+      `the slower baseline (COPY ${Math.round(copy.perSecond).toLocaleString("en-US")}/s, kafkajs ${Math.round(raw.perSecond).toLocaleString("en-US")}/s); ` +
+      `store lag at most ${maxLagS.toFixed(2)} s (bound ${STORE_LAG_MAX_S} s)`,
+  );
+  console.log(
+    `summary: end to end ${Math.round(e2eRate).toLocaleString("en-US")} readings/s (goal 25,000/s; acknowledged ` +
       `${Math.round(ackRate).toLocaleString("en-US")}/s, stored ${Math.round(storeRate).toLocaleString("en-US")}/s ` +
       `while the senders ran); at ${Math.round(target).toLocaleString("en-US")}/s ack p50 ${ms(quantile(sorted, 0.5))}, ` +
       `p99 ${ms(quantile(sorted, 0.99))}`,

@@ -1,34 +1,21 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import { type EventProducer, outboxReadiness } from "@energy/kafka";
-import { createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
+import { type BaseContext, createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
+import type { IngestionShared } from "./context.ts";
 import type { Db } from "./db.ts";
 import { Backpressure } from "./ingest/backpressure.ts";
-import { Ingestor } from "./ingest/ingestor.ts";
 import { intervalRoutes } from "./routes/intervals.ts";
 import { offlineDeviceRoutes } from "./routes/offline-devices.ts";
 import { siteEnergyRoutes } from "./routes/site-energy.ts";
 import { telemetryRoutes } from "./routes/telemetry.ts";
 import { telemetryWsRoutes } from "./routes/telemetry-ws.ts";
 import { twinRoutes } from "./routes/twins.ts";
-import type { StoreLag } from "./store/store-lag.ts";
 
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  /** publishes accepted readings (the gateway's answer waits for the broker's acknowledgement) */
-  producer: EventProducer;
-  /** readiness of the Kafka producer */
-  kafkaReady: () => Promise<unknown>;
-  /** wakes the outbox relay after a transaction that recorded events */
-  published: () => void;
-  /** how far the telemetry store is behind (StoreLagMonitor); without it gateways are never slowed */
-  storeLag?: StoreLag;
-}
+export type AppDeps = BaseContext<Config, Db> & IngestionShared;
 
 /** The ingestion HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
-  const { config, db } = deps;
+  const { config, db, ingestor } = deps;
   // Revocations arrive on registry.identity.v1 (the projection stores them: revoked_identity, and the
   // revoked key's identity_key row): a token of a revoked identity or login key is refused within a second
   // of the row, at the cost of a map read per request.
@@ -45,25 +32,12 @@ export async function buildApp(deps: AppDeps) {
       "half-hourly energy and device liveness out.",
     config,
     bodyLimit: config.BATCH_MAX_BYTES,
-    readiness: {
-      database: () => db.$queryRawUnsafe("SELECT 1"),
-      kafka: deps.kafkaReady,
-      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
-    },
+    readiness: deps.readiness,
     isRevoked: revocations.isRevoked,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
     return membership ? MemberRoleSchema.parse(membership.role) : null;
-  });
-  const ingestor = new Ingestor({
-    db,
-    producer: deps.producer,
-    timestamps: {
-      earliestMs: Date.parse(config.MIN_READING_TIMESTAMP),
-      futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
-    },
-    published: deps.published,
   });
   const backpressure = new Backpressure(deps.storeLag, config.STORE_LAG_MAX_SECONDS * 1000);
   const telemetry = {
@@ -79,5 +53,5 @@ export async function buildApp(deps: AppDeps) {
   await app.register(intervalRoutes(reads));
   await app.register(siteEnergyRoutes(reads));
   await app.register(offlineDeviceRoutes(reads));
-  return Object.assign(app, { ingestor, requireOrgRole });
+  return app;
 }

@@ -1,10 +1,10 @@
 import type { AddressInfo } from "node:net";
-import type { BatchConsumerRunner } from "@energy/kafka";
-import { type TestKafka, waitFor } from "@energy/testing";
+import { BatchConsumerRunner } from "@energy/kafka";
+import { waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { STORE_GROUP_ID, telemetryStore } from "../src/consumers/telemetry-store.ts";
-import { StoreLagMonitor } from "../src/store/store-lag.ts";
+import { telemetryStore } from "../src/consumers/telemetry-store.ts";
+import type { StoreLagMonitor } from "../src/store/store-lag.ts";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 
 // Bounded store lag: while the telemetry store is more than half of STORE_LAG_MAX_SECONDS behind, gateways
@@ -15,23 +15,14 @@ const GATEWAY = "gw-slow";
 const DER = "der-slow-pv";
 let ing: Ingestion;
 let monitor: StoreLagMonitor;
-let admin: ReturnType<TestKafka["kafka"]["admin"]>;
-let store: BatchConsumerRunner | undefined;
+let store: { start(): Promise<void>; stop(): Promise<void> } | undefined;
 let url: string;
 let tick = 0;
 const item = () => ({ derId: DER, reading: { type: "pv", timestamp: Date.now() - 600_000 + ++tick, W: -5 } });
 
 beforeAll(async () => {
-  ing = await startIngestion({ STORE_LAG_MAX_SECONDS: "1" }, (testKafka) => {
-    admin = testKafka.kafka.admin();
-    monitor = new StoreLagMonitor({
-      admin,
-      groupId: testKafka.groupId(STORE_GROUP_ID),
-      topic: `${testKafka.topicPrefix}ingestion.telemetry.v1`,
-      pollIntervalMs: 100,
-    });
-    return { storeLag: monitor };
-  });
+  ing = await startIngestion({ STORE_LAG_MAX_SECONDS: "1" });
+  monitor = ing.ctx.storeLag; // the service's own, which its "store lag monitor" job starts
   await seedSite(ing.db, {
     orgId: "org-slow",
     siteId: "site-slow",
@@ -41,14 +32,12 @@ beforeAll(async () => {
   });
   await ing.app.listen({ port: 0, host: "127.0.0.1" });
   url = `ws://127.0.0.1:${(ing.app.server.address() as AddressInfo).port}/v1/telemetry/ws`;
-  await admin.connect();
   monitor.registerMetrics(ing.app.metrics);
   monitor.start();
 });
 afterAll(async () => {
   await store?.stop();
   await monitor?.stop();
-  await admin?.disconnect();
   await ing?.close();
 });
 
@@ -89,15 +78,17 @@ describe("gateways are slowed while the telemetry store is behind", () => {
     expect(monitor.lagMs()).toBeGreaterThan(500);
 
     // the store starts (as after a restart), applies what waited, and the gateways go on by themselves
-    store = telemetryStore({
+    // the service's telemetry store subscription, in the group the monitor watches
+    store = new BatchConsumerRunner({
       kafka: ing.kafka,
       producer: ing.producer,
-      db: ing.db,
-      published: () => ing.relay.nudge(),
+      groupId: "ingestion.telemetry-store",
       topicPrefix: ing.testKafka.topicPrefix,
-      groupId: ing.testKafka.groupId(STORE_GROUP_ID),
+      context: ing.ctx,
+      maxBatchSize: 500,
+      subscriptions: [telemetryStore],
     });
-    await store.start();
+    await store!.start();
     await waitFor("the held frame's answer", () => answers.length > 0, { timeoutMs: 30_000 });
     expect(answers).toEqual([{ batchId: "held", accepted: 1, rejected: [] }]);
     const again = await post();

@@ -3,6 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { topicsOf } from "@energy/service-kit/testing";
 import {
   createTestDatabase,
   createTestKafka,
@@ -13,7 +14,8 @@ import {
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb, createDb, type Db } from "../src/db.ts";
-import { INGESTION_TOPICS, REGISTRY_TOPICS, seedSite } from "./helpers.ts";
+import { ingestion } from "../src/service.ts";
+import { seedSite } from "./helpers.ts";
 
 // The real service (src/server.ts) in a child process, SIGKILLed twice while gateways send batches.
 // Gateways resend what was not acknowledged (as real ones do). Afterwards every acknowledged reading
@@ -81,7 +83,7 @@ describe("the service killed under load", () => {
   beforeAll(async () => {
     [database, testKafka] = await Promise.all([
       createTestDatabase({ cwd: serviceDir }),
-      createTestKafka({ topics: [...INGESTION_TOPICS, ...REGISTRY_TOPICS] }),
+      createTestKafka({ topics: topicsOf(ingestion).map((t) => t.name) }),
     ]);
     db = createDb(database.url);
     await seedSite(db, {

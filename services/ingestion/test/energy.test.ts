@@ -1,7 +1,5 @@
-import type { BatchConsumerRunner } from "@energy/kafka";
 import { readTopic, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { telemetryStore } from "../src/consumers/telemetry-store.ts";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 
 // A day of a PV inverter reporting every 5 minutes, through the whole path: HTTP → ingestion.telemetry.v1
@@ -49,10 +47,9 @@ function expectedHalfHour(minute: number): number {
 }
 
 let ing: Ingestion;
-let store: BatchConsumerRunner;
 
 beforeAll(async () => {
-  ing = await startIngestion();
+  ing = await startIngestion({}, { consumers: true }); // the telemetry store among them
   await seedSite(ing.db, {
     orgId: "org-e",
     siteId: "site-e",
@@ -60,18 +57,8 @@ beforeAll(async () => {
     gatewayId: GATEWAY,
     ders: { [DER]: "solar" },
   });
-  store = telemetryStore({
-    kafka: ing.kafka,
-    producer: ing.producer,
-    db: ing.db,
-    published: () => ing.relay.nudge(),
-    topicPrefix: ing.testKafka.topicPrefix,
-    groupId: ing.testKafka.groupId("telemetry-store"),
-  });
-  await store.start();
 });
 afterAll(async () => {
-  await store?.stop();
   await ing?.close();
 });
 
@@ -147,6 +134,7 @@ describe("half-hourly energy from a day of counter readings", () => {
 
   it("counts a batch sent twice once", async () => {
     const before = await intervals();
+    const store = ing.runner("telemetry-store");
     const consumed = store.stats().processed;
     const res = await post(minutes.slice(0, 100).map(item));
     expect(res.json().accepted).toBe(100);

@@ -1,18 +1,17 @@
-import { type BatchConsumerRunner, EventProducer } from "@energy/kafka";
+import { topics } from "@energy/contracts";
+import { EventProducer } from "@energy/kafka";
 import { readTopic, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ocppReadingsConsumer } from "../src/consumers/ocpp-readings.ts";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 
 // The ocpp service publishes each connector's readings as reading.measured on ocpp.charger.v1, addressed to
 // the connector's ev_charger_port DER; ingestion takes them like a gateway's, with no gateway.
 
 let ing: Ingestion;
-let runner: BatchConsumerRunner;
 let ocpp: EventProducer;
 
 beforeAll(async () => {
-  ing = await startIngestion();
+  ing = await startIngestion({}, { consumers: true }); // the ocpp-readings consumer among them
   await seedSite(ing.db, {
     orgId: "org-o",
     siteId: "site-o",
@@ -23,27 +22,17 @@ beforeAll(async () => {
   });
   ocpp = new EventProducer(ing.kafka, { source: "ocpp", topicPrefix: ing.testKafka.topicPrefix });
   await ocpp.connect();
-  runner = ocppReadingsConsumer({
-    kafka: ing.kafka,
-    producer: ing.producer,
-    ingestor: ing.app.ingestor,
-    topicPrefix: ing.testKafka.topicPrefix,
-    groupId: ing.testKafka.groupId("ocpp-readings"),
-  });
-  await runner.start();
 });
 afterAll(async () => {
-  await runner?.stop();
   await ocpp?.disconnect();
   await ing?.close();
 });
 
 const measured = (derId: string, timestamp: number, W: number) =>
-  ocpp.publish({
-    topic: "ocpp.charger.v1",
-    key: "dev-charger-1",
-    type: "reading.measured",
-    payload: {
+  ocpp.publish(
+    topics.ocppCharger,
+    "reading.measured",
+    {
       chargePointId: "dev-charger-1",
       connectorId: 1,
       derId,
@@ -59,17 +48,18 @@ const measured = (derId: string, timestamp: number, W: number) =>
         lower_limit_W: [0, 1_380],
       },
     },
-  });
+    { key: "dev-charger-1" },
+  );
 
 describe("charger readings from ocpp.charger.v1", () => {
   it("are validated and published like any DER's, with no gateway; other charger events are ignored", async () => {
     const at = Date.now() - 60_000;
-    await ocpp.publish({
-      topic: "ocpp.charger.v1",
-      key: "dev-charger-1",
-      type: "charger.connected",
-      payload: { chargePointId: "dev-charger-1", ocppVersion: "1.6", instanceId: "i-1" },
-    });
+    await ocpp.publish(
+      topics.ocppCharger,
+      "charger.connected",
+      { chargePointId: "dev-charger-1", ocppVersion: "1.6", instanceId: "i-1" },
+      { key: "dev-charger-1" },
+    );
     await measured("der-port-1", at, 7_200);
     await measured("der-not-registered", at, 7_200);
     const accepted = await waitFor(

@@ -1,8 +1,8 @@
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import { type BatchConsumerRunner, EventProducer } from "@energy/kafka";
+import { topics } from "@energy/contracts";
+import { EventProducer } from "@energy/kafka";
 import { readTopic, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawBatchConsumer } from "../src/consumers/raw-batches.ts";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 
 // Trusted bridges put gateway batches on ingestion.raw.v1; each carries the gateway's ES256 signature
@@ -12,11 +12,10 @@ const GATEWAY = "gw-raw-1";
 const gatewayKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const strangerKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
 let ing: Ingestion;
-let runner: BatchConsumerRunner;
 let bridge: EventProducer;
 
 beforeAll(async () => {
-  ing = await startIngestion();
+  ing = await startIngestion({}, { consumers: true }); // the raw batch consumer among them
   await seedSite(ing.db, {
     orgId: "org-r",
     siteId: "site-r",
@@ -42,19 +41,8 @@ beforeAll(async () => {
   });
   bridge = new EventProducer(ing.kafka, { source: "ingestion", topicPrefix: ing.testKafka.topicPrefix });
   await bridge.connect();
-  runner = rawBatchConsumer({
-    kafka: ing.kafka,
-    producer: ing.producer,
-    db: ing.db,
-    ingestor: ing.app.ingestor,
-    maxReadings: ing.config.BATCH_MAX_READINGS,
-    topicPrefix: ing.testKafka.topicPrefix,
-    groupId: ing.testKafka.groupId("raw-batches"),
-  });
-  await runner.start();
 });
 afterAll(async () => {
-  await runner?.stop();
   await bridge?.disconnect();
   await ing?.close();
 });
@@ -75,12 +63,12 @@ const body = (...derIds: string[]) =>
   );
 
 async function put(payload: { body: string; signature: string; gatewayId?: string }) {
-  await bridge.publish({
-    topic: "ingestion.raw.v1",
-    key: payload.gatewayId ?? GATEWAY,
-    type: "batch.received",
-    payload: { gatewayId: GATEWAY, receivedAt: new Date().toISOString(), ...payload },
-  });
+  await bridge.publish(
+    topics.ingestionRaw,
+    "batch.received",
+    { gatewayId: GATEWAY, receivedAt: new Date().toISOString(), ...payload },
+    { key: payload.gatewayId ?? GATEWAY },
+  );
 }
 
 /** Readings on the topic, each once (a raw batch redelivered after a rebalance publishes its readings again). */

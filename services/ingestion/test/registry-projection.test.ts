@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
-import { type ConsumerRunner, EventProducer } from "@energy/kafka";
+import { topics } from "@energy/contracts";
+import { EventProducer, event } from "@energy/kafka";
 import { waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { registryProjection } from "../src/consumers/registry-projection.ts";
 import { type Ingestion, startIngestion } from "./helpers.ts";
 
 // Ingestion learns which gateway serves which device from the registry's events, and follows changes:
@@ -11,23 +11,13 @@ import { type Ingestion, startIngestion } from "./helpers.ts";
 
 let ing: Ingestion;
 let registry: EventProducer;
-let projection: ConsumerRunner;
 
 beforeAll(async () => {
-  ing = await startIngestion();
+  ing = await startIngestion({}, { consumers: true }); // the registry projection among them
   registry = new EventProducer(ing.kafka, { source: "registry", topicPrefix: ing.testKafka.topicPrefix });
   await registry.connect();
-  projection = registryProjection({
-    kafka: ing.kafka,
-    producer: ing.producer,
-    db: ing.db,
-    topicPrefix: ing.testKafka.topicPrefix,
-    groupId: ing.testKafka.groupId("registry-projection"),
-  });
-  await projection.start();
 });
 afterAll(async () => {
-  await projection?.stop();
   await registry?.disconnect();
   await ing?.close();
 });
@@ -36,8 +26,8 @@ const device = (commIdentityId: string | null) => ({
   deviceId: "dev-p",
   orgId: "org-p",
   siteId: "site-p",
-  type: "inverter",
-  state: "pending",
+  type: "inverter" as const,
+  state: "pending" as const,
   name: "Roof inverter",
   commIdentityId,
   externalId: null,
@@ -53,7 +43,7 @@ const der = {
   deviceId: "dev-p",
   siteId: "site-p",
   orgId: "org-p",
-  derType: "solar",
+  derType: "solar" as const,
   name: "PV",
   ratedPowerW: 5000,
 };
@@ -79,27 +69,27 @@ async function until(what: string, check: () => Promise<boolean>) {
 describe("the registry projection", () => {
   it("lets a gateway report for its device once the registry's events arrived", async () => {
     expect((await send("gw-p1")).json().rejected[0].reasons[0].message).toContain("is not a registered DER");
-    await registry.publish([
-      {
-        topic: "registry.organization.v1",
-        key: "org-p",
-        type: "organization.created",
-        payload: { orgId: "org-p", name: "P", kind: "developer", ownerIdentityId: "usr-p" },
-      },
-      {
-        topic: "registry.site.v1",
-        key: "site-p",
-        type: "site.created",
-        payload: { siteId: "site-p", orgId: "org-p", name: "Home", address: null, timezone: "Europe/Oslo" },
-      },
-      { topic: "registry.device.v1", key: "dev-p", type: "device.registered", payload: device("gw-p1") },
-      { topic: "registry.der.v1", key: "der-p", type: "der.created", payload: der },
-      {
-        topic: "registry.membership.v1",
-        key: "org-p",
-        type: "membership.added",
-        payload: { orgId: "org-p", identityId: "usr-viewer", role: "viewer" },
-      },
+    await registry.publishAll([
+      event(
+        topics.registryOrganization,
+        "organization.created",
+        { orgId: "org-p", name: "P", kind: "developer", ownerIdentityId: "usr-p" },
+        { key: "org-p" },
+      ),
+      event(
+        topics.registrySite,
+        "site.created",
+        { siteId: "site-p", orgId: "org-p", name: "Home", address: null, timezone: "Europe/Oslo" },
+        { key: "site-p" },
+      ),
+      event(topics.registryDevice, "device.registered", device("gw-p1"), { key: "dev-p" }),
+      event(topics.registryDer, "der.created", der, { key: "der-p" }),
+      event(
+        topics.registryMembership,
+        "membership.added",
+        { orgId: "org-p", identityId: "usr-viewer", role: "viewer" },
+        { key: "org-p" },
+      ),
     ]);
     // each topic is consumed on its own (no order across topics): wait for all of them
     await until(
@@ -122,12 +112,7 @@ describe("the registry projection", () => {
   });
 
   it("follows a device moved to another gateway", async () => {
-    await registry.publish({
-      topic: "registry.device.v1",
-      key: "dev-p",
-      type: "device.updated",
-      payload: device("gw-p2"),
-    });
+    await registry.publish(topics.registryDevice, "device.updated", device("gw-p2"), { key: "dev-p" });
     await until(
       "the new gateway projected",
       async () => (await ing.db.device.findUnique({ where: { id: "dev-p" } }))?.commIdentityId === "gw-p2",
@@ -139,29 +124,29 @@ describe("the registry projection", () => {
   });
 
   it("refuses readings of an orphaned device, and of a deleted DER", async () => {
-    await registry.publish({
-      topic: "registry.device.v1",
-      key: "dev-p",
-      type: "device.state_changed",
-      payload: {
+    await registry.publish(
+      topics.registryDevice,
+      "device.state_changed",
+      {
         deviceId: "dev-p",
         orgId: "org-p",
         from: "active",
         to: "orphaned",
         reason: "gateway claimed",
       },
-    });
+      { key: "dev-p" },
+    );
     await until(
       "orphaned",
       async () => (await ing.db.device.findUnique({ where: { id: "dev-p" } }))?.state === "orphaned",
     );
     expect((await send("gw-p2")).json().rejected[0].reasons[0].message).toContain("is orphaned");
-    await registry.publish({
-      topic: "registry.der.v1",
-      key: "der-p",
-      type: "der.deleted",
-      payload: { derId: "der-p", deviceId: "dev-p", orgId: "org-p", derType: "solar" },
-    });
+    await registry.publish(
+      topics.registryDer,
+      "der.deleted",
+      { derId: "der-p", deviceId: "dev-p", orgId: "org-p", derType: "solar" },
+      { key: "der-p" },
+    );
     await until("the DER gone", async () => (await ing.db.der.count({ where: { id: "der-p" } })) === 0);
     expect((await send("gw-p2")).json().rejected[0].reasons[0].message).toContain("is not a registered DER");
   });
@@ -169,22 +154,22 @@ describe("the registry projection", () => {
   it("keeps machine keys and revokes them with the identity", async () => {
     const key = {
       keyId: "key-p",
-      algorithm: "ES256",
+      algorithm: "ES256" as const,
       publicKey: "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----",
     };
-    await registry.publish([
-      {
-        topic: "registry.identity.v1",
-        key: "gw-p2",
-        type: "identity.registered",
-        payload: { identityId: "gw-p2", identityType: "gateway", name: "GW", ...key },
-      },
-      {
-        topic: "registry.identity.v1",
-        key: "gw-p2",
-        type: "identity.key_added",
-        payload: { identityId: "gw-p2", ...key, keyId: "key-p2" },
-      },
+    await registry.publishAll([
+      event(
+        topics.registryIdentity,
+        "identity.registered",
+        { identityId: "gw-p2", identityType: "gateway", name: "GW", ...key },
+        { key: "gw-p2" },
+      ),
+      event(
+        topics.registryIdentity,
+        "identity.key_added",
+        { identityId: "gw-p2", ...key, keyId: "key-p2" },
+        { key: "gw-p2" },
+      ),
     ]);
     await until(
       "both keys",
@@ -193,12 +178,12 @@ describe("the registry projection", () => {
     expect((await ing.db.identityKey.findUnique({ where: { keyId: "key-p2" } }))?.identityType).toBe(
       "gateway",
     );
-    await registry.publish({
-      topic: "registry.identity.v1",
-      key: "gw-p2",
-      type: "identity.revoked",
-      payload: { identityId: "gw-p2", reason: null },
-    });
+    await registry.publish(
+      topics.registryIdentity,
+      "identity.revoked",
+      { identityId: "gw-p2", reason: null },
+      { key: "gw-p2" },
+    );
     await until(
       "revoked",
       async () => (await ing.db.identityKey.count({ where: { identityId: "gw-p2", revokedAt: null } })) === 0,
@@ -223,13 +208,10 @@ describe("the registry projection", () => {
     expect((await read()).statusCode).toBe(200);
 
     const published = Date.now();
-    await registry.publish(
-      ["gw-p3", "usr-p"].map((identityId) => ({
-        topic: "registry.identity.v1",
-        key: identityId,
-        type: "identity.revoked",
-        payload: { identityId, reason: null },
-      })),
+    await registry.publishAll(
+      ["gw-p3", "usr-p"].map((identityId) =>
+        event(topics.registryIdentity, "identity.revoked", { identityId, reason: null }),
+      ),
     );
     await until(
       "the revoked gateway's and user's tokens refused",

@@ -189,12 +189,19 @@ console.log(
     `(${(batches[0]!.length / 1e6).toFixed(1)} MB each), ${CONCURRENCY} in flight; ${cpus().length} CPUs`,
 );
 
-const post = async (body: string) => {
-  const res = await fetch(`${base}/organizations/org-bench/reads`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body,
-  });
+const post = async (body: string, retried = false): Promise<{ stored: number; refused: number }> => {
+  let res: Response;
+  try {
+    res = await fetch(`${base}/organizations/org-bench/reads`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body,
+    });
+  } catch (error) {
+    // A kept-alive connection the server closed while idle (the COPY takes a while): send once more.
+    if (retried) throw error;
+    return post(body, true);
+  }
   const answer = (await res.json()) as { stored: number; refused: number };
   if (!res.ok) throw new Error(`POST answered ${res.status}: ${JSON.stringify(answer).slice(0, 500)}`);
   return answer;

@@ -1,4 +1,4 @@
-import type { EventPayload, EventTypeOf, topics } from "@energy/contracts";
+import type { EventInput, EventTypeOf, topics } from "@energy/contracts";
 import { enqueueEvent, type SqlClient } from "@energy/kafka";
 
 type OcppTopic =
@@ -15,14 +15,8 @@ export function recordEvent<T extends OcppTopic, K extends EventTypeOf<T>>(
   tx: SqlClient,
   topic: T,
   type: K,
-  payload: EventPayload<T, K> & { chargePointId: string },
+  payload: EventInput<T, K> & { chargePointId: string },
   envelope: { correlationId?: string; causationId?: string } = {},
 ): Promise<string> {
-  return enqueueEvent(tx, "ocpp", {
-    topic: topic.name,
-    key: payload.chargePointId,
-    type,
-    payload,
-    envelope,
-  });
+  return enqueueEvent(tx, topic, type, payload, envelope);
 }

@@ -12,13 +12,13 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureTopics } from "@energy/infra/topics";
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { startService } from "@energy/service-kit";
+import { topicsOf } from "@energy/service-kit/testing";
 import { createTestDatabase } from "@energy/testing";
 import jwt from "jsonwebtoken";
-import { buildApp } from "../src/app.ts";
 import { ConfigSchema } from "../src/config.ts";
-import { createDb } from "../src/db.ts";
 import { IMPORT_COLUMNS } from "../src/imports/rows.ts";
+import { registry } from "../src/service.ts";
 
 const args = process.argv.slice(2);
 const i = args.indexOf("--n");
@@ -33,7 +33,7 @@ const database = await createTestDatabase({ cwd: serviceDir });
 await ensureTopics({
   brokers,
   prefix,
-  only: ["registry.organization.v1", "registry.membership.v1", "registry.site.v1", "registry.device.v1"],
+  only: topicsOf(registry).map((t) => t.name),
 });
 const jwtKeys = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const config = ConfigSchema.parse({
@@ -45,13 +45,10 @@ const config = ConfigSchema.parse({
   JWT_PUBLIC_KEY: jwtKeys.publicKey.export({ type: "spki", format: "pem" }).toString(),
   JWT_PRIVATE_KEY: jwtKeys.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
 });
-const db = createDb(config.DATABASE_URL);
-const kafka = createKafka({ brokers, clientId: "registry-bench" });
-const producer = new EventProducer(kafka, { source: "registry", topicPrefix: prefix });
-await producer.connect();
-const relay = new OutboxRelay({ db, producer });
-const app = await buildApp({ config, db, kafkaReady: async () => true, published: () => relay.nudge() });
-relay.start();
+// The registry as server.ts runs it (same declaration and runtime), on the bench's database and topics.
+const service = await startService(registry, { config });
+const { db } = service.ctx;
+const app = service.app;
 const base = await app.listen({ port: 0, host: "127.0.0.1" });
 
 await db.identity.create({ data: { id: "usr-bench", type: "user", name: "Bench" } });
@@ -152,8 +149,5 @@ console.log(
   `outbox drained ${seconds(tDrained - tDone)} s after the job was done (${seconds(tDrained - t0)} s from upload)`,
 );
 
-await app.close();
-await relay.stop();
-await producer.disconnect();
-await db.$disconnect();
+await service.stop();
 await database.drop();

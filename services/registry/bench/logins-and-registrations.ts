@@ -12,12 +12,11 @@ import { generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:cry
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureTopics } from "@energy/infra/topics";
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
+import { startService } from "@energy/service-kit";
+import { topicsOf } from "@energy/service-kit/testing";
 import { createTestDatabase } from "@energy/testing";
-import { buildApp } from "../src/app.ts";
 import { ConfigSchema } from "../src/config.ts";
-import { createDb } from "../src/db.ts";
-import { ensureRootIdentity } from "../src/root-identity.ts";
+import { registry } from "../src/service.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -31,16 +30,9 @@ process.env.TEST_POSTGRES_URL ??= "postgresql://postgres@127.0.0.1:5432/postgres
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const prefix = `bench${randomBytes(4).toString("hex")}.`;
-const topics = [
-  "registry.organization.v1",
-  "registry.identity.v1",
-  "registry.membership.v1",
-  "registry.site.v1",
-  "registry.device.v1",
-];
 
 const database = await createTestDatabase({ cwd: serviceDir });
-await ensureTopics({ brokers, prefix, only: topics });
+await ensureTopics({ brokers, prefix, only: topicsOf(registry).map((t) => t.name) });
 const rootKeys = generateKeyPairSync("ed25519");
 const jwtKeys = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const config = ConfigSchema.parse({
@@ -53,14 +45,10 @@ const config = ConfigSchema.parse({
   JWT_PRIVATE_KEY: jwtKeys.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
   ROOT_PUBLIC_KEY: rootKeys.publicKey.export({ type: "spki", format: "pem" }).toString(),
 });
-const db = createDb(config.DATABASE_URL);
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "registry-bench" });
-const producer = new EventProducer(kafka, { source: "registry", topicPrefix: prefix });
-await producer.connect();
-const relay = new OutboxRelay({ db, producer });
-const app = await buildApp({ config, db, kafkaReady: async () => true, published: () => relay.nudge() });
-await ensureRootIdentity(db, config.ROOT_PUBLIC_KEY!);
-relay.start();
+// The registry as server.ts runs it (same declaration and runtime), on the bench's database and topics.
+const service = await startService(registry, { config });
+const { db } = service.ctx;
+const app = service.app;
 const base = await app.listen({ port: 0, host: "127.0.0.1" });
 
 async function call<T>(method: string, path: string, body: unknown, token?: string): Promise<T> {
@@ -170,15 +158,13 @@ try {
   print("device registrations", registrations);
   console.log(`outbox drained ${(performance.now() - drainStart).toFixed(0)} ms after the last registration`);
 } finally {
-  await app.close();
-  await relay.stop();
-  await producer.disconnect();
-  await db.$disconnect();
+  const admin = service.ctx.kafka.admin();
+  await service.stop();
   await database.drop();
-  const admin = kafka.admin();
   await admin.connect();
+  const names = topicsOf(registry).map((t) => t.name);
   await admin
-    .deleteTopics({ topics: topics.flatMap((t) => [prefix + t, `${prefix}${t}.dlq`]) })
+    .deleteTopics({ topics: names.flatMap((t) => [prefix + t, `${prefix}${t}.dlq`]) })
     .catch(() => {});
   await admin.disconnect();
 }

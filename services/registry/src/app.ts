@@ -1,10 +1,8 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import { outboxReadiness } from "@energy/kafka";
-import { createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
+import { type BaseContext, createApp, createOrgGuard, revocationCache } from "@energy/service-kit";
 import type { Config } from "./config.ts";
+import type { RegistryShared } from "./context.ts";
 import type { Db } from "./db.ts";
-import { createImportReportMailer } from "./imports/report-mail.ts";
-import { createImportWorker } from "./imports/worker.ts";
 import { createMailer } from "./mailer.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { communityRoutes } from "./routes/communities.ts";
@@ -21,14 +19,7 @@ import { createTokenIssuer } from "./tokens.ts";
 
 export type OrgGuard = ReturnType<typeof createOrgGuard>;
 
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  /** readiness of the Kafka producer (the outbox relay publishes through it) */
-  kafkaReady: () => Promise<unknown>;
-  /** wakes the outbox relay after a transaction that recorded events */
-  published: () => void;
-}
+export type AppDeps = BaseContext<Config, Db> & RegistryShared;
 
 /** The registry's HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
@@ -48,11 +39,7 @@ export async function buildApp(deps: AppDeps) {
     name: "registry",
     description: "Identities, organizations and what they own; the source of every registry.* event.",
     config,
-    readiness: {
-      database: () => db.$queryRawUnsafe("SELECT 1"),
-      kafka: deps.kafkaReady,
-      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
-    },
+    readiness: deps.readiness,
     isRevoked: revocations.isRevoked,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
@@ -70,20 +57,8 @@ export async function buildApp(deps: AppDeps) {
   const mailer = createMailer(config);
   app.addHook("onClose", async () => mailer.close());
   await app.register(invitationRoutes({ ...orgScoped, config, mailer }));
-  // bulk CSV onboarding: the worker runs while the app does (a job left running resumes at the next start)
-  const importMailer = createImportReportMailer(config);
-  const importWorker = createImportWorker({
-    db,
-    mailer: importMailer,
-    published: deps.published,
-    log: app.log,
-  });
-  app.addHook("onReady", async () => importWorker.start());
-  app.addHook("onClose", async () => {
-    await importWorker.stop();
-    importMailer.close();
-  });
-  await app.register(importRoutes({ db, requireOrgRole, worker: importWorker }));
+  // bulk CSV onboarding: the worker is a job of the runtime (service.ts); routes wake it
+  await app.register(importRoutes({ db, requireOrgRole, worker: deps.importWorker }));
   await app.register(identityRoutes({ db, published: deps.published, identityRevoked: revocations.revoked }));
   await app.register(authRoutes({ db, config, issuer: createTokenIssuer(config) }));
   return app;

@@ -1,7 +1,7 @@
-import { type MemberRole, MemberRoleSchema } from "@energy/contracts";
+import { type MemberRole, MemberRoleSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { conflict, forbidden, notFound } from "@energy/service-kit";
 import type { Db } from "./db.ts";
-import { recordEvent } from "./events.ts";
 
 /**
  * Membership changes and their rules, in one place for every route that changes members
@@ -10,8 +10,6 @@ import { recordEvent } from "./events.ts";
  * Call inside the caller's transaction.
  */
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
-
-const TOPIC = "registry.membership.v1";
 
 /** Serializes membership changes of one organization (the last-owner rule reads, then writes). */
 export async function lockMembers(tx: Tx, orgId: string): Promise<void> {
@@ -29,13 +27,7 @@ export async function addMember(
   correlationId: string,
 ): Promise<void> {
   await tx.membership.create({ data: m });
-  await recordEvent(tx, {
-    topic: TOPIC,
-    key: m.orgId,
-    type: "membership.added",
-    payload: m,
-    envelope: { correlationId },
-  });
+  await enqueueEvent(tx, topics.registryMembership, "membership.added", m, { correlationId });
 }
 
 /** Changes a member's role; false when it already had it. */
@@ -54,13 +46,13 @@ export async function changeRole(
   }
   if (member.role === "owner") await assertNotLastOwner(tx, orgId);
   await tx.membership.update({ where: { orgId_identityId: { orgId, identityId } }, data: { role } });
-  await recordEvent(tx, {
-    topic: TOPIC,
-    key: orgId,
-    type: "membership.role_changed",
-    payload: { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role },
-    envelope: { correlationId },
-  });
+  await enqueueEvent(
+    tx,
+    topics.registryMembership,
+    "membership.role_changed",
+    { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role },
+    { correlationId },
+  );
   return true;
 }
 
@@ -80,12 +72,12 @@ export async function removeMember(
     await assertNotLastOwner(tx, orgId);
   }
   await tx.membership.delete({ where });
-  await recordEvent(tx, {
-    topic: TOPIC,
-    key: orgId,
-    type: "membership.removed",
-    payload: { orgId, identityId },
-    envelope: { correlationId },
-  });
+  await enqueueEvent(
+    tx,
+    topics.registryMembership,
+    "membership.removed",
+    { orgId, identityId },
+    { correlationId },
+  );
   return true;
 }

@@ -1,6 +1,7 @@
+import { topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import type { Db } from "./db.ts";
 import { newId, ROOT_IDENTITY_ID } from "./domain/ids.ts";
-import { recordEvent } from "./events.ts";
 
 /**
  * Creates the root identity from ROOT_PUBLIC_KEY (already normalized by the config) unless it exists.
@@ -18,11 +19,11 @@ export async function ensureRootIdentity(db: Db, publicKey: string): Promise<boo
     await tx.identityKey.create({
       data: { keyId, identityId: ROOT_IDENTITY_ID, algorithm: "Ed25519", publicKey },
     });
-    await recordEvent(tx, {
-      topic: "registry.identity.v1",
-      key: ROOT_IDENTITY_ID,
-      type: "identity.registered",
-      payload: {
+    await enqueueEvent(
+      tx,
+      topics.registryIdentity,
+      "identity.registered",
+      {
         identityId: ROOT_IDENTITY_ID,
         identityType: "root",
         name: "root",
@@ -30,7 +31,8 @@ export async function ensureRootIdentity(db: Db, publicKey: string): Promise<boo
         algorithm: "Ed25519",
         publicKey,
       },
-    });
+      { key: ROOT_IDENTITY_ID },
+    );
     return true;
   });
 }

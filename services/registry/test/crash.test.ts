@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { topics } from "@energy/contracts";
+import { type ServiceProcess, spawnService, topicsOf } from "@energy/service-kit/testing";
 import {
   createTestDatabase,
   createTestKafka,
@@ -13,60 +14,25 @@ import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigSchema } from "../src/config.ts";
 import { createDb, type Db } from "../src/db.ts";
+import { registry } from "../src/service.ts";
 
 const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const SITE_TOPIC = "registry.site.v1";
-
-/** A registry process (test/fixtures/registry-process.ts) on the test database and topic prefix. */
-async function startChild(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/registry-process.ts"], {
-    cwd: serviceDir,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`registry did not start: ${stderr}`)), 30_000);
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (\d+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`registry exited with ${code}: ${stderr}`));
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
-}
+const SITE_TOPIC = topics.registrySite.name;
 
 describe("every change appears once on its topic, in order per entity, even when the service is killed mid-request", () => {
   let database: TestDatabase;
   let testKafka: TestKafka;
   let db: Db;
-  let env: NodeJS.ProcessEnv;
+  let env: Record<string, string>;
   let token: string;
-  const children: ChildProcess[] = [];
+  const children: ServiceProcess[] = [];
+  /** The registry's real server.ts on the test database and topic prefix (its liveness consumer too). */
+  const startChild = (e: Record<string, string>) => spawnService(serviceDir, e);
 
   beforeAll(async () => {
     [database, testKafka] = await Promise.all([
       createTestDatabase({ cwd: serviceDir }),
-      createTestKafka({ topics: ["registry.organization.v1", "registry.membership.v1", SITE_TOPIC] }),
+      createTestKafka({ topics: topicsOf(registry).map((t) => t.name) }),
     ]);
     const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
     env = {
@@ -90,7 +56,7 @@ describe("every change appears once on its topic, in order per entity, even when
     });
   });
   afterAll(async () => {
-    await Promise.all(children.map(killed));
+    await Promise.all(children.map((c) => c.kill()));
     await db?.$disconnect();
     await database?.drop();
   });
@@ -106,7 +72,7 @@ describe("every change appears once on its topic, in order per entity, even when
 
   it("publishes each committed site once (none for rolled-back requests) and one site's updates in order", async () => {
     const first = await startChild(env);
-    children.push(first.child);
+    children.push(first);
     const org = await request(`${first.url}/organizations`, "POST", { name: "Crash Org", kind: "developer" });
     expect(org.status).toBe(201);
     const orgId = org.json.id;
@@ -142,7 +108,7 @@ describe("every change appears once on its topic, in order per entity, even when
     })();
     const deadline = Date.now() + 10_000;
     while (answered < 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
-    await killed(first.child);
+    await first.kill();
     const outcomes = await Promise.all(creates);
     await updates;
     // An update in flight at the kill may have committed without its answer: go on from what is stored.
@@ -152,7 +118,7 @@ describe("every change appears once on its topic, in order per entity, even when
 
     // A second process on the same database resumes the outbox; a few more updates go through it.
     const second = await startChild(env);
-    children.push(second.child);
+    children.push(second);
     for (let i = 0; i < 3; i++) {
       const res = await request(`${second.url}${sites}/${trackedId}`, "PATCH", { name: `v${version + 1}` });
       expect(res.status).toBe(200);
@@ -192,5 +158,5 @@ describe("every change appears once on its topic, in order per entity, even when
     const trackedNames = events.filter((e) => e.key === trackedId).map((e) => e.payload.name);
     expect(trackedNames).toEqual(Array.from({ length: version + 1 }, (_, i) => `v${i}`));
     expect(inDatabase.find((s) => s.id === trackedId)?.name).toBe(`v${version}`);
-  }, 30_000);
+  }, 90_000);
 });

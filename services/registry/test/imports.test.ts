@@ -341,11 +341,10 @@ describe("bulk CSV onboarding", () => {
       db: r.db,
       mailer,
       published: () => {},
-      log: r.app.log,
       chunkSize: 2,
       pollIntervalMs: 50,
     });
-    worker.start();
+    worker.start(r.app.log);
     try {
       const job = await waitDone(jobId);
       expect(job).toMatchObject({ status: "done", doneRows: 7, createdRows: 7, refusedRows: 0 });

@@ -1,51 +1,33 @@
 import { randomUUID } from "node:crypto";
-import { ensureTopics } from "@energy/infra/topics";
-import { type ConsumerRunner, EventProducer } from "@energy/kafka";
+import { topics } from "@energy/contracts";
+import { type ConsumerRunner, EventProducer, event } from "@energy/kafka";
 import { readTopic } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { livenessConsumer } from "../src/consumers/ingestion-liveness.ts";
 import { startRegistry } from "./helpers.ts";
 
-const LIVENESS = "ingestion.liveness.v1";
-const DEVICE_TOPIC = "registry.device.v1";
+const LIVENESS = topics.ingestionLiveness.name;
+const DEVICE_TOPIC = topics.registryDevice.name;
 
 describe("the ingestion liveness consumer", () => {
   let r: Awaited<ReturnType<typeof startRegistry>>;
   let ingestion: EventProducer;
-  let dlqProducer: EventProducer;
-  let runner: ConsumerRunner;
   let orgId: string;
   let siteId: string;
 
   beforeAll(async () => {
-    r = await startRegistry();
-    await ensureTopics({ brokers: r.testKafka.brokers, prefix: r.testKafka.topicPrefix, only: [LIVENESS] });
+    r = await startRegistry({}, { consumers: true }); // the ingestion-liveness consumer
     ingestion = new EventProducer(r.testKafka.kafka, {
       source: "ingestion",
       topicPrefix: r.testKafka.topicPrefix,
     });
-    dlqProducer = new EventProducer(r.testKafka.kafka, {
-      source: "registry",
-      topicPrefix: r.testKafka.topicPrefix,
-    });
-    await Promise.all([ingestion.connect(), dlqProducer.connect()]);
+    await ingestion.connect();
     await r.db.identity.create({ data: { id: "usr-owner", type: "user", name: "Owner" } });
     orgId = (await call("POST", "/organizations", { name: "Liveness Org", kind: "developer" })).json().id;
     const site = { name: "Site", timezone: "Europe/Stockholm" };
     siteId = (await call("POST", `/organizations/${orgId}/sites`, site)).json().id;
-    runner = livenessConsumer({
-      kafka: r.testKafka.kafka,
-      producer: dlqProducer,
-      db: r.db,
-      topicPrefix: r.testKafka.topicPrefix,
-      groupId: r.testKafka.groupId("registry.ingestion-liveness"),
-    });
-    await runner.start();
   });
   afterAll(async () => {
-    await runner?.stop();
     await ingestion?.disconnect();
-    await dlqProducer?.disconnect();
     await r?.close();
   });
 
@@ -68,13 +50,14 @@ describe("the ingestion liveness consumer", () => {
     return res.json().id;
   }
 
-  const report = (deviceId: string, to: "active" | "stale" | "disconnected", id = randomUUID()) => ({
-    topic: LIVENESS,
-    key: deviceId,
-    type: "device.state_changed",
-    payload: { deviceId, orgId, from: "pending", to, lastSeenAt: new Date().toISOString() },
-    envelope: { id },
-  });
+  const report = (deviceId: string, to: "active" | "stale" | "disconnected", id = randomUUID()) =>
+    event(
+      topics.ingestionLiveness,
+      "device.state_changed",
+      { deviceId, orgId, from: "pending", to, lastSeenAt: new Date().toISOString() },
+      { id },
+    );
+  const runner = { stats: () => (r.runner("ingestion-liveness") as ConsumerRunner).stats() };
 
   async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000) {
     const deadline = Date.now() + timeoutMs;
@@ -103,13 +86,13 @@ describe("the ingestion liveness consumer", () => {
   it("applies an active report once, and a redelivered report (same envelope id) changes nothing", async () => {
     const deviceId = await newDevice();
     const event = report(deviceId, "active");
-    await ingestion.publish(event);
+    await ingestion.publishAll([event]);
     await until("the device to become active", async () => {
       const res = await call("GET", `/organizations/${orgId}/devices/${deviceId}`);
       return res.json().state === "active";
     });
     const processed = runner.stats().processed;
-    await ingestion.publish(event); // the same envelope id: a duplicate
+    await ingestion.publishAll([event]); // the same envelope id: a duplicate
     await until("the duplicate to be seen", () => runner.stats().duplicates >= 1);
     expect(runner.stats().processed).toBe(processed);
     expect((await call("GET", `/organizations/${orgId}/devices/${deviceId}`)).json().state).toBe("active");
@@ -121,7 +104,7 @@ describe("the ingestion liveness consumer", () => {
 
   it("sends a report for a device the registry does not know to the DLQ with the reason", async () => {
     const before = runner.stats().deadLettered;
-    const [envelope] = await ingestion.publish(report("dev-unknown00000", "stale"));
+    const [envelope] = await ingestion.publishAll([report("dev-unknown00000", "stale")]);
     const dead = await readTopic(r.testKafka.kafka, `${r.testKafka.topicPrefix}${LIVENESS}.dlq`, {
       count: 1,
     });
@@ -140,7 +123,7 @@ describe("the ingestion liveness consumer", () => {
     const patched = await call("PATCH", `/organizations/${orgId}/devices/${deviceId}`, { state: "orphaned" });
     expect(patched.json().state).toBe("orphaned");
     const processed = runner.stats().processed;
-    await ingestion.publish(report(deviceId, "active"));
+    await ingestion.publishAll([report(deviceId, "active")]);
     await until("the report to be consumed", () => runner.stats().processed > processed);
     expect((await call("GET", `/organizations/${orgId}/devices/${deviceId}`)).json().state).toBe("orphaned");
     const changes = await stateChanges(deviceId);

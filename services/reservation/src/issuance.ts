@@ -1,5 +1,5 @@
-import type { IssuanceFrequency, IssuanceRequest } from "@energy/contracts";
-import { type Logger, prepareEvent } from "@energy/kafka";
+import { type IssuanceFrequency, type IssuanceRequest, topics } from "@energy/contracts";
+import { enqueueEvents, event, type Logger } from "@energy/kafka";
 import type { Db } from "./db.ts";
 import { idempotencyKey, requestIdOf } from "./domain/ids.ts";
 import {
@@ -14,7 +14,6 @@ import {
   buyerOrganization,
   currentDevices,
   endReservation,
-  ISSUANCE_TOPIC,
   lockReservation,
   nextWindowEndAfter,
   periodOf,
@@ -395,34 +394,19 @@ export async function requestReservation(
 }
 
 /**
- * The requests into the outbox in one statement (packages/kafka's enqueueEvent writes one row per call; a
- * reservation that starts months in the past has thousands of windows). Each payload is checked against
- * the contract first (prepareEvent), as enqueueEvent does; the envelope id is the request id.
+ * The requests into the outbox in one statement (a reservation that starts months in the past has
+ * thousands of windows): packages/kafka's enqueueEvents checks each against its contract and the size
+ * limit, as enqueueEvent does; the envelope id is the request id.
  */
 async function enqueueRequests(tx: Tx, reservationId: string, requests: IssuanceRequest[]): Promise<void> {
-  if (requests.length === 0) return;
-  const prepared = requests.map((request) =>
-    prepareEvent("reservation", {
-      topic: ISSUANCE_TOPIC,
-      key: reservationId,
-      type: "issuance.requested",
-      payload: request,
-      envelope: { id: request.requestId },
-    }),
-  );
-  await tx.$executeRawUnsafe(
-    `INSERT INTO outbox (id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at)
-     SELECT id, topic, key, type, schema_version, payload, correlation_id, NULL, occurred_at
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::text[], $8::timestamptz[])
-            AS m(id, topic, key, type, schema_version, payload, correlation_id, occurred_at)`,
-    prepared.map((m) => m.envelope.id),
-    prepared.map((m) => m.topic),
-    prepared.map((m) => m.key),
-    prepared.map((m) => m.envelope.type),
-    prepared.map((m) => m.envelope.schemaVersion),
-    prepared.map((m) => JSON.stringify(m.payload)),
-    prepared.map((m) => m.envelope.correlationId),
-    prepared.map((m) => m.envelope.occurredAt),
+  await enqueueEvents(
+    tx,
+    requests.map((request) =>
+      event(topics.reservationIssuanceRequest, "issuance.requested", request, {
+        key: reservationId,
+        id: request.requestId,
+      }),
+    ),
   );
 }
 

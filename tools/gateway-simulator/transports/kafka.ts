@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 /**
  * A trusted bridge: the gateway's batch straight onto `ingestion.raw.v1` (with the platform's topic prefix),
  * keyed by the gateway id, event `batch.received` with `{ gatewayId, signature, body, receivedAt }`. The body
@@ -13,7 +14,7 @@ import type { TelemetryItem } from "../fleet.ts";
 import { signBatch } from "../provision.ts";
 import { type BatchResult, type GatewayLink, type Transport, TransportError } from "./transport.ts";
 
-export const RAW_TOPIC = "ingestion.raw.v1";
+export const RAW_TOPIC = topics.ingestionRaw.name;
 
 export interface KafkaTransportOptions {
   brokers: string;
@@ -44,12 +45,7 @@ export class KafkaTransport implements Transport {
     try {
       this.connecting ??= this.producer.connect();
       await this.connecting;
-      await this.producer.publish({
-        topic: RAW_TOPIC,
-        key: gateway.gatewayId,
-        type: "batch.received",
-        payload,
-      });
+      await this.producer.publish(topics.ingestionRaw, "batch.received", payload);
     } catch (error) {
       this.connecting = null;
       const retriable =

@@ -12,5 +12,5 @@ export const BatteryReadingSchema = BaseDeviceDataSchema.extend({
   heatsink_C: float.nullish(),
   total_charge_Wh: energyWh.nullish(),
   total_discharge_Wh: energyWh.nullish(),
-});
+}).describe("Battery storage (DER type battery). W and A: + charge, - discharge.");
 export type BatteryReading = z.infer<typeof BatteryReadingSchema>;

@@ -26,5 +26,9 @@ export const EvChargerPortReadingSchema = BaseDeviceDataSchema.extend({
   session_id: integer.nullish(),
   upper_limit_W: powerLimits.nullish(),
   lower_limit_W: powerLimits.nullish(),
-}).superRefine(checkPowerLimits);
+})
+  .superRefine(checkPowerLimits)
+  .describe(
+    "One connector of an AC charger (DER type ev_charger_port). W >= 0: the power delivered to the EV. Deprecated status / plug_connected are mapped onto connector_status / charging_state.",
+  );
 export type EvChargerPortReading = z.infer<typeof EvChargerPortReadingSchema>;

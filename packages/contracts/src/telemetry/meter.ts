@@ -18,5 +18,5 @@ export const MeterReadingSchema = BaseDeviceDataSchema.extend({
   L3_W: float.nullish(),
   total_import_Wh: energyWh.nullish(),
   total_export_Wh: energyWh.nullish(),
-});
+}).describe("Grid or sub meter (DER type meter). W: + import, - export.");
 export type MeterReading = z.infer<typeof MeterReadingSchema>;

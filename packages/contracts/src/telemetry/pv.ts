@@ -13,5 +13,5 @@ export const PvReadingSchema = BaseDeviceDataSchema.extend({
   mppt2_A: float.nullish(),
   heatsink_C: float.nullish(),
   total_generation_Wh: energyWh.nullish(),
-});
+}).describe("Solar generation (DER type solar). W <= 0: generation is negative.");
 export type PvReading = z.infer<typeof PvReadingSchema>;

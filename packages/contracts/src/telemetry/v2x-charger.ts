@@ -43,5 +43,9 @@ export const V2xChargerReadingSchema = BaseDeviceDataSchema.extend({
   total_discharge_Wh: energyWh.nullish(),
   upper_limit_W: powerLimits.nullish(),
   lower_limit_W: powerLimits.nullish(),
-}).superRefine(checkPowerLimits);
+})
+  .superRefine(checkPowerLimits)
+  .describe(
+    "Bidirectional charger (DER type ev_charger_port). W, ac_W: + charging, - V2G; without W, ac_W is taken, else dc_W * 0.95.",
+  );
 export type V2xChargerReading = z.infer<typeof V2xChargerReadingSchema>;

@@ -26,6 +26,7 @@ export const certificateTopics = {
     name: "certificate.certificate.v1",
     owner: "certificate",
     key: "reservation id",
+    keyOf: (p) => p.reservationId,
     events: {
       /** The request was accepted: its document is stored and its mint is queued. */
       "certificate.requested": CertificateRefSchema.extend({

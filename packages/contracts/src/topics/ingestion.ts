@@ -73,6 +73,7 @@ export const ingestionTopics = {
     name: "ingestion.raw.v1",
     owner: "ingestion",
     key: "gateway id",
+    keyOf: (p) => p.gatewayId,
     events: {
       /** A gateway batch as a trusted bridge received it; ingestion checks the signature, then parses it. */
       "batch.received": z.object({
@@ -87,6 +88,7 @@ export const ingestionTopics = {
     name: "ingestion.telemetry.v1",
     owner: "ingestion",
     key: "DER id",
+    keyOf: (p) => p.derId,
     events: {
       "readings.accepted": ReadingsAcceptedSchema,
     },
@@ -94,7 +96,8 @@ export const ingestionTopics = {
   ingestionTelemetryRejected: defineTopic({
     name: "ingestion.telemetry-rejected.v1",
     owner: "ingestion",
-    key: "gateway id",
+    key: "gateway id (device id for readings without a gateway)",
+    keyOf: (p) => p.gatewayId ?? p.deviceId ?? "unknown",
     events: {
       "reading.rejected": z.object({
         gatewayId: IdSchema.nullable(),
@@ -111,6 +114,7 @@ export const ingestionTopics = {
     name: "ingestion.interval.v1",
     owner: "ingestion",
     key: "DER id",
+    keyOf: (p) => p.derId,
     events: {
       "interval.computed": IntervalSchema,
       /** Replaces the earlier values of the same derId + intervalStart (late readings). */
@@ -121,6 +125,7 @@ export const ingestionTopics = {
     name: "ingestion.liveness.v1",
     owner: "ingestion",
     key: "device id",
+    keyOf: (p) => p.deviceId,
     events: {
       "device.state_changed": z.object({
         deviceId: IdSchema,

@@ -90,6 +90,7 @@ export const meterReadTopics = {
     name: "meter-read.read.v1",
     owner: "meter-read",
     key: "device id",
+    keyOf: (p) => p.deviceId,
     events: {
       /** New counted reads (first versions). */
       "reads.recorded": ReadsRecordedSchema,

@@ -54,6 +54,7 @@ export const ocppTopics = {
     name: "ocpp.charger.v1",
     owner: "ocpp",
     key: "charge point id",
+    keyOf: (p) => p.chargePointId,
     events: {
       "charger.connected": z.object({
         chargePointId: IdSchema,
@@ -101,6 +102,7 @@ export const ocppTopics = {
     name: "ocpp.transaction.v1",
     owner: "ocpp",
     key: "charge point id",
+    keyOf: (p) => p.chargePointId,
     events: {
       "transaction.started": z.object({
         chargePointId: IdSchema,
@@ -140,6 +142,7 @@ export const ocppTopics = {
     name: "ocpp.command.v1",
     owner: "ocpp",
     key: "charge point id",
+    keyOf: (p) => p.chargePointId,
     events: {
       "command.requested": z.object({
         commandId: z.uuid(),
@@ -154,6 +157,7 @@ export const ocppTopics = {
     name: "ocpp.command-result.v1",
     owner: "ocpp",
     key: "charge point id",
+    keyOf: (p) => p.chargePointId,
     events: {
       "command.completed": z.object({
         commandId: z.uuid(),

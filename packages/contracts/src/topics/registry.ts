@@ -131,6 +131,7 @@ export const registryTopics = {
     name: "registry.identity.v1",
     owner: "registry",
     key: "identity id",
+    keyOf: (p) => p.identityId,
     events: {
       "identity.registered": IdentityRegisteredSchema,
       "identity.key_added": PublicKeySchema.extend({ identityId: IdSchema }),
@@ -142,6 +143,7 @@ export const registryTopics = {
     name: "registry.organization.v1",
     owner: "registry",
     key: "organization id",
+    keyOf: (p) => p.orgId,
     events: {
       "organization.created": OrganizationSchema,
       "organization.updated": OrganizationSchema,
@@ -152,6 +154,7 @@ export const registryTopics = {
     name: "registry.membership.v1",
     owner: "registry",
     key: "organization id",
+    keyOf: (p) => p.orgId,
     events: {
       "membership.added": z.object({ orgId: IdSchema, identityId: IdSchema, role: MemberRoleSchema }),
       "membership.role_changed": z.object({
@@ -167,6 +170,7 @@ export const registryTopics = {
     name: "registry.site.v1",
     owner: "registry",
     key: "site id",
+    keyOf: (p) => p.siteId,
     events: {
       "site.created": SiteSchema,
       "site.updated": SiteSchema,
@@ -177,6 +181,7 @@ export const registryTopics = {
     name: "registry.device.v1",
     owner: "registry",
     key: "device id",
+    keyOf: (p) => p.deviceId,
     events: {
       "device.registered": DeviceSchema,
       "device.updated": DeviceSchema,
@@ -194,6 +199,7 @@ export const registryTopics = {
     name: "registry.der.v1",
     owner: "registry",
     key: "DER id",
+    keyOf: (p) => p.derId,
     events: {
       "der.created": DerSchema,
       "der.updated": DerSchema,
@@ -209,6 +215,7 @@ export const registryTopics = {
     name: "registry.gateway.v1",
     owner: "registry",
     key: "gateway id",
+    keyOf: (p) => p.gatewayId,
     events: {
       /** A claim by a new organization orphans the devices of the previous one. */
       "gateway.claimed": z.object({
@@ -223,6 +230,7 @@ export const registryTopics = {
     name: "registry.device-group.v1",
     owner: "registry",
     key: "device group id",
+    keyOf: (p) => p.groupId,
     events: {
       "device-group.created": DeviceGroupSchema,
       "device-group.updated": DeviceGroupSchema,
@@ -233,6 +241,7 @@ export const registryTopics = {
     name: "registry.community.v1",
     owner: "registry",
     key: "community id",
+    keyOf: (p) => p.communityId,
     events: {
       "community.created": CommunitySchema,
       "community.updated": CommunitySchema,

@@ -174,6 +174,7 @@ export const reservationTopics = {
     name: "reservation.reservation.v1",
     owner: "reservation",
     key: "reservation id",
+    keyOf: (p) => p.reservationId,
     events: {
       "reservation.created": ReservationSchema,
       /** Devices added or removed (the frequency never changes). */
@@ -185,6 +186,7 @@ export const reservationTopics = {
     name: "reservation.issuance-request.v1",
     owner: "reservation",
     key: "reservation id",
+    keyOf: (p) => p.reservationId,
     events: {
       "issuance.requested": IssuanceRequestSchema,
     },

@@ -1,16 +1,5 @@
-import type { EventPayload, topics } from "@energy/contracts";
-import {
-  BatchConsumerRunner,
-  type ConsumerRunnerOptions,
-  type DecodedMessage,
-  type EventProducer,
-  type Logger,
-} from "@energy/kafka";
-import type { Ingestor } from "../ingest/ingestor.ts";
-
-export const OCPP_READINGS_GROUP_ID = "ingestion.ocpp-readings";
-
-type Measured = EventPayload<typeof topics.ocppCharger, "reading.measured">;
+import { topics } from "@energy/contracts";
+import { defineBatchSubscription } from "../context.ts";
 
 /**
  * Charger readings from the ocpp service (`reading.measured` on ocpp.charger.v1, one per connector and
@@ -20,39 +9,17 @@ type Measured = EventPayload<typeof topics.ocppCharger, "reading.measured">;
  * status changes) are not ingestion's business. The offset is committed once the readings are on
  * ingestion.telemetry.v1; a redelivered reading is a duplicate the telemetry store keeps once.
  */
-export function ocppReadingsConsumer(opts: {
-  kafka: ConsumerRunnerOptions["kafka"];
-  producer: EventProducer;
-  ingestor: Ingestor;
-  topicPrefix?: string;
-  logger?: Logger;
-  groupId?: string;
-}): BatchConsumerRunner {
-  return new BatchConsumerRunner({
-    kafka: opts.kafka,
-    producer: opts.producer,
-    groupId: opts.groupId ?? OCPP_READINGS_GROUP_ID,
-    topicPrefix: opts.topicPrefix,
-    maxBatchSize: 500,
-    ...(opts.logger ? { logger: opts.logger } : {}),
-    subscriptions: [
-      {
-        topic: "ocpp.charger.v1",
-        handler: async (messages: DecodedMessage[]) => {
-          const readings = messages.filter((m) => m.envelope.type === "reading.measured");
-          if (readings.length === 0) return;
-          const items = readings.map((m) => {
-            const { derId, reading } = m.payload as Measured;
-            return { derId, reading };
-          });
-          await opts.ingestor.ingest(items, {
-            gatewayId: null,
-            channel: "kafka",
-            receivedAt: new Date(),
-            ...(readings.length === 1 ? { correlationId: readings[0]!.envelope.correlationId } : {}),
-          });
-        },
-      },
-    ],
+export const ocppReadings = defineBatchSubscription(topics.ocppCharger, async (messages, { service }) => {
+  const items = messages.flatMap((m) =>
+    m.envelope.type === "reading.measured" && "reading" in m.payload
+      ? [{ derId: m.payload.derId, reading: m.payload.reading }]
+      : [],
+  );
+  if (items.length === 0) return;
+  await service.ingestor.ingest(items, {
+    gatewayId: null,
+    channel: "kafka",
+    receivedAt: new Date(),
+    ...(messages.length === 1 ? { correlationId: messages[0]!.envelope.correlationId } : {}),
   });
-}
+});

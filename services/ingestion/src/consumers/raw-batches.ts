@@ -1,24 +1,12 @@
-import {
-  BatchConsumerRunner,
-  type ConsumerRunnerOptions,
-  type EventProducer,
-  type Logger,
-} from "@energy/kafka";
+import { type EventPayload, topics } from "@energy/contracts";
 import { AppError } from "@energy/service-kit";
+import { defineBatchSubscription } from "../context.ts";
 import type { Db } from "../db.ts";
 import { verifyBatchSignature } from "../domain/signature.ts";
 import { parseBatchBody } from "../ingest/batch-body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
 
-export const RAW_GROUP_ID = "ingestion.raw-batches";
-
-/** The payload of `batch.received` on ingestion.raw.v1. */
-interface RawBatch {
-  gatewayId: string;
-  signature: string;
-  body: string;
-  receivedAt: string;
-}
+type RawBatch = EventPayload<typeof topics.ingestionRaw, "batch.received">;
 
 /**
  * Batches that trusted bridges put on ingestion.raw.v1. Each carries the gateway's ES256 signature
@@ -28,41 +16,17 @@ interface RawBatch {
  * committed once the batch's readings are on ingestion.telemetry.v1 (a redelivered batch publishes its
  * readings again; the telemetry store keeps each DER's reading at a given time once).
  */
-export function rawBatchConsumer(opts: {
-  kafka: ConsumerRunnerOptions["kafka"];
-  producer: EventProducer;
-  db: Db;
-  ingestor: Ingestor;
-  maxReadings: number;
-  topicPrefix?: string;
-  logger?: Logger;
-  groupId?: string;
-}): BatchConsumerRunner {
-  return new BatchConsumerRunner({
-    kafka: opts.kafka,
-    producer: opts.producer,
-    groupId: opts.groupId ?? RAW_GROUP_ID,
-    topicPrefix: opts.topicPrefix,
-    maxBatchSize: 50,
-    ...(opts.logger ? { logger: opts.logger } : {}),
-    subscriptions: [
-      {
-        topic: "ingestion.raw.v1",
-        handler: async (messages) => {
-          for (const message of messages) {
-            await applyRawBatch(
-              opts.db,
-              opts.ingestor,
-              message.payload as RawBatch,
-              opts.maxReadings,
-              message.envelope.id,
-            );
-          }
-        },
-      },
-    ],
-  });
-}
+export const rawBatches = defineBatchSubscription(topics.ingestionRaw, async (messages, { service }) => {
+  for (const message of messages) {
+    await applyRawBatch(
+      service.db,
+      service.ingestor,
+      message.payload,
+      service.config.BATCH_MAX_READINGS,
+      message.envelope.id,
+    );
+  }
+});
 
 export async function applyRawBatch(
   db: Db,

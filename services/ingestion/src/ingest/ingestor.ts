@@ -1,10 +1,15 @@
-import type { ReadingError, TelemetryReading } from "@energy/contracts";
-import { createEnvelope, type EventProducer, type prepareEvent } from "@energy/kafka";
+import { type EventPayload, type ReadingError, type TelemetryReading, topics } from "@energy/contracts";
+import {
+  createEnvelope,
+  type EventProducer,
+  enqueueEvents,
+  event,
+  type PreparedMessage,
+} from "@energy/kafka";
 import { inspectInput } from "@energy/service-kit";
 import type { Db } from "../db.ts";
 import { DER_TYPE_OF_READING } from "../domain/intervals.ts";
 import { checkReading, type TimestampWindow } from "../domain/reading-checks.ts";
-import { recordEvent } from "../events.ts";
 import { rawExcerpt } from "./raw-excerpt.ts";
 
 export type Channel = "http" | "ws" | "kafka";
@@ -52,11 +57,6 @@ interface Refusal {
   reasons: ReadingError[];
   raw: unknown;
 }
-
-type PreparedMessage = ReturnType<typeof prepareEvent>;
-
-const TELEMETRY = "ingestion.telemetry.v1";
-const REJECTED = "ingestion.telemetry-rejected.v1";
 
 export interface IngestorOptions {
   db: Db;
@@ -123,8 +123,10 @@ export class Ingestor {
       acceptedCount++;
     }
     const receivedAt = source.receivedAt.toISOString();
+    // Built here rather than through prepareEvent: every reading was just validated, and a second contract
+    // check of each would cost as much as the rest of the path.
     const accepted: PreparedMessage[] = [...byDer.values()].map(({ scope, readings }) => ({
-      topic: TELEMETRY,
+      topic: topics.ingestionTelemetry.name,
       key: scope.derId,
       envelope: createEnvelope({
         type: "readings.accepted",
@@ -139,7 +141,7 @@ export class Ingestor {
         gatewayId: source.gatewayId,
         receivedAt,
         readings,
-      },
+      } satisfies EventPayload<typeof topics.ingestionTelemetry, "readings.accepted">,
     }));
 
     await Promise.all([this.opts.producer.sendPrepared(accepted), this.storeRefusals(refusals, source)]);
@@ -186,22 +188,25 @@ export class Ingestor {
         refusals.map((r) => JSON.stringify(r.reasons)),
         excerpts.map((raw) => JSON.stringify(raw)),
       );
-      for (const [i, refusal] of refusals.entries()) {
-        await recordEvent(tx, {
-          topic: REJECTED,
-          key: source.gatewayId ?? refusal.deviceId ?? "unknown",
-          type: "reading.rejected",
-          payload: {
-            gatewayId: source.gatewayId,
-            deviceId: refusal.deviceId,
-            derId: refusal.derId,
-            receivedAt,
-            reasons: refusal.reasons,
-            raw: excerpts[i],
-          },
-          ...(source.correlationId ? { envelope: { correlationId: source.correlationId } } : {}),
-        });
-      }
+      const envelope = source.correlationId ? { correlationId: source.correlationId } : undefined;
+      await enqueueEvents(
+        tx,
+        refusals.map((refusal, i) =>
+          event(
+            topics.ingestionTelemetryRejected,
+            "reading.rejected",
+            {
+              gatewayId: source.gatewayId,
+              deviceId: refusal.deviceId,
+              derId: refusal.derId,
+              receivedAt,
+              reasons: refusal.reasons,
+              raw: excerpts[i],
+            },
+            envelope,
+          ),
+        ),
+      );
     });
     this.opts.published();
   }

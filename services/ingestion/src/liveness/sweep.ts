@@ -1,22 +1,14 @@
-import type { DeviceState, LivenessState } from "@energy/contracts";
+import { type DeviceState, type EventPayload, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import type { Db } from "../db.ts";
 import { type LivenessThresholds, livenessChange } from "../domain/liveness.ts";
-import { recordEvent } from "../events.ts";
-
-const LIVENESS_TOPIC = "ingestion.liveness.v1";
 
 export interface SweepOptions extends LivenessThresholds {
   now: Date;
 }
 
 /** One device moved by a sweep (the payload of its `device.state_changed`). */
-export interface LivenessChange {
-  deviceId: string;
-  orgId: string;
-  from: DeviceState;
-  to: LivenessState;
-  lastSeenAt: string | null;
-}
+export type LivenessChange = EventPayload<typeof topics.ingestionLiveness, "device.state_changed">;
 
 interface CandidateRow {
   device_id: string;
@@ -73,12 +65,8 @@ export async function sweepLiveness(db: Db, opts: SweepOptions): Promise<Livenes
         opts.now,
       );
       for (const change of changes) {
-        await recordEvent(tx, {
-          topic: LIVENESS_TOPIC,
-          key: change.deviceId,
-          type: "device.state_changed",
-          payload: change,
-          envelope: { occurredAt: opts.now.toISOString() },
+        await enqueueEvent(tx, topics.ingestionLiveness, "device.state_changed", change, {
+          occurredAt: opts.now.toISOString(),
         });
       }
       return changes;

@@ -23,9 +23,15 @@ export function telemetryWsRoutes(
 ): FastifyPluginAsyncZod {
   return async (app) => {
     await app.register(websocket, { options: { maxPayload: deps.maxBytes } });
+    // @fastify/websocket hides its routes from the OpenAPI document; gateway makers need this one in it
+    app.addHook("onRoute", (route) => {
+      if (route.websocket && route.schema) route.schema.hide = false;
+    });
     const alive = new WeakMap<WebSocket, boolean>();
     const pinger = setInterval(() => {
       for (const client of app.websocketServer.clients) {
+        // a socket paused while the store catches up is not read: its pongs wait unread, it is not dead
+        if (client.isPaused) continue;
         if (alive.get(client) === false) {
           client.terminate();
           continue;
@@ -48,8 +54,14 @@ export function telemetryWsRoutes(
         schema: {
           summary: "Stream telemetry batches over a WebSocket (gateways)",
           description:
-            "Send text frames `{ batchId, items: [{ derId, reading }] }`; each is answered with " +
-            "`{ batchId, accepted, rejected: [{ index, reasons }] }` after its accepted readings are on Kafka.",
+            "A WebSocket upgrade (`Authorization: Bearer` with a gateway's token; 401/403 over HTTP otherwise). " +
+            "Send text frames `{ batchId, items: [{ derId, reading }] }` (items as in POST /v1/telemetry, at most " +
+            "BATCH_MAX_READINGS, a frame at most BATCH_MAX_BYTES); each is answered with " +
+            "`{ batchId, accepted, rejected: [{ index, reasons: [{ field, message }] }] }` after its accepted readings " +
+            "are on Kafka, or `{ batchId, error: { code, message } }` for a frame that cannot be read (invalid_json, " +
+            "invalid_frame, binary_frame, batch_too_large; internal_error: send it again). Several frames may be in " +
+            "flight; answers may come in another order. While the telemetry store is behind, answers wait (the " +
+            "gateway is slowed) until it has caught up. The server pings every 30 s.",
           tags: ["telemetry"],
         },
       },
@@ -96,6 +108,8 @@ export function telemetryWsRoutes(
               socket.pause();
               await deps.backpressure.ready();
               socket.resume();
+              // a gateway gone meanwhile gets no answer: nothing of its frame is taken (it sends it again)
+              if (socket.readyState !== socket.OPEN) return;
             }
             const outcome = await deps.ingestor.ingest(items, {
               gatewayId,

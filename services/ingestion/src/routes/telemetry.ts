@@ -1,5 +1,5 @@
 import { createGunzip } from "node:zlib";
-import { IdSchema } from "@energy/contracts";
+import { IdSchema, TelemetryReadingSchema } from "@energy/contracts";
 import { AppError, type FastifyPluginAsyncZod, forbidden } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -16,9 +16,11 @@ export const BatchOutcomeView = z.object({
 /** An item of a telemetry batch (documentation; each item is checked one by one so one bad item refuses only itself). */
 export const TelemetryItemDoc = z.object({
   derId: IdSchema.describe("the DER the reading is about; its device's comm identity must be the caller"),
-  reading: z
-    .record(z.string().max(100), z.unknown())
-    .describe("a telemetry reading: pv, battery, meter, ev_charger_port or v2x_charger"),
+  // the telemetry models of packages/contracts, as the ingestor checks them (fields, units, signs, bands)
+  reading: TelemetryReadingSchema.describe(
+    "a telemetry reading: `type` (pv, battery, meter, ev_charger_port, v2x_charger) picks the model; `type` and " +
+      "`timestamp` are required, every other field may be null or absent (not read); unknown fields are dropped",
+  ),
 });
 
 export const StoreBehindView = z.object({

@@ -1,4 +1,11 @@
-import type { DeviceState, ReadingsAccepted, TelemetryReading } from "@energy/contracts";
+import {
+  type DeviceState,
+  type Interval,
+  type ReadingsAccepted,
+  type TelemetryReading,
+  topics,
+} from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { type Db, type SqlTx, sqlTransaction } from "../db.ts";
 import {
   COUNTERS,
@@ -11,7 +18,6 @@ import {
   intervalStartOf,
 } from "../domain/intervals.ts";
 import { mergeIntoTwin, type TwinFields, twinCounter } from "../domain/twin.ts";
-import { recordEvent } from "../events.ts";
 
 type Tx = SqlTx;
 
@@ -48,9 +54,6 @@ interface IntervalRow {
   reading_count: number;
   published_at: Date | null;
 }
-
-const INTERVAL_TOPIC = "ingestion.interval.v1";
-const LIVENESS_TOPIC = "ingestion.liveness.v1";
 
 /** The readings of `readings.accepted` messages, one by one. */
 export function eachReading(messages: readonly ReadingsAccepted[]): AcceptedReading[] {
@@ -95,10 +98,12 @@ async function applyInTx(tx: Tx, batch: readonly AcceptedReading[]): Promise<App
   const completed = await publishCompleted(tx, [...byDer.keys()]);
   for (const row of touched) {
     if (row.published_at === null) continue;
-    await recordEvent(tx, intervalEvent("interval.corrected", row));
+    await enqueueEvent(tx, topics.ingestionInterval, "interval.corrected", intervalPayload(row));
     result.intervalsCorrected++;
   }
-  for (const row of completed) await recordEvent(tx, intervalEvent("interval.computed", row));
+  for (const row of completed) {
+    await enqueueEvent(tx, topics.ingestionInterval, "interval.computed", intervalPayload(row));
+  }
   result.intervalsComputed = completed.length;
   result.devicesBackActive = await markHeardFrom(tx, fresh);
   return result;
@@ -332,26 +337,22 @@ async function publishCompleted(tx: Tx, derIds: string[]): Promise<IntervalRow[]
 /** Wh to the mWh, never below 0 (float sums of corrections can leave -1e-12). */
 const wh = (value: number | null) => (value === null ? null : Math.max(0, Math.round(value * 1000) / 1000));
 
-function intervalEvent(type: "interval.computed" | "interval.corrected", row: IntervalRow) {
+/** The payload of `interval.computed` / `interval.corrected` for a stored half-hour. */
+function intervalPayload(row: IntervalRow): Interval {
   const start = row.interval_start.getTime();
   return {
-    topic: INTERVAL_TOPIC,
-    key: row.der_id,
-    type,
-    payload: {
-      derId: row.der_id,
-      deviceId: row.device_id,
-      orgId: row.org_id,
-      derType: row.der_type,
-      intervalStart: new Date(start).toISOString(),
-      intervalEnd: new Date(start + INTERVAL_MS).toISOString(),
-      generationWh: wh(row.generation_wh),
-      importWh: wh(row.import_wh),
-      exportWh: wh(row.export_wh),
-      chargeWh: wh(row.charge_wh),
-      dischargeWh: wh(row.discharge_wh),
-      readingCount: row.reading_count,
-    },
+    derId: row.der_id,
+    deviceId: row.device_id,
+    orgId: row.org_id,
+    derType: row.der_type as Interval["derType"],
+    intervalStart: new Date(start).toISOString(),
+    intervalEnd: new Date(start + INTERVAL_MS).toISOString(),
+    generationWh: wh(row.generation_wh),
+    importWh: wh(row.import_wh),
+    exportWh: wh(row.export_wh),
+    chargeWh: wh(row.charge_wh),
+    dischargeWh: wh(row.discharge_wh),
+    readingCount: row.reading_count,
   };
 }
 
@@ -397,17 +398,12 @@ async function markHeardFrom(tx: Tx, readings: AcceptedReading[]): Promise<numbe
     const from = (liveness.get(deviceId) ?? registryState.get(deviceId) ?? "pending") as DeviceState;
     if (from === "active") continue;
     const device = seen.get(deviceId)!;
-    await recordEvent(tx, {
-      topic: LIVENESS_TOPIC,
-      key: deviceId,
-      type: "device.state_changed",
-      payload: {
-        deviceId,
-        orgId: device.orgId,
-        from,
-        to: "active",
-        lastSeenAt: new Date(device.at).toISOString(),
-      },
+    await enqueueEvent(tx, topics.ingestionLiveness, "device.state_changed", {
+      deviceId,
+      orgId: device.orgId,
+      from,
+      to: "active",
+      lastSeenAt: new Date(device.at).toISOString(),
     });
     changed++;
   }

@@ -1,29 +1,11 @@
-import { DeviceStateSchema, type LivenessState } from "@energy/contracts";
-import {
-  ConsumerRunner,
-  type ConsumerRunnerOptions,
-  type EventProducer,
-  FatalMessageError,
-  type HandlerContext,
-  type Logger,
-} from "@energy/kafka";
-import type { Db } from "../db.ts";
-import { recordEvent } from "../events.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
+import { DeviceStateSchema, type EventPayload, topics } from "@energy/contracts";
+import { enqueueEvent, FatalMessageError, type HandlerContext, type Logger } from "@energy/kafka";
+import { defineSubscription, type Tx } from "../context.ts";
 
-export const LIVENESS_GROUP_ID = "registry.ingestion-liveness";
-const SOURCE_TOPIC = "ingestion.liveness.v1";
-const TOPIC = "registry.device.v1";
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 /** The payload of ingestion's `device.state_changed` (validated by the runner against the contract). */
-export interface LivenessReport {
-  deviceId: string;
-  orgId: string;
-  from: string;
-  to: LivenessState;
-  lastSeenAt: string | null;
-}
+export type LivenessReport = EventPayload<typeof topics.ingestionLiveness, "device.state_changed">;
 
 /**
  * Applies ingestion's liveness report to the device's state, in the runner's transaction (which also
@@ -41,11 +23,10 @@ export interface LivenessReport {
  */
 export async function applyLivenessReport(
   report: LivenessReport,
-  ctx: Pick<HandlerContext, "tx" | "envelope">,
+  ctx: Pick<HandlerContext<Tx>, "tx" | "envelope">,
   logger: Logger = silentLogger,
 ): Promise<"changed" | "unchanged" | "orphaned"> {
-  if (!ctx.tx) throw new Error("the liveness consumer needs a database transaction");
-  const tx = ctx.tx as unknown as Prisma.TransactionClient;
+  const { tx } = ctx;
   // Lock the row so a concurrent PATCH of the state is ordered with this change (and so is its event).
   const [row] = await tx.$queryRaw<Array<{ state: string; org_id: string }>>`
     SELECT state, org_id FROM device WHERE id = ${report.deviceId} FOR UPDATE`;
@@ -65,55 +46,23 @@ export async function applyLivenessReport(
   }
   if (from === report.to) return "unchanged";
   await tx.device.update({ where: { id: report.deviceId }, data: { state: report.to } });
-  await recordEvent(tx, {
-    topic: TOPIC,
-    key: report.deviceId,
-    type: "device.state_changed",
-    payload: {
+  await enqueueEvent(
+    tx,
+    topics.registryDevice,
+    "device.state_changed",
+    {
       deviceId: report.deviceId,
       orgId: report.orgId,
       from,
       to: report.to,
       reason: `liveness reported by ingestion (last seen ${report.lastSeenAt ?? "never"})`,
     },
-    envelope: { correlationId: ctx.envelope.correlationId, causationId: ctx.envelope.id },
-  });
+    { correlationId: ctx.envelope.correlationId, causationId: ctx.envelope.id },
+  );
   return "changed";
 }
 
-export interface LivenessConsumerOptions {
-  kafka: ConsumerRunnerOptions["kafka"];
-  /** the service's producer: the runner sends dead letters through it */
-  producer: EventProducer;
-  db: Db;
-  topicPrefix?: string;
-  logger?: Logger;
-  /** default "registry.ingestion-liveness"; tests sharing a broker pass their own */
-  groupId?: string;
-  /** passed to the runner (tests use short retries) */
-  retry?: { initialMs?: number; maxMs?: number; maxAttempts?: number };
-}
-
-/** The consumer of ingestion.liveness.v1 (group "registry.ingestion-liveness"); call start() on it. */
-export function livenessConsumer(opts: LivenessConsumerOptions): ConsumerRunner {
-  const logger = opts.logger ?? silentLogger;
-  return new ConsumerRunner({
-    kafka: opts.kafka,
-    producer: opts.producer,
-    db: opts.db,
-    groupId: opts.groupId ?? LIVENESS_GROUP_ID,
-    topicPrefix: opts.topicPrefix,
-    logger,
-    ...(opts.retry ? { retry: opts.retry } : {}),
-    subscriptions: [
-      {
-        topic: SOURCE_TOPIC,
-        handlers: {
-          "device.state_changed": async (report: LivenessReport, ctx) => {
-            await applyLivenessReport(report, ctx, logger);
-          },
-        },
-      },
-    ],
-  });
-}
+/** Ingestion's liveness reports (group "registry.ingestion-liveness"). */
+export const ingestionLiveness = defineSubscription(topics.ingestionLiveness, {
+  "device.state_changed": (report, ctx) => applyLivenessReport(report, ctx, ctx.service.log),
+});

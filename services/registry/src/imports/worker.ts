@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type DeviceType, DeviceTypeSchema } from "@energy/contracts";
-import type { EventToPublish } from "@energy/kafka";
+import { type DeviceType, DeviceTypeSchema, topics } from "@energy/contracts";
+import { enqueueEvents, event, type OutgoingEvent } from "@energy/kafka";
 import { z } from "zod";
 import type { Db } from "../db.ts";
 import { utcToday } from "../domain/device-rules.ts";
@@ -8,7 +8,6 @@ import { newId } from "../domain/ids.ts";
 import type { Device, Prisma } from "../generated/prisma/client.ts";
 import { devicePayload } from "../routes/devices.ts";
 import { type CsvRecord, parseCsv } from "./csv.ts";
-import { recordEvents } from "./outbox.ts";
 import type { ImportReportMailer } from "./report-mail.ts";
 import { checkHeader, type ImportColumn, mapRow, type RowDevice } from "./rows.ts";
 
@@ -41,7 +40,6 @@ export interface ImportWorkerOptions {
   mailer: ImportReportMailer;
   /** wakes the outbox relay after a chunk recorded events */
   published: () => void;
-  log: Log;
   /** rows per transaction */
   chunkSize?: number;
   /** how long to sleep when there is nothing to do and nobody woke the worker */
@@ -51,14 +49,14 @@ export interface ImportWorkerOptions {
 }
 
 export interface ImportWorker {
-  start(): void;
+  /** starts the job loop, logging to `log` (the runtime's housekeeping of jobs: see service.ts) */
+  start(log: Log): void;
   /** finishes the chunk under way, then stops */
   stop(): Promise<void>;
   /** a job was queued: look now */
   wake(): void;
 }
 
-const TOPIC = "registry.device.v1";
 const REPORT_REFUSALS = 50;
 
 /** Fields a CSV row sets, compared with the stored device to tell updated from unchanged. */
@@ -105,7 +103,8 @@ class Restart extends Error {}
  * the job's progress commit together, so a crash loses at most the chunk under way and never doubles one.
  */
 export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
-  const { db, log } = opts;
+  const { db } = opts;
+  let log: Log = { info() {}, error() {} };
   const chunkSize = opts.chunkSize ?? 2500;
   const pollIntervalMs = opts.pollIntervalMs ?? 2000;
   const maxAttempts = opts.maxAttempts ?? 5;
@@ -296,7 +295,7 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
         const creates: Device[] = [];
         const now = new Date();
         const createdLines = new Map<string, number>();
-        const events: EventToPublish[] = [];
+        const events: OutgoingEvent[] = [];
         const logs: Prisma.DeviceLogCreateManyInput[] = [];
         const envelope = { correlationId: jobId };
         let updated = 0;
@@ -338,25 +337,13 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
               changedBy: uploadedBy,
             });
           }
-          events.push({
-            topic: TOPIC,
-            key: device.id,
-            type: "device.updated",
-            payload: devicePayload(after),
-            envelope,
-          });
+          events.push(event(topics.registryDevice, "device.updated", devicePayload(after), envelope));
           outcomes.push({ jobId, line, externalId: row.externalId, outcome: "updated", deviceId: device.id });
         }
         if (creates.length > 0) {
           await insertDevices(tx, creates);
           for (const device of creates) {
-            events.push({
-              topic: TOPIC,
-              key: device.id,
-              type: "device.registered",
-              payload: devicePayload(device),
-              envelope,
-            });
+            events.push(event(topics.registryDevice, "device.registered", devicePayload(device), envelope));
             outcomes.push({
               jobId,
               line: createdLines.get(device.externalId ?? "") ?? 0,
@@ -367,7 +354,7 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
           }
         }
         if (logs.length > 0) await tx.deviceLog.createMany({ data: logs });
-        await recordEvents(tx, events);
+        await enqueueEvents(tx, events);
         await insertImportRows(tx, outcomes);
         // updateMany: update would read back the whole job, its content (the file) included
         await tx.importJob.updateMany({
@@ -426,8 +413,9 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
   }
 
   return {
-    start() {
+    start(logTo) {
       if (running) return;
+      log = logTo;
       running = true;
       loop = run();
     },

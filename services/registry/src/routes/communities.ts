@@ -1,5 +1,11 @@
-import type { Community, CommunityAsset, CommunityMember } from "@energy/contracts";
-import { IdSchema } from "@energy/contracts";
+import {
+  type Community,
+  type CommunityAsset,
+  type CommunityMember,
+  IdSchema,
+  topics,
+} from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
@@ -25,7 +31,6 @@ import {
   TopologySchema,
 } from "../domain/community-rules.ts";
 import { newId } from "../domain/ids.ts";
-import { recordEvent } from "../events.ts";
 import type {
   CommunityAsset as AssetRow,
   Community as CommunityRow,
@@ -128,8 +133,6 @@ const AssetQuery = z.object({
   assetType: AssetTypeSchema.optional(),
   ownerMemberKey: IdSchema.optional(),
 });
-
-const TOPIC = "registry.community.v1";
 
 function communityView(row: CommunityRow): z.infer<typeof CommunityView> {
   const { createdAt, updatedAt, ...rest } = row;
@@ -299,16 +302,6 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
     }
   }
 
-  async function emit(
-    tx: Prisma.TransactionClient,
-    communityId: string,
-    type: string,
-    payload: unknown,
-    id: string,
-  ) {
-    await recordEvent(tx, { topic: TOPIC, key: communityId, type, payload, envelope: { correlationId: id } });
-  }
-
   return async (app) => {
     // --- communities ---
 
@@ -336,7 +329,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             const created = await tx.community.create({
               data: { ...(defined(body) as Prisma.CommunityUncheckedCreateInput), id, orgId },
             });
-            await emit(tx, id, "community.created", communityPayload(created), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "community.created", communityPayload(created), {
+              correlationId: request.id,
+            });
             return created;
           }),
         );
@@ -399,7 +394,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           const current = await findCommunity(tx, orgId, key);
           const changed = await tx.community.update({ where: { id: current.id }, data });
           if (Object.keys(data).length > 0) {
-            await emit(tx, current.id, "community.updated", communityPayload(changed), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "community.updated", communityPayload(changed), {
+              correlationId: request.id,
+            });
           }
           return changed;
         });
@@ -425,7 +422,13 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           const current = await findCommunity(tx, orgId, key);
           await tx.communityAsset.deleteMany({ where: { communityId: current.id } });
           await tx.community.delete({ where: { id: current.id } });
-          await emit(tx, current.id, "community.deleted", { communityId: current.id }, request.id);
+          await enqueueEvent(
+            tx,
+            topics.registryCommunity,
+            "community.deleted",
+            { communityId: current.id },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);
@@ -462,7 +465,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
                 communityId: community.id,
               },
             });
-            await emit(tx, community.id, "member.added", memberPayload(created), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "member.added", memberPayload(created), {
+              correlationId: request.id,
+            });
             return created;
           }),
         );
@@ -535,7 +540,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             data,
           });
           if (Object.keys(data).length > 0) {
-            await emit(tx, community.id, "member.updated", memberPayload(changed), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "member.updated", memberPayload(changed), {
+              correlationId: request.id,
+            });
           }
           return changed;
         });
@@ -574,12 +581,12 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           await tx.communityMember.delete({
             where: { communityId_key: { communityId: community.id, key: memberKey } },
           });
-          await emit(
+          await enqueueEvent(
             tx,
-            community.id,
+            topics.registryCommunity,
             "member.removed",
             { communityId: community.id, memberKey },
-            request.id,
+            { correlationId: request.id },
           );
         });
         published();
@@ -624,7 +631,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
                 communityId: community.id,
               },
             });
-            await emit(tx, community.id, "asset.added", assetPayload(created), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "asset.added", assetPayload(created), {
+              correlationId: request.id,
+            });
             return created;
           }),
         );
@@ -706,7 +715,9 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             data,
           });
           if (Object.keys(data).length > 0) {
-            await emit(tx, community.id, "asset.updated", assetPayload(changed), request.id);
+            await enqueueEvent(tx, topics.registryCommunity, "asset.updated", assetPayload(changed), {
+              correlationId: request.id,
+            });
           }
           return changed;
         });
@@ -747,7 +758,13 @@ export function communityRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           await tx.communityAsset.delete({
             where: { communityId_key: { communityId: community.id, key: assetKey } },
           });
-          await emit(tx, community.id, "asset.removed", { communityId: community.id, assetKey }, request.id);
+          await enqueueEvent(
+            tx,
+            topics.registryCommunity,
+            "asset.removed",
+            { communityId: community.id, assetKey },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

@@ -1,9 +1,9 @@
-import { type Der, DerTypeSchema, DeviceTypeSchema, IdSchema, INT32_MAX } from "@energy/contracts";
+import { type Der, DerTypeSchema, DeviceTypeSchema, IdSchema, INT32_MAX, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { derOnDeviceViolation } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
-import { recordEvent } from "../events.ts";
 import { READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 
 const DerBody = z.object({
@@ -24,8 +24,6 @@ const DerView = z.object({
 
 const DeviceParams = z.object({ orgId: IdSchema, deviceId: IdSchema });
 const DerParams = DeviceParams.extend({ derId: IdSchema });
-
-const TOPIC = "registry.der.v1";
 
 type DerRow = { id: string; deviceId: string; derType: string; name: string; ratedPowerW: number | null };
 
@@ -88,12 +86,9 @@ export function derRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
               ratedPowerW: request.body.ratedPowerW ?? null,
             },
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
+          await enqueueEvent(tx, topics.registryDer, "der.created", payload(created, device), {
             key: created.id,
-            type: "der.created",
-            payload: payload(created, device),
-            envelope: { correlationId: request.id },
+            correlationId: request.id,
           });
           return created;
         });
@@ -139,13 +134,13 @@ export function derRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         if (!der) throw notFound("DER");
         await db.$transaction(async (tx) => {
           await tx.der.delete({ where: { id: derId } });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: derId,
-            type: "der.deleted",
-            payload: { derId, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(
+            tx,
+            topics.registryDer,
+            "der.deleted",
+            { derId, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

@@ -1,11 +1,10 @@
-import type { DeviceGroup } from "@energy/contracts";
-import { IdSchema } from "@energy/contracts";
+import { type DeviceGroup, IdSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, SDG_MAX_MASK, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
-import { recordEvent } from "../events.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { READERS, type RouteDeps, WRITERS } from "./access.ts";
 import { DeviceView, deviceView } from "./devices.ts";
@@ -78,8 +77,6 @@ function deviceWhere(filter: DeviceFilter): Prisma.DeviceWhereInput | null {
   return Object.keys(where).length > 0 ? where : null;
 }
 
-const TOPIC = "registry.device-group.v1";
-
 const withMembers = { members: { select: { deviceId: true }, orderBy: { addedAt: "asc" } } } as const;
 type GroupRow = Prisma.DeviceGroupGetPayload<{ include: typeof withMembers }>;
 
@@ -136,12 +133,9 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
   }
 
   async function updated(tx: Prisma.TransactionClient, group: GroupRow, correlationId: string) {
-    await recordEvent(tx, {
-      topic: TOPIC,
+    await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.updated", groupPayload(group), {
       key: group.id,
-      type: "device-group.updated",
-      payload: groupPayload(group),
-      envelope: { correlationId },
+      correlationId,
     });
   }
 
@@ -178,12 +172,9 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             },
             include: withMembers,
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
+          await enqueueEvent(tx, topics.registryDeviceGroup, "device-group.created", groupPayload(created), {
             key: id,
-            type: "device-group.created",
-            payload: groupPayload(created),
-            envelope: { correlationId: request.id },
+            correlationId: request.id,
           });
           return created;
         });
@@ -306,13 +297,13 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         await db.$transaction(async (tx) => {
           await findGroup(tx, orgId, groupId);
           await tx.deviceGroup.delete({ where: { id: groupId } });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: groupId,
-            type: "device-group.deleted",
-            payload: { groupId, orgId },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(
+            tx,
+            topics.registryDeviceGroup,
+            "device-group.deleted",
+            { groupId, orgId },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

@@ -1,4 +1,12 @@
-import { DerTypeSchema, type Device, DeviceStateSchema, DeviceTypeSchema, IdSchema } from "@energy/contracts";
+import {
+  DerTypeSchema,
+  type Device,
+  DeviceStateSchema,
+  DeviceTypeSchema,
+  IdSchema,
+  topics,
+} from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -6,7 +14,6 @@ import { DrecFieldsSchema, SdgMaskSchema } from "../domain/device-fields.ts";
 import { deviceRuleViolations, utcToday } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
-import { recordEvent } from "../events.ts";
 import { requireOwnGateway } from "../gateway-claims.ts";
 import type { Device as DeviceRow, Prisma } from "../generated/prisma/client.ts";
 import { isUniqueViolation, MANAGERS, READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
@@ -89,8 +96,6 @@ const ListQuery = z.object({
   countryCode: z.string().min(1).max(200).optional(),
   fuelCode: z.string().min(1).max(200).optional(),
 });
-
-const TOPIC = "registry.device.v1";
 
 const isoDate = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : null);
 const toDate = (date: string) => new Date(`${date}T00:00:00.000Z`);
@@ -245,12 +250,9 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             const created = await tx.device.create({
               data: { ...(columns(body) as Prisma.DeviceUncheckedCreateInput), id, orgId, type: body.type },
             });
-            await recordEvent(tx, {
-              topic: TOPIC,
+            await enqueueEvent(tx, topics.registryDevice, "device.registered", devicePayload(created), {
               key: id,
-              type: "device.registered",
-              payload: devicePayload(created),
-              envelope: { correlationId: request.id },
+              correlationId: request.id,
             });
             return created;
           }),
@@ -368,28 +370,24 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             }
             const fieldsChanged = Object.keys(data).length > 0;
             if (fieldsChanged) {
-              await recordEvent(tx, {
-                topic: TOPIC,
-                key: deviceId,
-                type: "device.updated",
-                payload: devicePayload(updated),
-                envelope: { correlationId: request.id },
+              await enqueueEvent(tx, topics.registryDevice, "device.updated", devicePayload(updated), {
+                correlationId: request.id,
               });
             }
             if (current.state !== updated.state) {
-              await recordEvent(tx, {
-                topic: TOPIC,
-                key: deviceId,
-                type: "device.state_changed",
-                payload: {
+              await enqueueEvent(
+                tx,
+                topics.registryDevice,
+                "device.state_changed",
+                {
                   deviceId,
                   orgId,
                   from: DeviceStateSchema.parse(current.state),
                   to: DeviceStateSchema.parse(updated.state),
                   reason: null,
                 },
-                envelope: { correlationId: request.id },
-              });
+                { correlationId: request.id },
+              );
             }
             return updated;
           }),
@@ -417,21 +415,21 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           const ders = await tx.der.findMany({ where: { deviceId } });
           await tx.device.delete({ where: { id: deviceId } });
           for (const der of ders) {
-            await recordEvent(tx, {
-              topic: "registry.der.v1",
-              key: der.id,
-              type: "der.deleted",
-              payload: { derId: der.id, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
-              envelope: { correlationId: request.id },
-            });
+            await enqueueEvent(
+              tx,
+              topics.registryDer,
+              "der.deleted",
+              { derId: der.id, deviceId, orgId, derType: DerTypeSchema.parse(der.derType) },
+              { key: der.id, correlationId: request.id },
+            );
           }
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: device.id,
-            type: "device.deleted",
-            payload: { deviceId, orgId },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(
+            tx,
+            topics.registryDevice,
+            "device.deleted",
+            { deviceId, orgId },
+            { key: device.id, correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

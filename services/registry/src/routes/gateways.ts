@@ -1,12 +1,12 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { DeviceStateSchema, IdSchema, KeyAlgorithmSchema } from "@energy/contracts";
+import { DeviceStateSchema, IdSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { AppError, badRequest, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { claimMessage } from "../domain/gateway-claim.ts";
 import { decodeSignature, verifySignature } from "../domain/keys.ts";
 import { newOneTimePassword, normalizeOneTimePassword } from "../domain/otp.ts";
-import { recordEvent } from "../events.ts";
 import { lockGatewayClaim } from "../gateway-claims.ts";
 import { type RouteDeps, WRITERS } from "./access.ts";
 
@@ -231,27 +231,27 @@ export function gatewayRoutes(opts: RouteDeps & { config: Config }): FastifyPlug
             : [];
           for (const device of orphaned) {
             await tx.device.update({ where: { id: device.id }, data: { state: "orphaned" } });
-            await recordEvent(tx, {
-              topic: "registry.device.v1",
-              key: device.id,
-              type: "device.state_changed",
-              payload: {
+            await enqueueEvent(
+              tx,
+              topics.registryDevice,
+              "device.state_changed",
+              {
                 deviceId: device.id,
                 orgId: device.orgId,
                 from: DeviceStateSchema.parse(device.state),
                 to: "orphaned",
                 reason: `gateway ${gatewayId} claimed by another organization`,
               },
-              envelope: { correlationId: request.id },
-            });
+              { key: device.id, correlationId: request.id },
+            );
           }
-          await recordEvent(tx, {
-            topic: "registry.gateway.v1",
-            key: gatewayId,
-            type: "gateway.claimed",
-            payload: { gatewayId, orgId, siteId, previousOrgId },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(
+            tx,
+            topics.registryGateway,
+            "gateway.claimed",
+            { gatewayId, orgId, siteId, previousOrgId },
+            { correlationId: request.id },
+          );
           return { claimed: { previousOrgId, orphanedDeviceIds: orphaned.map((d) => d.id), claimedAt } };
         });
         if ("refused" in outcome) throw outcome.refused;

@@ -1,11 +1,11 @@
-import { IdentityTypeSchema, IdSchema, KeyAlgorithmSchema } from "@energy/contracts";
+import { IdentityTypeSchema, IdSchema, KeyAlgorithmSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
 import { mayRegister, mayRevokeIdentity, type RegistrableType } from "../domain/identity-rules.ts";
 import { newId, newIdentityId } from "../domain/ids.ts";
 import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts";
-import { recordEvent } from "../events.ts";
 import { isUniqueViolation } from "./access.ts";
 
 /** A key as text (hex, base64, base64url, PEM, JSON JWK) or as a JWK object. */
@@ -28,8 +28,6 @@ const KeyView = z.object({ keyId: z.string(), algorithm: KeyAlgorithmSchema });
 
 const IdentityParams = z.object({ id: IdSchema });
 const Reason = z.object({ reason: z.string().trim().min(1).max(500).optional() }).nullish();
-
-const TOPIC = "registry.identity.v1";
 
 /** The input key normalized, or a 400 `invalid_public_key` naming the field. */
 function parseKey(type: z.infer<typeof IdentityTypeSchema>, input: unknown): NormalizedKey {
@@ -82,13 +80,13 @@ export function identityRoutes(opts: {
             if (await tx.identityKey.findUnique({ where: { publicKey: key.publicKey } })) throw keyInUse();
             await tx.identity.create({ data: { id, type, name, createdBy: caller.id } });
             await tx.identityKey.create({ data: { keyId, identityId: id, ...key } });
-            await recordEvent(tx, {
-              topic: TOPIC,
-              key: id,
-              type: "identity.registered",
-              payload: { identityId: id, identityType: type, name, keyId, ...key },
-              envelope: { correlationId: request.id },
-            });
+            await enqueueEvent(
+              tx,
+              topics.registryIdentity,
+              "identity.registered",
+              { identityId: id, identityType: type, name, keyId, ...key },
+              { key: id, correlationId: request.id },
+            );
           });
         } catch (error) {
           throw isUniqueViolation(error) ? keyInUse() : error;
@@ -121,13 +119,13 @@ export function identityRoutes(opts: {
           await db.$transaction(async (tx) => {
             if (await tx.identityKey.findUnique({ where: { publicKey: key.publicKey } })) throw keyInUse();
             await tx.identityKey.create({ data: { keyId, identityId, ...key } });
-            await recordEvent(tx, {
-              topic: TOPIC,
-              key: identityId,
-              type: "identity.key_added",
-              payload: { identityId, keyId, ...key },
-              envelope: { correlationId: request.id },
-            });
+            await enqueueEvent(
+              tx,
+              topics.registryIdentity,
+              "identity.key_added",
+              { identityId, keyId, ...key },
+              { correlationId: request.id },
+            );
           });
         } catch (error) {
           throw isUniqueViolation(error) ? keyInUse() : error;
@@ -171,13 +169,13 @@ export function identityRoutes(opts: {
             where: { keyId, revokedAt: null },
             data: { revokedAt: new Date() },
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: identityId,
-            type: "identity.key_revoked",
-            payload: { identityId, keyId, reason: null },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(
+            tx,
+            topics.registryIdentity,
+            "identity.key_revoked",
+            { identityId, keyId, reason: null },
+            { correlationId: request.id },
+          );
           return true;
         });
         if (revoked) {
@@ -221,13 +219,13 @@ export function identityRoutes(opts: {
             data: { revokedAt: now },
           });
           if (count === 0) return target.revokedAt ?? now;
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: identityId,
-            type: "identity.revoked",
-            payload: { identityId, reason },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(
+            tx,
+            topics.registryIdentity,
+            "identity.revoked",
+            { identityId, reason },
+            { correlationId: request.id },
+          );
           return now;
         });
         identityRevoked(identityId);

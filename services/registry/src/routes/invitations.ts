@@ -1,4 +1,5 @@
-import { IdSchema, MemberRoleSchema } from "@energy/contracts";
+import { IdSchema, MemberRoleSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import {
   AppError,
   badRequest,
@@ -15,7 +16,6 @@ import { newId } from "../domain/ids.ts";
 import { INVITABLE_ROLES, invitationStatus, isAcceptable } from "../domain/invitations.ts";
 import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts";
 import { DECOY_HASH, hashOneTimePassword, newOneTimePassword, verifyOneTimePassword } from "../domain/otp.ts";
-import { recordEvent } from "../events.ts";
 import type { Mailer } from "../mailer.ts";
 import { addMember, lockMembers, removeMember } from "../memberships.ts";
 import { INVITERS, isUniqueViolation, MANAGERS, mayGrant } from "./access.ts";
@@ -271,13 +271,13 @@ export function invitationRoutes(opts: {
               data: { id: identityId, type: "user", name, createdBy: candidate.invitedBy },
             });
             await tx.identityKey.create({ data: { keyId, identityId, ...key } });
-            await recordEvent(tx, {
-              topic: "registry.identity.v1",
-              key: identityId,
-              type: "identity.registered",
-              payload: { identityId, identityType: "user", name, keyId, ...key },
-              envelope: { correlationId: request.id },
-            });
+            await enqueueEvent(
+              tx,
+              topics.registryIdentity,
+              "identity.registered",
+              { identityId, identityType: "user", name, keyId, ...key },
+              { correlationId: request.id },
+            );
             await addMember(tx, { orgId, identityId, role }, request.id);
           });
         } catch (error) {

@@ -1,8 +1,8 @@
-import { IdSchema, MemberRoleSchema, OrganizationKindSchema } from "@energy/contracts";
+import { IdSchema, MemberRoleSchema, OrganizationKindSchema, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
-import { recordEvent } from "../events.ts";
 import { addMember, changeRole, removeMember } from "../memberships.ts";
 import { isUniqueViolation, MANAGERS, type RouteDeps } from "./access.ts";
 
@@ -46,13 +46,13 @@ export function organizationRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             data: { id, name: request.body.name, kind: request.body.kind, createdBy: owner },
           });
           await tx.membership.create({ data: { orgId: id, identityId: owner, role: "owner" } });
-          await recordEvent(tx, {
-            topic: "registry.organization.v1",
-            key: id,
-            type: "organization.created",
-            payload: { orgId: id, name: created.name, kind: request.body.kind, ownerIdentityId: owner },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(
+            tx,
+            topics.registryOrganization,
+            "organization.created",
+            { orgId: id, name: created.name, kind: request.body.kind, ownerIdentityId: owner },
+            { key: id, correlationId: request.id },
+          );
           return created;
         });
         published();

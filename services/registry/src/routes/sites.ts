@@ -1,9 +1,8 @@
-import type { Site } from "@energy/contracts";
-import { IdSchema } from "@energy/contracts";
+import { IdSchema, type Site, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
-import { recordEvent } from "../events.ts";
 import { MANAGERS, READERS, type RouteDeps, WRITERS } from "./access.ts";
 
 /** An IANA time zone the runtime knows, e.g. Europe/Stockholm. */
@@ -42,8 +41,6 @@ const SiteView = z.object({
 
 const OrgParams = z.object({ orgId: IdSchema });
 const SiteParams = OrgParams.extend({ siteId: IdSchema });
-
-const TOPIC = "registry.site.v1";
 
 type SiteRow = { id: string; orgId: string; name: string; address: string | null; timezone: string } & {
   createdAt: Date;
@@ -102,12 +99,9 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
               timezone: request.body.timezone,
             },
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
+          await enqueueEvent(tx, topics.registrySite, "site.created", payload(created), {
             key: created.id,
-            type: "site.created",
-            payload: payload(created),
-            envelope: { correlationId: request.id },
+            correlationId: request.id,
           });
           return created;
         });
@@ -172,12 +166,8 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             where: { id: siteId },
             data: { name, timezone, ...(address !== undefined ? { address } : {}) },
           });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: siteId,
-            type: "site.updated",
-            payload: payload(updated),
-            envelope: { correlationId: request.id },
+          await enqueueEvent(tx, topics.registrySite, "site.updated", payload(updated), {
+            correlationId: request.id,
           });
           return updated;
         });
@@ -206,13 +196,13 @@ export function siteRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             throw conflict("site_has_devices", "siteId: the site still has devices");
           }
           await tx.site.delete({ where: { id: siteId } });
-          await recordEvent(tx, {
-            topic: TOPIC,
-            key: siteId,
-            type: "site.deleted",
-            payload: { siteId, orgId },
-            envelope: { correlationId: request.id },
-          });
+          await enqueueEvent(
+            tx,
+            topics.registrySite,
+            "site.deleted",
+            { siteId, orgId },
+            { correlationId: request.id },
+          );
         });
         published();
         return reply.status(204).send(null);

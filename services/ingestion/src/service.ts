@@ -1,0 +1,87 @@
+import { fileURLToPath } from "node:url";
+import { topics } from "@energy/contracts";
+import { defineService } from "@energy/service-kit";
+import { buildApp } from "./app.ts";
+import { ConfigSchema } from "./config.ts";
+import { ocppReadings } from "./consumers/ocpp-readings.ts";
+import { rawBatches } from "./consumers/raw-batches.ts";
+import { registryDers } from "./consumers/registry-ders.ts";
+import { registryDevices } from "./consumers/registry-devices.ts";
+import { registryIdentities } from "./consumers/registry-identities.ts";
+import { registryMemberships } from "./consumers/registry-memberships.ts";
+import { registryOrganizations } from "./consumers/registry-organizations.ts";
+import { registrySites } from "./consumers/registry-sites.ts";
+import { telemetryStore } from "./consumers/telemetry-store.ts";
+import { closeDb, createDb } from "./db.ts";
+import { startHousekeeping } from "./housekeeping.ts";
+import { Ingestor } from "./ingest/ingestor.ts";
+import { StoreLagMonitor } from "./store/store-lag.ts";
+
+/** The telemetry store's consumer group (the store lag monitor watches it). */
+const STORE_GROUP = "telemetry-store";
+
+/**
+ * Ingestion, declared: the runtime (packages/service-kit) builds config → database → producer → outbox
+ * relay → the shared Ingestor → app → consumer groups → housekeeping, and closes them in reverse.
+ */
+export const ingestion = defineService({
+  name: "ingestion",
+  dir: fileURLToPath(new URL("..", import.meta.url)),
+  configSchema: ConfigSchema,
+  database: { create: (config) => createDb(config.DATABASE_URL), close: closeDb },
+  context: ({ db, producer, admin, config, published }) => ({
+    storeLag: new StoreLagMonitor({
+      admin,
+      groupId: `${config.KAFKA_TOPIC_PREFIX}ingestion.${STORE_GROUP}`,
+      topic: `${config.KAFKA_TOPIC_PREFIX}${topics.ingestionTelemetry.name}`,
+    }),
+    ingestor: new Ingestor({
+      db,
+      producer,
+      timestamps: {
+        earliestMs: Date.parse(config.MIN_READING_TIMESTAMP),
+        futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
+      },
+      published,
+    }),
+  }),
+  app: buildApp,
+  consumers: [
+    {
+      // ingestion's copy of what it needs from the registry, applied once per event (processed_message)
+      group: "registry-projection",
+      subscriptions: [
+        registryIdentities,
+        registryMemberships,
+        registryOrganizations,
+        registrySites,
+        registryDevices,
+        registryDers,
+      ],
+    },
+    {
+      // messages, each one DER's readings from one batch (a fetch brings at most 1 MiB per partition anyway)
+      group: STORE_GROUP,
+      batch: { maxBatchSize: 500, partitionsConsumedConcurrently: 2 },
+      subscriptions: [telemetryStore],
+    },
+    { group: "raw-batches", batch: { maxBatchSize: 50 }, subscriptions: [rawBatches] },
+    // charger readings from the ocpp service, through the same Ingestor as a gateway's
+    { group: "ocpp-readings", batch: { maxBatchSize: 500 }, subscriptions: [ocppReadings] },
+  ],
+  jobs: [
+    {
+      // how far the telemetry store is behind: gateways are slowed past STORE_LAG_MAX_SECONDS / 2
+      name: "store lag monitor",
+      start: ({ storeLag, app }) => {
+        storeLag.registerMetrics(app.metrics);
+        storeLag.start();
+        return { stop: () => storeLag.stop() };
+      },
+    },
+    {
+      name: "housekeeping",
+      start: ({ db, config, published, log }) => startHousekeeping({ db, config, published, log }),
+    },
+  ],
+});

@@ -1,0 +1,47 @@
+import { fileURLToPath } from "node:url";
+import { defineService } from "@energy/service-kit";
+import { buildApp } from "./app.ts";
+import { ConfigSchema } from "./config.ts";
+import { ingestionLiveness } from "./consumers/ingestion-liveness.ts";
+import { createDb } from "./db.ts";
+import { createImportReportMailer } from "./imports/report-mail.ts";
+import { createImportWorker } from "./imports/worker.ts";
+import { ensureRootIdentity } from "./root-identity.ts";
+
+/**
+ * The registry, declared: the runtime (packages/service-kit) builds config → database → producer →
+ * outbox relay → the import worker → app → root identity → the liveness consumer → the import job loop,
+ * and closes them in reverse.
+ */
+export const registry = defineService({
+  name: "registry",
+  dir: fileURLToPath(new URL("..", import.meta.url)),
+  configSchema: ConfigSchema,
+  database: { create: (config) => createDb(config.DATABASE_URL), close: (db) => db.$disconnect() },
+  context: ({ db, config, published }) => {
+    const importMailer = createImportReportMailer(config);
+    return { importMailer, importWorker: createImportWorker({ db, mailer: importMailer, published }) };
+  },
+  app: buildApp,
+  onStart: async ({ db, config, log }) => {
+    if (config.ROOT_PUBLIC_KEY && (await ensureRootIdentity(db, config.ROOT_PUBLIC_KEY))) {
+      log.info("created the root identity from ROOT_PUBLIC_KEY");
+    }
+  },
+  consumers: [{ group: "ingestion-liveness", subscriptions: [ingestionLiveness] }],
+  jobs: [
+    {
+      // bulk CSV onboarding: a job left running resumes at the next start
+      name: "import worker",
+      start: ({ importWorker, importMailer, log }) => {
+        importWorker.start(log);
+        return {
+          async stop() {
+            await importWorker.stop();
+            importMailer.close();
+          },
+        };
+      },
+    },
+  ],
+});
