@@ -59,7 +59,8 @@ export async function provisionChargers(opts: {
   );
   const result: ProvisionedCharger[] = [];
   for (const [index, version] of opts.versions.entries()) {
-    const externalId = `sim-charger-${index + 1}-${version}`;
+    // externalIds are letters, digits, '-' and '_' (the registry refuses the dots of "1.6")
+    const externalId = `sim-charger-${index + 1}-v${version.replaceAll(".", "")}`;
     let deviceId = existing.items.find((d) => d.externalId === externalId)?.id;
     if (!deviceId) {
       deviceId = (

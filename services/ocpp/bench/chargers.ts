@@ -223,7 +223,8 @@ async function main() {
   const until = performance.now() + LOAD_S * 1000;
   const timers: NodeJS.Timeout[] = [];
   for (const c of chargers) {
-    const meter = () =>
+    const meter = () => {
+      register += 10;
       void c
         .call("MeterValues", {
           connectorId: 1,
@@ -231,13 +232,14 @@ async function main() {
             {
               timestamp: new Date().toISOString(),
               sampledValue: [
-                { value: String((register += 10)), measurand: "Energy.Active.Import.Register", unit: "Wh" },
+                { value: String(register), measurand: "Energy.Active.Import.Register", unit: "Wh" },
                 { value: "7400", measurand: "Power.Active.Import", unit: "W" },
               ],
             },
           ],
         })
         .then(([, ms]) => latency.MeterValues!.push(ms));
+    };
     const beat = () => void c.call("Heartbeat", {}).then(([, ms]) => latency.Heartbeat!.push(ms));
     timers.push(
       setTimeout(
