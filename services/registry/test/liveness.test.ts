@@ -91,6 +91,8 @@ describe("the ingestion liveness consumer", () => {
       const res = await call("GET", `/organizations/${orgId}/devices/${deviceId}`);
       return res.json().state === "active";
     });
+    // the runner counts a message once its transaction returned: after the device shows the change
+    await until("the report counted", () => runner.stats().processed >= 1);
     const processed = runner.stats().processed;
     await ingestion.publishAll([event]); // the same envelope id: a duplicate
     await until("the duplicate to be seen", () => runner.stats().duplicates >= 1);
