@@ -93,8 +93,9 @@ describe("the registry projection", () => {
     ]);
     // each topic is consumed on its own (no order across topics): wait for all of them
     await until(
-      "the DER, site and members projected",
+      "the device, DER, site and members projected",
       async () =>
+        (await ing.db.device.count({ where: { id: "dev-p" } })) === 1 &&
         (await ing.db.der.count({ where: { id: "der-p" } })) === 1 &&
         (await ing.db.site.count({ where: { id: "site-p" } })) === 1 &&
         (await ing.db.membership.count({ where: { orgId: "org-p" } })) === 2,
