@@ -1,11 +1,11 @@
-import { DeviceStateSchema, type EventPayload, topics } from "@energy/contracts";
+import { type DeviceLivenessChanged, DeviceStateSchema, topics } from "@energy/contracts";
 import { enqueueEvent, FatalMessageError, type HandlerContext, type Logger } from "@energy/kafka";
 import { defineSubscription, type Tx } from "../context.ts";
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 /** The payload of ingestion's `device.state_changed` (validated by the runner against the contract). */
-export type LivenessReport = EventPayload<typeof topics.ingestionLiveness, "device.state_changed">;
+export type LivenessReport = DeviceLivenessChanged;
 
 /**
  * Applies ingestion's liveness report to the device's state, in the runner's transaction (which also
