@@ -14,11 +14,12 @@
  * and the mail the platform sends (a local SMTP catcher keeps it as .eml files in .data/mail).
  */
 import { spawn } from "node:child_process";
-import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ApiClient, keyLogin, readPrivateKey } from "@energy/client";
 import { ANVIL_KEYS, anvilBinary } from "../infra/anvil/anvil.ts";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
 import { ensureTopics } from "../infra/kafka/topics.ts";
@@ -203,18 +204,9 @@ async function call<T>(url: string, body: unknown, token?: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** Logs in as an Ed25519 identity the way a client does: challenge, sign the nonce, verify. */
+/** Logs an identity in with its key, the way every client does (packages/client: challenge, sign, verify). */
 async function login(registryUrl: string, identityId: string, privateKeyPem: string): Promise<string> {
-  const challenge = await call<{ challengeId: string; nonce: string }>(`${registryUrl}/auth/challenge`, {
-    identityId,
-  });
-  const signature = sign(null, Buffer.from(challenge.nonce, "utf8"), createPrivateKey(privateKeyPem));
-  const tokens = await call<{ accessToken: string }>(`${registryUrl}/auth/verify`, {
-    challengeId: challenge.challengeId,
-    identityId,
-    signature: signature.toString("base64url"),
-  });
-  return tokens.accessToken;
+  return (await keyLogin(new ApiClient(registryUrl), identityId, readPrivateKey(privateKeyPem))).accessToken;
 }
 
 /**
