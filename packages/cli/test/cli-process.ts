@@ -21,10 +21,23 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `energy <args>` as a child process to its end. */
-export function energy(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
+/** The checkout's root, where `pnpm energy …` is run. */
+export const CHECKOUT = join(dirname(BIN), "..", "..", "..");
+
+/**
+ * Runs `energy <args>` as a child process to its end: the bin with this node, or (`viaPnpm`) exactly as
+ * a person types it at the checkout's root, `pnpm energy <args>`.
+ */
+export function energy(
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string,
+  opts: { viaPnpm?: boolean } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), stdio: "pipe" });
+    const child = opts.viaPnpm
+      ? spawn("pnpm", ["energy", ...args], { cwd: CHECKOUT, env: cliEnv(env), stdio: "pipe" })
+      : spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), stdio: "pipe" });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {

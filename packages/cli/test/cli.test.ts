@@ -112,7 +112,10 @@ describe("energy, the command-line tool, against the real registry and Kafka", (
     expect(created.code, created.stderr).toBe(0);
     const org = JSON.parse(created.stdout) as { id: string; name: string };
 
-    const read = await energy(["api", "GET", `/organizations/${org.id}`, "--service", "registry"], paul);
+    // As a person types it at the checkout's root.
+    const read = await energy(["api", "GET", `/organizations/${org.id}`, "--service", "registry"], paul, "", {
+      viaPnpm: true,
+    });
     expect(read.code, read.stderr).toBe(0);
     expect(JSON.parse(read.stdout)).toMatchObject({ id: org.id, name: "Paul's Co-op" });
     expect(read.stdout).toBe(`${JSON.stringify(JSON.parse(read.stdout), null, 2)}\n`); // pretty, as it came

@@ -118,9 +118,16 @@ export async function tail(argv: string[]): Promise<number> {
         if (printed >= max) return;
         if (!fromBeginning && BigInt(message.offset) < (start.get(partition) ?? 0n)) return;
         if (values.key !== undefined && message.key?.toString("utf8") !== values.key) return;
-        const read = readMessage(topic.name, { ...message, partition });
-        if (types.size > 0 && !(read.type && types.has(read.type))) return;
-        console.log(values.json ? JSON.stringify(read) : formatMessage(read));
+        let line: string;
+        try {
+          const read = readMessage(topic.name, { ...message, partition });
+          if (types.size > 0 && !(read.type && types.has(read.type))) return;
+          line = values.json ? JSON.stringify(read) : formatMessage(read);
+        } catch (error) {
+          // readMessage does not throw; should printing ever fail, the message is reported, not fatal
+          line = `── ${topic.name} partition ${partition} offset ${message.offset} · INVALID: cannot print it (${(error as Error).message})`;
+        }
+        console.log(line);
         printed++;
         if (printed >= max) finish();
       },
