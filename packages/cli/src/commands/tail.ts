@@ -97,6 +97,7 @@ export async function tail(argv: string[]): Promise<number> {
   const groupId = `energy-tail-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
   let printed = 0;
+  let exitCode = 0;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
@@ -105,7 +106,12 @@ export async function tail(argv: string[]): Promise<number> {
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   consumer.on(consumer.events.CRASH, (event) => {
+    if (event.payload.restart) {
+      console.error(`energy tail: ${event.payload.error.message}; reconnecting…`);
+      return;
+    }
     console.error(`energy tail: the consumer stopped: ${event.payload.error.message}`);
+    exitCode = 1;
     finish();
   });
 
@@ -149,5 +155,5 @@ export async function tail(argv: string[]): Promise<number> {
     await admin.deleteGroups([groupId]).catch(() => {});
     await admin.disconnect().catch(() => {});
   }
-  return 0;
+  return exitCode;
 }
