@@ -21,6 +21,7 @@ import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiClient, keyLogin, readPrivateKey } from "@energy/client";
+import { topics } from "@energy/contracts";
 import { ANVIL_KEYS, anvilBinary } from "../infra/anvil/anvil.ts";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
 import { ensureTopics } from "../infra/kafka/topics.ts";
@@ -394,7 +395,7 @@ async function start(): Promise<void> {
     `  ${"kafka".padEnd(12)} ${BROKERS}   topics: node infra/kafka/topics.ts lists them in infra/kafka/topics.yaml`,
   );
   console.log(
-    `${"".padEnd(15)}tail: pnpm energy tail registry.device.v1 --brokers ${BROKERS} (energy tail --list)`,
+    `${"".padEnd(15)}tail: pnpm energy tail ${topics.registryDevice.name} --brokers ${BROKERS} (energy tail --list)`,
   );
   console.log(
     `  ${"postgres".padEnd(12)} ${redact(POSTGRES_URL)}   databases: ${Object.keys(databases)

@@ -221,12 +221,12 @@ describe("energy, the command-line tool, against the real registry and Kafka", (
       code: 2,
       stderr: expect.stringContaining("--identity <id> is required"),
     });
-    expect(await energy(["tail", "registry.nothing.v1"], env)).toMatchObject({
+    expect(await energy(["tail", "someone.nothing.v1"], env)).toMatchObject({
       code: 2,
       stderr: expect.stringContaining("is not a topic of the catalog"),
     });
     expect(
-      await energy(["tail", "registry.organization.v1", "--type", "organization.exploded"], env),
+      await energy(["tail", topics.registryOrganization.name, "--type", "organization.exploded"], env),
     ).toMatchObject({
       code: 2,
       stderr: expect.stringContaining("has no event type"),

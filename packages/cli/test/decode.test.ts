@@ -22,7 +22,9 @@ describe("a message read against the catalog", () => {
     expect(read).toMatchObject({ valid: true, type: "organization.created", key: "org-1", payload: org });
     const [line, ...rest] = formatMessage(read).split("\n");
     expect(line).toMatch(
-      /^── registry\.organization\.v1 partition 0 offset 7 · key org-1 · organization\.created · \S+Z · from registry · id /,
+      new RegExp(
+        `^── ${topic.replaceAll(".", "\\.")} partition 0 offset 7 · key org-1 · organization\\.created · \\S+Z · from registry · id `,
+      ),
     );
     expect(JSON.parse(rest.join("\n"))).toEqual(org);
   });
@@ -39,7 +41,7 @@ describe("a message read against the catalog", () => {
       "an event type the topic does not have",
       message("{}", headers("organization.exploded")),
       "organization.exploded",
-      'event type "organization.exploded" is not in the catalog of registry.organization.v1',
+      `event type "organization.exploded" is not in the catalog of ${topic}`,
     ],
     [
       "no value",

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { catalog, findTopic } from "@energy/contracts";
+import { catalog, findTopic, topics } from "@energy/contracts";
 import { Kafka, logLevel } from "kafkajs";
 import { parseCommand } from "../args.ts";
 import { kafkaSettings } from "../config.ts";
@@ -13,7 +13,7 @@ Prints a topic's messages, each decoded and validated against the topic catalog 
 its envelope, event type and payload. A message that breaks the contract is printed as INVALID with the
 reason; tailing goes on. From now on, unless --from-beginning. Ctrl-C stops.
 
-  <topic>             a catalog topic, e.g. registry.device.v1 (energy tail --list shows them all)
+  <topic>             a catalog topic, e.g. ${topics.registryDevice.name} (energy tail --list shows them all)
   --key <key>         only messages with this key (the entity id the topic is keyed by)
   --type <type>       only this event type (repeat for several)
   --from-beginning    the topic's whole retained history first
