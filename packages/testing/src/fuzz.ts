@@ -106,7 +106,7 @@ const hostileSegment = fc.constantFrom(
 );
 
 /** A body with the required fields of the schema filled with plausible values (the base a mutation changes). */
-function skeleton(schema: JsonSchema, resolve: (s: JsonSchema) => JsonSchema, depth = 0): unknown {
+export function skeleton(schema: JsonSchema, resolve: (s: JsonSchema) => JsonSchema, depth = 0): unknown {
   const s = resolve(schema);
   if (depth > 8) return null;
   if (s.const !== undefined) return s.const;
