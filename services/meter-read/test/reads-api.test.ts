@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { readTopic } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hourly, type MeterRead, seedDevice, startMeterRead } from "./helpers.ts";
@@ -48,7 +49,7 @@ describe("POST /organizations/:orgId/reads", () => {
     expect(body.results[1].reasons[0]).toMatchObject({ index: 1, field: "value", code: "not_whole_wh" });
     expect(body.results[2].reasons[0]).toMatchObject({ index: 2, field: "value", code: "negative_value" });
 
-    const [message] = await readTopic(mr.kafka, `${mr.testKafka.topicPrefix}meter-read.read.v1`, {
+    const [message] = await readTopic(mr.kafka, `${mr.testKafka.topicPrefix}${topics.meterReadRead.name}`, {
       count: 1,
     });
     expect(message!.key).toBe("dev-h");
