@@ -1,8 +1,5 @@
-import type { EventPayload, topics } from "@energy/contracts";
-import type { Subscription } from "@energy/kafka";
-import { inTx, type Tx } from "./tx.ts";
-
-type T = typeof topics.certificateCertificate;
+import { topics } from "@energy/contracts";
+import { defineSubscription, type Tx } from "../context.ts";
 
 /**
  * Certificate results become the reservation's counters: a request moves from requested to succeeded or
@@ -25,14 +22,8 @@ async function settle(tx: Tx, requestId: string, to: "succeeded" | "failed", rea
   });
 }
 
-export const certificateResults: Subscription = {
-  topic: "certificate.certificate.v1",
-  handlers: {
-    "certificate.issued": inTx((tx, p: EventPayload<T, "certificate.issued">) =>
-      settle(tx, p.requestId, "succeeded", null),
-    ),
-    "certificate.failed": inTx((tx, p: EventPayload<T, "certificate.failed">) =>
-      settle(tx, p.requestId, "failed", p.reason),
-    ),
-  },
-};
+/** certificate.certificate.v1: the results; the topic's other events (requested, confirmed, claimed) are skipped. */
+export const certificateResults = defineSubscription(topics.certificateCertificate, {
+  "certificate.issued": ({ requestId }, { tx }) => settle(tx, requestId, "succeeded", null),
+  "certificate.failed": ({ requestId, reason }, { tx }) => settle(tx, requestId, "failed", reason),
+});

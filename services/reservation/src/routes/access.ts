@@ -11,7 +11,7 @@ export const WRITERS = ["owner", "admin", "operator"] as const satisfies readonl
 export type RouteDeps = {
   db: Db;
   requireOrgRole: RequireOrgRole;
-  /** wakes the outbox relay after a transaction that recorded events */
+  /** wakes the outbox relay and the issuance job after a transaction that changed reservations */
   published: () => void;
   defaultYieldKwhPerKwpYear: number;
 };
