@@ -25,7 +25,7 @@ export function refusedReadRoutes({ db, requireOrgRole }: RouteDeps): FastifyPlu
           tags: ["reads"],
           params: z.object({ orgId: IdSchema, deviceId: IdSchema }),
           querystring: z.object({
-            cursor: z.string().max(20).regex(/^\d+$/).optional().describe("the `next` of the previous page"),
+            cursor: z.string().max(18).regex(/^\d+$/).optional().describe("the `next` of the previous page"),
             limit: z.coerce.number().int().min(1).max(1000).default(100),
           }),
           response: { 200: z.object({ items: z.array(RefusedView), next: z.string().nullable() }) },
