@@ -129,6 +129,12 @@ describe("creating a reservation", () => {
       "targetVolumeInMegaWattHour",
     ],
     [
+      "a target beyond any reservation (1e308 MWh, once a 500)",
+      { targetVolumeInMegaWattHour: 1e308 },
+      "validation_failed",
+      "targetVolumeInMegaWattHour",
+    ],
+    [
       "a date that is no date",
       { reservationStartDate: "yesterday" },
       "validation_failed",

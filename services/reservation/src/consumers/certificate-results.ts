@@ -1,12 +1,17 @@
 import { topics } from "@energy/contracts";
 import { defineSubscription, type Tx } from "../context.ts";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Certificate results become the reservation's counters: a request moves from requested to succeeded or
  * failed once (a repeated or late result for the same request changes nothing), and its energy is added
  * to the reservation's succeeded or failed Wh. A failure after a success (or the reverse) moves the energy.
  */
 async function settle(tx: Tx, requestId: string, to: "succeeded" | "failed", reason: string | null) {
+  // Request ids are uuids here: another id is not one of ours (like an unknown uuid), and PostgreSQL would
+  // refuse it as a uuid on every redelivery.
+  if (!UUID.test(requestId)) return;
   const window = await tx.issuanceWindow.findUnique({ where: { requestId } });
   if (!window || window.status === to) return;
   const from = window.status;

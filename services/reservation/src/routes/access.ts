@@ -28,6 +28,7 @@ export async function buyerOrg(db: Db, orgId: string) {
 export const TimezoneSchema = z
   .string()
   .min(1)
+  .max(64) // longer than any IANA zone name (the longest are ~32 characters)
   .refine(
     (zone) => {
       try {
