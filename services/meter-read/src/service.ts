@@ -27,8 +27,9 @@ export const meterRead = defineService({
       group: "registry-projection",
       subscriptions: [registryOrganization, registryMembership, registrySite, registryDevice],
     },
-    // reads from telemetry: idempotent by their natural key (see consumers/ingestion-interval.ts)
-    { group: "ingestion-interval", batch: { maxBatchSize: 100 }, subscriptions: [ingestionInterval] },
+    // reads from telemetry, one interval per call: a retry applies only the interval that failed (applying
+    // an earlier one of the chunk again would move its read back a version); see consumers/ingestion-interval.ts
+    { group: "ingestion-interval", batch: { maxBatchSize: 1 }, subscriptions: [ingestionInterval] },
   ],
   // counted reads go out ~85 KB per message: a few per relay send stay under the broker's 1 MB
   outboxBatchSize: RELAY_BATCH_SIZE,

@@ -65,8 +65,9 @@ async function applyInterval(tx: SqlTx, interval: Interval, envelope: Envelope, 
 /**
  * ingestion.interval.v1, both event types (computed and corrected) alike. No processed-message record: the
  * effect is idempotent by its natural key (the same interval again stores the same sum, which the rules
- * answer as a duplicate), so a redelivery, or a chunk applied again after a failure, changes nothing. Each
- * interval is applied in its own transaction, in offset order.
+ * answer as a duplicate), so a redelivery of the last interval changes nothing. Each interval is applied in
+ * its own transaction, in offset order; the group takes one message per call (service.ts), so a retry never
+ * applies an earlier interval of the same DER and half-hour again after its correction.
  */
 export const ingestionInterval = defineBatchSubscription(
   topics.ingestionInterval,
