@@ -3,7 +3,8 @@
  *
  *   node tools/dev.ts start    Kafka (KRaft, from Maven jars), topics, per-service databases and
  *                              migrations, every service in services/, a demo organization, and (when
- *                              ingestion runs) the gateway simulator streaming demo telemetry; prints URLs
+ *                              ingestion runs) the gateway simulator streaming demo telemetry; prints URLs,
+ *                              each with the `pnpm energy` command that opens it with the demo user's token
  *                              An anvil chain (npm @foundry-rs/anvil) on 127.0.0.1:8545 for the certificate
  *                              service, its state kept in .data/anvil; the service deploys its contract once.
  *   node tools/dev.ts stop     stops the simulator, the services, anvil and Kafka
@@ -14,11 +15,13 @@
  * and the mail the platform sends (a local SMTP catcher keeps it as .eml files in .data/mail).
  */
 import { spawn } from "node:child_process";
-import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ApiClient, keyLogin, readPrivateKey } from "@energy/client";
+import { topics } from "@energy/contracts";
 import { ANVIL_KEYS, anvilBinary } from "../infra/anvil/anvil.ts";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
 import { ensureTopics } from "../infra/kafka/topics.ts";
@@ -203,18 +206,9 @@ async function call<T>(url: string, body: unknown, token?: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** Logs in as an Ed25519 identity the way a client does: challenge, sign the nonce, verify. */
+/** Logs an identity in with its key, the way every client does (packages/client: challenge, sign, verify). */
 async function login(registryUrl: string, identityId: string, privateKeyPem: string): Promise<string> {
-  const challenge = await call<{ challengeId: string; nonce: string }>(`${registryUrl}/auth/challenge`, {
-    identityId,
-  });
-  const signature = sign(null, Buffer.from(challenge.nonce, "utf8"), createPrivateKey(privateKeyPem));
-  const tokens = await call<{ accessToken: string }>(`${registryUrl}/auth/verify`, {
-    challengeId: challenge.challengeId,
-    identityId,
-    signature: signature.toString("base64url"),
-  });
-  return tokens.accessToken;
+  return (await keyLogin(new ApiClient(registryUrl), identityId, readPrivateKey(privateKeyPem))).accessToken;
 }
 
 /**
@@ -390,12 +384,18 @@ async function start(): Promise<void> {
     }
   }
 
+  // Next to a URL that needs a token, the command that opens it with the demo user's (packages/cli).
+  const open = (service: string, path: string) =>
+    `${"".padEnd(15)}open: pnpm energy api GET ${path}${service === "registry" ? "" : ` --service ${service}`}`;
   console.log("\nThe platform is running:\n");
   for (const [service, url] of Object.entries(urls)) {
     console.log(`  ${service.padEnd(12)} ${url}   API docs ${url}/docs   metrics ${url}/metrics`);
   }
   console.log(
     `  ${"kafka".padEnd(12)} ${BROKERS}   topics: node infra/kafka/topics.ts lists them in infra/kafka/topics.yaml`,
+  );
+  console.log(
+    `${"".padEnd(15)}tail: pnpm energy tail ${topics.registryDevice.name} --brokers ${BROKERS} (energy tail --list)`,
   );
   console.log(
     `  ${"postgres".padEnd(12)} ${redact(POSTGRES_URL)}   databases: ${Object.keys(databases)
@@ -408,6 +408,11 @@ async function start(): Promise<void> {
       `  ${"demo".padEnd(12)} organization ${demoInfo.orgId}, owner ${demoInfo.userId} ` +
         "(its Ed25519 key: .data/keys/demo-user.key; root's: .data/keys/root-ed25519.key)",
     );
+    console.log(
+      `${"".padEnd(15)}log in (once; the token renews itself): ` +
+        `pnpm energy login --key .data/keys/demo-user.key --identity ${demoInfo.userId}`,
+    );
+    console.log(open("registry", `/organizations/${demoInfo.orgId}`));
   }
   if (simulated) {
     const { gateways, devices, transport, interval, backfill } = SIMULATOR;
@@ -420,12 +425,14 @@ async function start(): Promise<void> {
         `  ${"".padEnd(12)} ${g.gatewayId} (${g.plan.location.city}) twin: ` +
           `${urls.ingestion}/organizations/${g.orgId}/sites/${g.siteId}/twin`,
       );
+      console.log(open("ingestion", `/organizations/${g.orgId}/sites/${g.siteId}/twin`));
       // Its solar DERs' half-hours become telemetry meter reads once ingestion publishes them.
       const inverter = g.deviceIds.inverter;
       if (urls["meter-read"] && inverter) {
         console.log(
           `  ${"".padEnd(12)} meter reads: ${urls["meter-read"]}/organizations/${g.orgId}/devices/${inverter}/reads`,
         );
+        console.log(open("meter-read", `/organizations/${g.orgId}/devices/${inverter}/reads`));
       }
     }
   }
@@ -436,6 +443,7 @@ async function start(): Promise<void> {
         `  ${"".padEnd(12)} chargers, connectors, sessions: ${urls.ocpp}/v1/orgs/${demoInfo.orgId}/chargers ` +
           `(bearer token of the demo user); their readings reach ingestion's twins; log .data/run/chargers.log`,
       );
+      console.log(open("ocpp", `/v1/orgs/${demoInfo.orgId}/chargers`));
     }
   }
   console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);

@@ -18,145 +18,14 @@ import {
 } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ApiClient, ApiError, TokenSource } from "@energy/client";
 import type { SimulatedGateway } from "./fleet.ts";
 import { type DerKey, planSite } from "./site-plan.ts";
 
-// --- registry calls -------------------------------------------------------------------------------------
+// --- registry calls: the shared client (packages/client) -------------------------------------------------
 
-export class RegistryError extends Error {
-  readonly status: number;
-  readonly code: string;
-
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-export class RegistryClient {
-  readonly baseUrl: string;
-
-  constructor(baseUrl: string) {
-    this.baseUrl = baseUrl;
-  }
-
-  async request<T>(method: string, path: string, opts: { body?: unknown; token?: string } = {}): Promise<T> {
-    const url = `${this.baseUrl}${path}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers: {
-          ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
-          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        },
-        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-        signal: AbortSignal.timeout(15_000),
-      });
-    } catch (error) {
-      throw new RegistryError(0, "unreachable", `${method} ${url}: ${(error as Error).message}`);
-    }
-    const text = await res.text();
-    if (!res.ok) {
-      let code = "http_error";
-      let message = text;
-      try {
-        const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-        code = body.error?.code ?? code;
-        message = body.error?.message ?? message;
-      } catch {
-        // not JSON
-      }
-      throw new RegistryError(
-        res.status,
-        code,
-        `${method} ${url} answered ${res.status} ${code}: ${message}`,
-      );
-    }
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-}
-
-interface Tokens {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-}
-
-/** The signature of a login nonce: Ed25519 for people, ES256 (raw r||s) for machines; base64url. */
-function signNonce(privateKey: KeyObject, nonce: string): string {
-  const data = Buffer.from(nonce, "utf8");
-  const signature =
-    privateKey.asymmetricKeyType === "ed25519"
-      ? signWith(null, data, privateKey)
-      : signWith("sha256", data, { key: privateKey, dsaEncoding: "ieee-p1363" });
-  return signature.toString("base64url");
-}
-
-/** Logs an identity in with its key: challenge, sign the nonce, verify. */
-export async function keyLogin(client: RegistryClient, identityId: string, key: KeyObject): Promise<Tokens> {
-  const challenge = await client.request<{ challengeId: string; nonce: string }>("POST", "/auth/challenge", {
-    body: { identityId },
-  });
-  return client.request<Tokens>("POST", "/auth/verify", {
-    body: { challengeId: challenge.challengeId, identityId, signature: signNonce(key, challenge.nonce) },
-  });
-}
-
-/**
- * An identity's access token, renewed before it expires: with the refresh token, or by logging in again
- * with the key when the refresh token no longer works.
- */
-export class TokenSource {
-  private tokens: Tokens | null = null;
-  private expiresAt = 0;
-  private pending: Promise<string> | null = null;
-  private readonly client: RegistryClient;
-  readonly identityId: string;
-  private readonly key: KeyObject;
-  /** Renew this long before expiry. */
-  private readonly marginMs: number;
-
-  constructor(client: RegistryClient, identityId: string, key: KeyObject, marginMs = 60_000) {
-    this.client = client;
-    this.identityId = identityId;
-    this.key = key;
-    this.marginMs = marginMs;
-  }
-
-  /** A token valid for at least the margin (or the whole token life, when shorter). */
-  async token(): Promise<string> {
-    if (this.tokens && Date.now() < this.expiresAt) return this.tokens.accessToken;
-    return this.renew();
-  }
-
-  /** A new token now (after the server refused the current one, say). */
-  renew(): Promise<string> {
-    this.pending ??= this.obtain().finally(() => {
-      this.pending = null;
-    });
-    return this.pending;
-  }
-
-  private async obtain(): Promise<string> {
-    let tokens: Tokens | null = null;
-    if (this.tokens) {
-      try {
-        tokens = await this.client.request<Tokens>("POST", "/auth/refresh", {
-          body: { refreshToken: this.tokens.refreshToken },
-        });
-      } catch (error) {
-        if (!(error instanceof RegistryError) || error.status !== 401) throw error;
-      }
-    }
-    tokens ??= await keyLogin(this.client, this.identityId, this.key);
-    this.tokens = tokens;
-    const lifeMs = tokens.expiresIn * 1000;
-    this.expiresAt = Date.now() + Math.max(lifeMs / 2, lifeMs - this.marginMs);
-    return tokens.accessToken;
-  }
-}
+// The simulators call the registry and the ocpp service with it under these names.
+export { ApiClient as RegistryClient, ApiError as RegistryError, TokenSource } from "@energy/client";
 
 /** The Kafka bridge's signature of a batch body: ES256 over its UTF-8 bytes, raw r||s, base64url. */
 export function signBatch(privateKey: KeyObject, body: string): string {
@@ -258,7 +127,7 @@ export interface ProvisionedGateway extends SimulatedGateway {
 
 export async function provision(opts: ProvisionOptions): Promise<ProvisionedGateway[]> {
   const log = opts.log ?? (() => {});
-  const client = new RegistryClient(opts.registryUrl);
+  const client = new ApiClient(opts.registryUrl);
   const dir = simulatorDir(opts.dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stateFile = join(dir, "state.json");
@@ -273,7 +142,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionedGate
   }
   const call = async <T>(method: string, path: string, body?: unknown) =>
     client.request<T>(method, path, { body, token: await operator.token() });
-  const notFound = (error: unknown) => error instanceof RegistryError && error.status === 404;
+  const notFound = (error: unknown) => error instanceof ApiError && error.status === 404;
 
   const result: ProvisionedGateway[] = [];
   for (let index = 0; index < opts.gateways; index++) {
@@ -290,7 +159,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionedGate
       try {
         await tokens.token();
       } catch (error) {
-        if (!(error instanceof RegistryError) || error.status !== 401) throw error;
+        if (!(error instanceof ApiError) || error.status !== 401) throw error;
         log(`gateway ${index + 1}: ${stored.gatewayId} is unknown to the registry; registering it again`);
         tokens = null;
       }
@@ -306,7 +175,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionedGate
       try {
         identity = await register(privateKey);
       } catch (error) {
-        if (!(error instanceof RegistryError) || error.code !== "public_key_in_use") throw error;
+        if (!(error instanceof ApiError) || error.code !== "public_key_in_use") throw error;
         // The key belongs to an identity whose id was lost with state.json: start with a new key.
         const file = join(dir, `gateway-${index}.key`);
         renameSync(file, `${file}.replaced-${Date.now()}`);

@@ -36,6 +36,15 @@ export const ID_PREFIXES = {
 export const MemberRoleSchema = z.enum(["owner", "admin", "operator", "viewer"]);
 export type MemberRole = z.infer<typeof MemberRoleSchema>;
 
+/** A member's role in an energy community (not an organization's MemberRoleSchema). */
+export const CommunityMemberRoleSchema = z.enum(["consumer", "prosumer", "producer", "operator", "admin"]);
+export type CommunityMemberRole = z.infer<typeof CommunityMemberRoleSchema>;
+export const CommunityMemberStatusSchema = z.enum(["pending", "active", "suspended", "inactive"]);
+export type CommunityMemberStatus = z.infer<typeof CommunityMemberStatusSchema>;
+/** What an energy community's asset is. */
+export const CommunityAssetTypeSchema = z.enum(["pv", "storage", "meter", "ev_charger", "heat_pump", "load"]);
+export type CommunityAssetType = z.infer<typeof CommunityAssetTypeSchema>;
+
 export const OrganizationKindSchema = z.enum(["developer", "buyer"]);
 export type OrganizationKind = z.infer<typeof OrganizationKindSchema>;
 

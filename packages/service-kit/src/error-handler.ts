@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { codeOfStatus, ERROR_CODES } from "./error-codes.ts";
 import { type ErrorResponse, isAppError } from "./errors.ts";
 import { UnsafeInputError } from "./safe-input.ts";
 
@@ -12,20 +13,6 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string }> = 
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: "invalid_json" },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: "invalid_json" },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: "unsupported_media_type" },
-};
-
-/** Codes for other 4xx errors raised by fastify or plugins. */
-const CODE_BY_STATUS: Record<number, string> = {
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  405: "method_not_allowed",
-  406: "not_acceptable",
-  408: "request_timeout",
-  409: "conflict",
-  413: "payload_too_large",
-  415: "unsupported_media_type",
-  429: "too_many_requests",
 };
 
 /** `body` + `/email` → `body.email`; a missing required property (ajv) is named too. */
@@ -52,6 +39,11 @@ function validationFailed(reply: FastifyReply, fields: Field[]): FastifyReply {
   return send(reply, 400, { code: "validation_failed", message, fields });
 }
 
+/** A fault of the service: the catalog's `internal`, with nothing of the fault in the answer. */
+function internal(reply: FastifyReply): FastifyReply {
+  return send(reply, ERROR_CODES.internal.status, { code: "internal", message: "Internal error" });
+}
+
 function send(reply: FastifyReply, status: number, error: ErrorResponse["error"]): FastifyReply {
   if (status === 401) reply.header("www-authenticate", "Bearer");
   return reply.status(status).send({ error });
@@ -74,7 +66,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (typeof error !== "object" || error === null) {
       request.log.error({ thrown: String(error) }, "non-error thrown");
-      return send(reply, 500, { code: "internal", message: "Internal error" });
+      return internal(reply);
     }
     if (error.validation) return validationFailed(reply, validationFields(error));
     if (error instanceof UnsafeInputError) return validationFailed(reply, error.fields);
@@ -99,7 +91,7 @@ export function installErrorHandling(app: FastifyInstance): void {
 
     const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      return send(reply, status, { code: CODE_BY_STATUS[status] ?? "bad_request", message: error.message });
+      return send(reply, status, { code: codeOfStatus(status) ?? "bad_request", message: error.message });
     }
 
     if (isResponseSerializationError(error)) {
@@ -107,7 +99,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     } else {
       request.log.error({ err: error }, "unhandled error");
     }
-    return send(reply, 500, { code: "internal", message: "Internal error" });
+    return internal(reply);
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -7,7 +7,12 @@
  *
  * TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres), KAFKA_BROKERS (default
  * 127.0.0.1:9092). Prints figures; asserts nothing (goal: 100,000 rows in under 60 s).
+ *
+ * The baseline, measured in the same run (the machine is shared and noisy): raw PostgreSQL `COPY … FROM STDIN`
+ * of the same device rows (the ones the import wrote) into a table like `device` (same columns, keys and
+ * indexes), through psql; the import's time is printed as a ratio to it.
  */
+import { spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -147,6 +152,38 @@ console.log(
 );
 console.log(
   `outbox drained ${seconds(tDrained - tDone)} s after the job was done (${seconds(tDrained - t0)} s from upload)`,
+);
+
+/** Runs psql on the bench database: its stdout, given stdin. */
+function psql(sql: string, stdin = ""): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", database.url, "-c", sql], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      code === 0
+        ? resolve(Buffer.concat(out).toString())
+        : reject(new Error(`psql failed (${code}): ${err}`)),
+    );
+    child.stdin.end(stdin);
+  });
+}
+const rows = await psql(`COPY (SELECT * FROM device WHERE org_id = '${org.id}') TO STDOUT`);
+await psql("CREATE TABLE baseline_device (LIKE device INCLUDING ALL)");
+const tCopy = performance.now();
+await psql("COPY baseline_device FROM STDIN", rows);
+const copyMs = performance.now() - tCopy;
+await psql("DROP TABLE baseline_device");
+console.log(
+  `baseline: COPY of the same ${job.createdRows} device rows ${seconds(copyMs)} s, ` +
+    `${Math.round((job.createdRows * 1000) / copyMs)} rows/s; the import took ${((tDone - t0) / copyMs).toFixed(1)}× as long`,
 );
 
 await service.stop();

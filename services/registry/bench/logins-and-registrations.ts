@@ -8,9 +8,10 @@
  * TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres), KAFKA_BROKERS (default
  * 127.0.0.1:9092). Prints figures; asserts nothing.
  */
-import { generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
+import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ApiClient, keyLogin } from "@energy/client";
 import { ensureTopics } from "@energy/infra/topics";
 import { startService } from "@energy/service-kit";
 import { topicsOf } from "@energy/service-kit/testing";
@@ -62,20 +63,9 @@ async function call<T>(method: string, path: string, body: unknown, token?: stri
   return json;
 }
 
-async function login(identityId: string, privateKey: KeyObject): Promise<string> {
-  const { challengeId, nonce } = await call<{ challengeId: string; nonce: string }>(
-    "POST",
-    "/auth/challenge",
-    { identityId },
-  );
-  const signature = sign(null, Buffer.from(nonce, "utf8"), privateKey).toString("base64url");
-  const { accessToken } = await call<{ accessToken: string }>("POST", "/auth/verify", {
-    challengeId,
-    identityId,
-    signature,
-  });
-  return accessToken;
-}
+const registryClient = new ApiClient(base);
+const login = async (identityId: string, privateKey: KeyObject) =>
+  (await keyLogin(registryClient, identityId, privateKey)).accessToken;
 
 /** Runs `n` operations, `concurrency` at a time; the latency of each in ms. */
 async function run(n: number, concurrency: number, op: (i: number, worker: number) => Promise<unknown>) {

@@ -6,6 +6,8 @@ import type { Db } from "./db.ts";
 import { createMailer } from "./mailer.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { communityRoutes } from "./routes/communities.ts";
+import { communityAssetRoutes } from "./routes/community-assets.ts";
+import { communityMemberRoutes } from "./routes/community-members.ts";
 import { derRoutes } from "./routes/ders.ts";
 import { deviceGroupRoutes } from "./routes/device-groups.ts";
 import { deviceRoutes } from "./routes/devices.ts";
@@ -54,6 +56,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(gatewayRoutes({ ...orgScoped, config }));
   await app.register(deviceGroupRoutes(orgScoped));
   await app.register(communityRoutes(orgScoped));
+  await app.register(communityMemberRoutes(orgScoped));
+  await app.register(communityAssetRoutes(orgScoped));
   const mailer = createMailer(config);
   app.addHook("onClose", async () => mailer.close());
   await app.register(invitationRoutes({ ...orgScoped, config, mailer }));

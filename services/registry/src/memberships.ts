@@ -2,6 +2,7 @@ import { type MemberRole, MemberRoleSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { conflict, forbidden, notFound } from "@energy/service-kit";
 import type { Db } from "./db.ts";
+import { removalViolation, roleChangeViolation } from "./domain/roles.ts";
 
 /**
  * Membership changes and their rules, in one place for every route that changes members
@@ -16,9 +17,13 @@ export async function lockMembers(tx: Tx, orgId: string): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`org-members:${orgId}`}))`;
 }
 
-async function assertNotLastOwner(tx: Tx, orgId: string): Promise<void> {
-  const owners = await tx.membership.count({ where: { orgId, role: "owner" } });
-  if (owners <= 1) throw conflict("last_owner", "identityId: the organization's last owner");
+const ownersOf = (tx: Tx, orgId: string) => tx.membership.count({ where: { orgId, role: "owner" } });
+
+/** A broken role rule (domain/roles.ts) as its HTTP error. */
+function refuse(violation: { code: "forbidden" | "last_owner"; message: string }): never {
+  throw violation.code === "forbidden"
+    ? forbidden(violation.message)
+    : conflict("last_owner", violation.message);
 }
 
 export async function addMember(
@@ -40,17 +45,17 @@ export async function changeRole(
   await lockMembers(tx, orgId);
   const member = await tx.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
   if (!member) throw notFound("member");
-  if (member.role === role) return false;
-  if ((member.role === "owner" || role === "owner") && m.callerRole !== "owner") {
-    throw forbidden("Only an owner may grant or take away the owner role");
-  }
-  if (member.role === "owner") await assertNotLastOwner(tx, orgId);
+  const from = MemberRoleSchema.parse(member.role);
+  if (from === role) return false;
+  const owners = from === "owner" ? await ownersOf(tx, orgId) : 0;
+  const violation = roleChangeViolation(m.callerRole, from, role, owners);
+  if (violation) refuse(violation);
   await tx.membership.update({ where: { orgId_identityId: { orgId, identityId } }, data: { role } });
   await enqueueEvent(
     tx,
     topics.registryMembership,
     "membership.role_changed",
-    { orgId, identityId, from: MemberRoleSchema.parse(member.role), to: role },
+    { orgId, identityId, from, to: role },
     { correlationId },
   );
   return true;
@@ -67,10 +72,9 @@ export async function removeMember(
   const where = { orgId_identityId: { orgId, identityId } };
   const member = await tx.membership.findUnique({ where });
   if (!member) return false;
-  if (member.role === "owner") {
-    if (m.callerRole !== "owner") throw forbidden("Only an owner may remove an owner");
-    await assertNotLastOwner(tx, orgId);
-  }
+  const role = MemberRoleSchema.parse(member.role);
+  const violation = removalViolation(m.callerRole, role, role === "owner" ? await ownersOf(tx, orgId) : 0);
+  if (violation) refuse(violation);
   await tx.membership.delete({ where });
   await enqueueEvent(
     tx,

@@ -1,6 +1,6 @@
+import type { CommunityAssetType as AssetType } from "@energy/contracts";
 import { describe, expect, it } from "vitest";
 import {
-  type AssetType,
   assetPropertiesViolation,
   assetsReferencing,
   relationshipViolation,

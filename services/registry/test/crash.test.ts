@@ -14,6 +14,7 @@ import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigSchema } from "../src/config.ts";
 import { createDb, type Db } from "../src/db.ts";
+import { IMPORT_COLUMNS } from "../src/imports/rows.ts";
 import { registry } from "../src/service.ts";
 
 const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -159,4 +160,79 @@ describe("every change appears once on its topic, in order per entity, even when
     expect(trackedNames).toEqual(Array.from({ length: version + 1 }, (_, i) => `v${i}`));
     expect(inDatabase.find((s) => s.id === trackedId)?.name).toBe(`v${version}`);
   }, 90_000);
+
+  it("an import killed mid-file resumes in the next process: each row imported once, each device announced once", async () => {
+    const first = await startChild(env);
+    children.push(first);
+    const org = await request(`${first.url}/organizations`, "POST", {
+      name: "Import Org",
+      kind: "developer",
+    });
+    const orgId = org.json.id;
+    const site = await request(`${first.url}/organizations/${orgId}/sites`, "POST", {
+      name: "Farm",
+      timezone: "Asia/Bangkok",
+    });
+    const rows = 12_000;
+    const cells: Record<string, (n: number) => string> = {
+      version: () => "v2.0",
+      externalId: (n) => `KILL-${n}`,
+      deviceOEM: () => "SCHNDLR",
+      latitude: (n) => String(13 + (n % 1000) / 1000),
+      longitude: (n) => String(100 + (n % 1000) / 1000),
+      countryCode: () => "TH",
+      fuelCode: () => "ES100",
+      deviceTypeCode: () => "TC110",
+      capacity: (n) => String(1 + (n % 50)),
+      commissioningDate: () => "2020-01-01",
+    };
+    const lines = [IMPORT_COLUMNS.join(",")];
+    for (let n = 1; n <= rows; n++) lines.push(IMPORT_COLUMNS.map((c) => cells[c]?.(n) ?? "").join(","));
+    const res = await fetch(
+      `${first.url}/organizations/${orgId}/imports?siteId=${site.json.id}&deviceType=inverter`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" },
+        body: `${lines.join("\n")}\n`,
+      },
+    );
+    expect(res.status).toBe(202);
+    const { jobId } = (await res.json()) as { jobId: string };
+
+    // killed once the first chunk (2,500 rows) is committed, the rest of the file still to import
+    const deadline = Date.now() + 60_000;
+    while (((await db.importJob.findUnique({ where: { id: jobId } }))?.doneRows ?? 0) === 0) {
+      if (Date.now() > deadline) throw new Error("the import did not start");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await first.kill();
+    const killed = await db.importJob.findUniqueOrThrow({ where: { id: jobId }, omit: { content: true } });
+    expect(killed).toMatchObject({ status: "running", totalRows: rows });
+    expect(killed.doneRows).toBeLessThan(rows); // really killed mid-way
+
+    const second = await startChild(env);
+    children.push(second);
+    const finished = Date.now() + 90_000;
+    for (;;) {
+      const job = await db.importJob.findUniqueOrThrow({ where: { id: jobId }, omit: { content: true } });
+      if (job.status === "done" || job.status === "failed") {
+        expect(job).toMatchObject({ status: "done", doneRows: rows, createdRows: rows, refusedRows: 0 });
+        break;
+      }
+      if (Date.now() > finished) throw new Error(`the import did not finish: ${JSON.stringify(job)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const devices = await db.device.findMany({ where: { orgId }, select: { id: true, externalId: true } });
+    expect(devices).toHaveLength(rows);
+    expect(new Set(devices.map((d) => d.externalId)).size).toBe(rows);
+    const outcomes = await db.importRow.groupBy({ by: ["outcome"], where: { jobId }, _count: true });
+    expect(outcomes).toEqual([{ outcome: "created", _count: rows }]);
+    // one device.registered per device in the outbox (the relay publishes each once, as the test above shows)
+    const registered = await db.outboxMessage.findMany({
+      where: { topic: topics.registryDevice.name, type: "device.registered" },
+      select: { key: true },
+    });
+    expect(registered).toHaveLength(rows);
+    expect(new Set(registered.map((m) => m.key))).toEqual(new Set(devices.map((d) => d.id)));
+  }, 180_000);
 });

@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { detectDelimiter, parseCsv } from "../src/imports/csv.ts";
+import { csvRows, detectDelimiter, readHeader } from "../src/imports/csv.ts";
 import { parseSdg } from "../src/imports/rows.ts";
 
-describe("the CSV parser", () => {
+/** The header and every record of `input`, as the upload and the worker read them. */
+async function parseCsv(input: string) {
+  const { header, delimiter } = await readHeader(input);
+  const records = [];
+  for await (const record of csvRows(input, delimiter)) records.push(record);
+  return { header, records };
+}
+
+describe("the CSV parser (csv-parse, streamed)", () => {
   const cases: {
     name: string;
     input: string;
@@ -62,8 +70,8 @@ describe("the CSV parser", () => {
       records: [{ line: 2, fields: ["1", "2"] }],
     },
   ];
-  it.each(cases)("$name", ({ input, header, records }) => {
-    const csv = parseCsv(input);
+  it.each(cases)("$name", async ({ input, header, records }) => {
+    const csv = await parseCsv(input);
     expect(csv.header).toEqual(header);
     expect(csv.records).toEqual(records);
   });
@@ -81,8 +89,33 @@ describe("the CSV parser", () => {
     ['a\nx"y', /quote inside an unquoted field/],
     ['a\n"x"y', /after a closing quote/],
     ["", /empty/],
-  ])("refuses %j", (input, message) => {
-    expect(() => parseCsv(input)).toThrow(message);
+  ])("refuses %j", async (input, message) => {
+    await expect(parseCsv(input)).rejects.toThrow(message);
+  });
+
+  it("names the line of a syntax error far into a file, and reads records before it", async () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `${i},"x\ny"`);
+    const input = `a,b\n${rows.join("\n")}\n7,"open\n8,9\n`;
+    const seen: number[] = [];
+    const error = await (async () => {
+      try {
+        for await (const record of csvRows(input, ",")) seen.push(record.line);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    // each row spans two lines: row i starts on line 2 + 2i; the unclosed quote opens on line 10,002
+    expect(seen.slice(0, 3)).toEqual([2, 4, 6]);
+    expect(seen.length).toBeGreaterThan(4000);
+    expect(seen.at(-1)).toBe(2 + 2 * (seen.length - 1));
+    expect(error?.message).toMatch(/^line 1000\d: a quoted field is not closed/);
+  });
+
+  it("reads the header without parsing the rest of a large file", async () => {
+    // the file ends in an unclosed quote: parsing it all would throw
+    const input = `a|b\n${"1|2\n".repeat(50_000)}"broken`;
+    expect(await readHeader(input)).toEqual({ delimiter: "|", header: ["a", "b"] });
+    await expect(parseCsv(input)).rejects.toThrow(/not closed/);
   });
 
   it.each([

@@ -113,8 +113,8 @@ class GatewaySocket {
       const reason = message.error
         ? `${message.error.code ?? "error"}: ${message.error.message ?? ""}`
         : text.slice(0, 300);
-      // internal_error: ingestion did not take the batch and asks for it again
-      const retriable = message.error?.code === "internal_error";
+      // internal: ingestion did not take the batch and asks for it again (service-kit's error catalog)
+      const retriable = message.error?.code === "internal";
       pending.reject(new TransportError(`batch ${message.batchId} refused: ${reason}`, retriable));
     }
   }

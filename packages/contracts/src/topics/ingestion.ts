@@ -68,6 +68,20 @@ export type ReadingsAccepted = z.infer<typeof ReadingsAcceptedSchema>;
 export const LivenessStateSchema = DeviceStateSchema.extract(["active", "stale", "disconnected"]);
 export type LivenessState = z.infer<typeof LivenessStateSchema>;
 
+/**
+ * A device's liveness changed (active, stale, disconnected), as ingestion sees its readings. Not the
+ * registry's lifecycle change, which has the same event type on registry.device.v1 (DeviceStateChangedSchema).
+ */
+export const DeviceLivenessChangedSchema = z.object({
+  deviceId: IdSchema,
+  orgId: IdSchema,
+  from: DeviceStateSchema,
+  to: LivenessStateSchema,
+  /** null when the device never sent a reading. */
+  lastSeenAt: IsoDateTimeSchema.nullable(),
+});
+export type DeviceLivenessChanged = z.infer<typeof DeviceLivenessChangedSchema>;
+
 export const ingestionTopics = {
   ingestionRaw: defineTopic({
     name: "ingestion.raw.v1",
@@ -127,14 +141,7 @@ export const ingestionTopics = {
     key: "device id",
     keyOf: (p) => p.deviceId,
     events: {
-      "device.state_changed": z.object({
-        deviceId: IdSchema,
-        orgId: IdSchema,
-        from: DeviceStateSchema,
-        to: LivenessStateSchema,
-        /** null when the device never sent a reading. */
-        lastSeenAt: IsoDateTimeSchema.nullable(),
-      }),
+      "device.state_changed": DeviceLivenessChangedSchema,
     },
   }),
 };

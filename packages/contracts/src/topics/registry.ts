@@ -1,5 +1,8 @@
 import { z } from "zod";
 import {
+  CommunityAssetTypeSchema,
+  CommunityMemberRoleSchema,
+  CommunityMemberStatusSchema,
   DerTypeSchema,
   DeviceStateSchema,
   DeviceTypeSchema,
@@ -94,6 +97,19 @@ export const DeviceGroupSchema = z.object({
 });
 export type DeviceGroup = z.infer<typeof DeviceGroupSchema>;
 
+/**
+ * A device's lifecycle state changed in the registry (pending → active → …, or orphaned). Not ingestion's
+ * liveness change, which has the same event type on ingestion.liveness.v1 (DeviceLivenessChangedSchema).
+ */
+export const DeviceStateChangedSchema = z.object({
+  deviceId: IdSchema,
+  orgId: IdSchema,
+  from: DeviceStateSchema,
+  to: DeviceStateSchema,
+  reason: z.string().nullable(),
+});
+export type DeviceStateChanged = z.infer<typeof DeviceStateChangedSchema>;
+
 export const CommunitySchema = z.object({
   communityId: IdSchema,
   key: z.string().min(1),
@@ -108,8 +124,8 @@ export const CommunityMemberSchema = z.object({
   memberKey: z.string().min(1),
   identityId: IdSchema.nullable(),
   name: z.string().min(1),
-  role: z.enum(["consumer", "prosumer", "producer", "operator", "admin"]),
-  status: z.enum(["pending", "active", "suspended", "inactive"]),
+  role: CommunityMemberRoleSchema,
+  status: CommunityMemberStatusSchema,
 });
 export type CommunityMember = z.infer<typeof CommunityMemberSchema>;
 
@@ -117,7 +133,7 @@ export const CommunityAssetSchema = z.object({
   communityId: IdSchema,
   assetKey: z.string().min(1),
   ownerMemberKey: z.string().min(1),
-  assetType: z.enum(["pv", "storage", "meter", "ev_charger", "heat_pump", "load"]),
+  assetType: CommunityAssetTypeSchema,
   name: z.string().min(1),
   /** Set when the asset is a registered device. */
   deviceId: IdSchema.nullable(),
@@ -185,13 +201,7 @@ export const registryTopics = {
     events: {
       "device.registered": DeviceSchema,
       "device.updated": DeviceSchema,
-      "device.state_changed": z.object({
-        deviceId: IdSchema,
-        orgId: IdSchema,
-        from: DeviceStateSchema,
-        to: DeviceStateSchema,
-        reason,
-      }),
+      "device.state_changed": DeviceStateChangedSchema,
       "device.deleted": z.object({ deviceId: IdSchema, orgId: IdSchema }),
     },
   }),

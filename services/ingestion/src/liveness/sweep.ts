@@ -1,4 +1,4 @@
-import { type DeviceState, type EventPayload, topics } from "@energy/contracts";
+import { type DeviceLivenessChanged, type DeviceState, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import type { Db } from "../db.ts";
 import { type LivenessThresholds, livenessChange } from "../domain/liveness.ts";
@@ -8,7 +8,7 @@ export interface SweepOptions extends LivenessThresholds {
 }
 
 /** One device moved by a sweep (the payload of its `device.state_changed`). */
-export type LivenessChange = EventPayload<typeof topics.ingestionLiveness, "device.state_changed">;
+export type LivenessChange = DeviceLivenessChanged;
 
 interface CandidateRow {
   device_id: string;

@@ -1,4 +1,4 @@
-import { type FastifyPluginAsyncZod, type IsRevoked, isAppError } from "@energy/service-kit";
+import { type ErrorCode, type FastifyPluginAsyncZod, type IsRevoked, isAppError } from "@energy/service-kit";
 import websocket from "@fastify/websocket";
 import type { WebSocket } from "ws";
 import { z } from "zod";
@@ -59,7 +59,7 @@ export function telemetryWsRoutes(
             "BATCH_MAX_READINGS, a frame at most BATCH_MAX_BYTES); each is answered with " +
             "`{ batchId, accepted, rejected: [{ index, reasons: [{ field, message }] }] }` after its accepted readings " +
             "are on Kafka, or `{ batchId, error: { code, message } }` for a frame that cannot be read (invalid_json, " +
-            "invalid_frame, binary_frame, batch_too_large; internal_error: send it again). Several frames may be in " +
+            "invalid_frame, binary_frame, batch_too_large; internal: send it again; the codes of service-kit's catalog). Several frames may be in " +
             "flight; answers may come in another order. While the telemetry store is behind, answers wait (the " +
             "gateway is slowed) until it has caught up. The server pings every 30 s.",
           tags: ["telemetry"],
@@ -126,7 +126,10 @@ export function telemetryWsRoutes(
             request.log.error({ err: error, batchId }, "telemetry frame failed");
             send({
               batchId,
-              error: { code: "internal_error", message: "the batch was not taken; send it again" },
+              error: {
+                code: "internal" satisfies ErrorCode,
+                message: "the batch was not taken; send it again",
+              },
             });
           });
         });
@@ -137,7 +140,7 @@ export function telemetryWsRoutes(
 
 class FrameError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);

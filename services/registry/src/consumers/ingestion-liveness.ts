@@ -1,11 +1,12 @@
-import { DeviceStateSchema, type EventPayload, topics } from "@energy/contracts";
+import { type DeviceLivenessChanged, DeviceStateSchema, topics } from "@energy/contracts";
 import { enqueueEvent, FatalMessageError, type HandlerContext, type Logger } from "@energy/kafka";
 import { defineSubscription, type Tx } from "../context.ts";
+import { deviceTransition } from "../domain/device-states.ts";
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 /** The payload of ingestion's `device.state_changed` (validated by the runner against the contract). */
-export type LivenessReport = EventPayload<typeof topics.ingestionLiveness, "device.state_changed">;
+export type LivenessReport = DeviceLivenessChanged;
 
 /**
  * Applies ingestion's liveness report to the device's state, in the runner's transaction (which also
@@ -37,14 +38,15 @@ export async function applyLivenessReport(
     );
   }
   const from = DeviceStateSchema.parse(row.state);
-  if (from === "orphaned") {
+  const transition = deviceTransition(from, report.to, "liveness");
+  if (transition.outcome === "refused") {
     logger.info(
-      { deviceId: report.deviceId, to: report.to },
-      "liveness report for an orphaned device: not revived",
+      { deviceId: report.deviceId, from, to: report.to },
+      `liveness report not applied: ${transition.reason}`,
     );
     return "orphaned";
   }
-  if (from === report.to) return "unchanged";
+  if (transition.outcome === "unchanged") return "unchanged";
   await tx.device.update({ where: { id: report.deviceId }, data: { state: report.to } });
   await enqueueEvent(
     tx,

@@ -1,3 +1,4 @@
+import type { CommunityAssetType } from "@energy/contracts";
 import { z } from "zod";
 import type { RuleViolation } from "./device-rules.ts";
 
@@ -7,11 +8,6 @@ export const KeySchema = z
   .min(1)
   .max(100)
   .regex(/^[A-Za-z0-9_.-]+$/, "only letters, digits, '_', '-' and '.'");
-
-export const MemberRoleSchema = z.enum(["consumer", "prosumer", "producer", "operator", "admin"]);
-export const MemberStatusSchema = z.enum(["pending", "active", "suspended", "inactive"]);
-export const AssetTypeSchema = z.enum(["pv", "storage", "meter", "ev_charger", "heat_pump", "load"]);
-export type AssetType = z.infer<typeof AssetTypeSchema>;
 
 /** Text kept exactly as given (no trimming: the JSON fields are returned verbatim). */
 const text = (max = 500) => z.string().min(1).max(max);
@@ -162,10 +158,13 @@ export const ASSET_PROPERTIES = {
     controllable: z.boolean().optional(),
     priority: z.int().min(0).max(100).optional(),
   }),
-} as const satisfies Record<AssetType, z.ZodType>;
+} as const satisfies Record<CommunityAssetType, z.ZodType>;
 
 /** Null when `properties` fit an asset of `assetType`, otherwise the first violation naming the property. */
-export function assetPropertiesViolation(assetType: AssetType, properties: unknown): RuleViolation | null {
+export function assetPropertiesViolation(
+  assetType: CommunityAssetType,
+  properties: unknown,
+): RuleViolation | null {
   const result = ASSET_PROPERTIES[assetType].safeParse(properties);
   if (result.success) return null;
   const issue = result.error.issues[0];

@@ -1,8 +1,11 @@
+import { Readable } from "node:stream";
+import { CsvError as ParseError, parse } from "csv-parse";
+
 /**
- * A small RFC 4180 CSV parser: quoted fields, "" as an escaped quote, CRLF or LF line ends (also inside
- * quoted fields), and a comma or pipe delimiter detected from the header line. Each record carries the
- * physical line it starts on (the header is line 1), so refusals can name it.
- * (A drop-in for a library such as csv-parse: see the README's Bulk onboarding section.)
+ * The D-REC CSV files, read with csv-parse (RFC 4180: quoted fields, "" as an escaped quote, CRLF, LF or CR
+ * line ends, also inside quoted fields), streamed: records are parsed as they are read, never the whole file
+ * at once. The delimiter, comma or pipe, is detected from the header line. Each record carries the physical
+ * line it starts on (the header is line 1), so refusals can name it.
  */
 
 export type Delimiter = "," | "|";
@@ -11,12 +14,6 @@ export interface CsvRecord {
   /** the 1-based line the record starts on */
   line: number;
   fields: string[];
-}
-
-export interface ParsedCsv {
-  delimiter: Delimiter;
-  header: string[];
-  records: CsvRecord[];
 }
 
 export class CsvError extends Error {
@@ -45,88 +42,89 @@ export function detectDelimiter(text: string): Delimiter {
   return pipes > commas ? "|" : ",";
 }
 
-/** All records of `text`; the first is the header. Blank lines are skipped. */
-export function parseCsv(input: string, delimiter: Delimiter = detectDelimiter(stripBom(input))): ParsedCsv {
-  const text = stripBom(input);
-  const rows: CsvRecord[] = [];
-  let fields: string[] = [];
-  let field = "";
-  let line = 1;
-  let recordLine = 1;
-  let quoted = false;
-  /** the current field was quoted (an empty quoted field still counts as a field) */
-  let wasQuoted = false;
-  let i = 0;
-  const n = text.length;
+/** How much of the text the parser is given at a time (it parses as the records are taken). */
+const SLICE = 64 * 1024;
 
-  const endRecord = () => {
-    fields.push(field);
-    const blank = fields.length === 1 && fields[0] === "" && !wasQuoted;
-    if (!blank) rows.push({ line: recordLine, fields });
-    fields = [];
-    field = "";
-    wasQuoted = false;
-  };
+function* slices(text: string): Generator<string> {
+  for (let at = 0; at < text.length; at += SLICE) yield text.slice(at, at + SLICE);
+}
 
-  while (i < n) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-        i++;
-        continue;
-      }
-      if (c === "\n") line++;
-      else if (c === "\r" && text[i + 1] !== "\n") line++;
-      field += c;
-      i++;
-      continue;
-    }
-    if (c === '"') {
-      if (field.trim() !== "")
-        throw new CsvError('a quote inside an unquoted field (quote the field, "" for a quote)', line);
-      field = "";
-      quoted = true;
-      wasQuoted = true;
-      i++;
-      continue;
-    }
-    if (c === delimiter) {
-      fields.push(field);
-      field = "";
-      wasQuoted = false;
-      i++;
-      continue;
-    }
-    if (c === "\r" || c === "\n") {
-      endRecord();
-      i += c === "\r" && text[i + 1] === "\n" ? 2 : 1;
-      line++;
-      recordLine = line;
-      continue;
-    }
-    if (wasQuoted) {
-      // spaces after a closing quote are tolerated, anything else is not
-      if (c === " " || c === "\t") {
-        i++;
-        continue;
-      }
-      throw new CsvError("text after a closing quote", line);
-    }
-    field += c;
-    i++;
+/** csv-parse's error codes, said the way the upload's answer says them. */
+const MESSAGES: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: "a quoted field is not closed",
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the field, "" for a quote)',
+  CSV_INVALID_CLOSING_QUOTE: "text after a closing quote",
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: "text after a closing quote",
+};
+
+/** Line breaks in `text` (CRLF counts once), and how many of them come before its first other character. */
+function lineBreaks(text: string): { total: number; leading: number } {
+  let total = 0;
+  let leading = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 13 /* \r */) {
+      total++;
+      if (text.charCodeAt(i + 1) === 10) i++;
+    } else if (c === 10 /* \n */) total++;
+    else if (leading < 0) leading = total;
   }
-  if (quoted) throw new CsvError("a quoted field is not closed", recordLine);
-  if (field !== "" || fields.length > 0 || wasQuoted) endRecord();
+  return { total, leading: leading < 0 ? total : leading };
+}
 
-  const [first, ...records] = rows;
-  if (!first) throw new CsvError("the file is empty (a header line is required)", 1);
-  return { delimiter, header: first.fields.map((name) => name.trim()), records };
+/**
+ * Every record of `text`, header first, streamed. Blank lines are skipped; spaces around a quoted field are
+ * tolerated. A syntax error throws a CsvError naming its line when the parser reaches it.
+ */
+export async function* csvRecords(text: string, delimiter: Delimiter): AsyncGenerator<CsvRecord> {
+  const parser = parse({
+    delimiter,
+    record_delimiter: ["\r\n", "\n", "\r"],
+    bom: true,
+    trim: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    raw: true,
+  });
+  const source = Readable.from(slices(text), { objectMode: false });
+  source.pipe(parser);
+  // the line the next record's text starts on
+  let line = 1;
+  try {
+    for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+      const breaks = lineBreaks(raw);
+      yield { line: line + breaks.leading, fields: record };
+      line += breaks.total;
+    }
+  } catch (error) {
+    if (error instanceof ParseError) {
+      const lines = (error as ParseError & { lines?: number }).lines ?? line;
+      throw new CsvError(MESSAGES[error.code] ?? error.message, lines);
+    }
+    throw error;
+  } finally {
+    source.unpipe(parser);
+    source.destroy();
+    parser.destroy();
+  }
+}
+
+/** The header of a CSV file and its delimiter, read without parsing the rest of the file. */
+export async function readHeader(text: string): Promise<{ delimiter: Delimiter; header: string[] }> {
+  const delimiter = detectDelimiter(stripBom(text));
+  for await (const record of csvRecords(text, delimiter)) {
+    return { delimiter, header: record.fields };
+  }
+  throw new CsvError("the file is empty (a header line is required)", 1);
+}
+
+/** The records after the header (the header is read by readHeader), streamed. */
+export async function* csvRows(text: string, delimiter: Delimiter): AsyncGenerator<CsvRecord> {
+  let header = true;
+  for await (const record of csvRecords(text, delimiter)) {
+    if (header) header = false;
+    else yield record;
+  }
 }
 
 function stripBom(text: string): string {

@@ -1,4 +1,5 @@
 import nodemailer from "nodemailer";
+import type { Db } from "../db.ts";
 
 /** What the report of a finished bulk import says. */
 export type ImportReportMail = {
@@ -8,7 +9,10 @@ export type ImportReportMail = {
   jobId: string;
   fileName: string | null;
   status: string;
-  totalRows: number;
+  /** why a failed job failed */
+  error: string | null;
+  /** null when the job failed before it had counted the rows */
+  totalRows: number | null;
   createdRows: number;
   updatedRows: number;
   refusedRows: number;
@@ -48,7 +52,8 @@ export function importReportText(mail: ImportReportMail): string {
     `the bulk device import ${mail.jobId}${mail.fileName ? ` (${mail.fileName})` : ""} for ${mail.organizationName}`,
     `(organization id ${mail.organizationId}) is ${mail.status}.`,
     "",
-    `Rows: ${mail.totalRows}`,
+    ...(mail.error ? [`Error: ${mail.error}`, ""] : []),
+    `Rows: ${mail.totalRows ?? "not counted"}`,
     `Created: ${mail.createdRows}`,
     `Updated: ${mail.updatedRows}`,
     `Refused: ${mail.refusedRows}`,
@@ -68,4 +73,43 @@ export function importReportText(mail: ImportReportMail): string {
     "Energy Platform",
   );
   return lines.join("\n");
+}
+
+/** How many refusals a report lists (all of them: GET …/rows?outcome=refused). */
+const REPORT_REFUSALS = 50;
+
+/**
+ * Mails the report of a finished (done or failed) job to `to`. Best effort: the import itself is over, and
+ * GET …/imports/:jobId has it all, so a failure to send is logged, not thrown.
+ */
+export async function mailImportReport(
+  deps: { db: Db; mailer: ImportReportMailer; log: { error(obj: object, msg?: string): void } },
+  jobId: string,
+  to: string,
+): Promise<void> {
+  const { db, mailer, log } = deps;
+  try {
+    const job = await db.importJob.findUniqueOrThrow({
+      where: { id: jobId },
+      omit: { content: true },
+      include: { rows: { where: { outcome: "refused" }, orderBy: { line: "asc" }, take: REPORT_REFUSALS } },
+    });
+    const org = await db.organization.findUnique({ where: { id: job.orgId }, select: { name: true } });
+    await mailer.sendImportReport({
+      to,
+      organizationId: job.orgId,
+      organizationName: org?.name ?? job.orgId,
+      jobId,
+      fileName: job.fileName,
+      status: job.status,
+      error: job.error,
+      totalRows: job.totalRows,
+      createdRows: job.createdRows,
+      updatedRows: job.updatedRows,
+      refusedRows: job.refusedRows,
+      refused: job.rows.map((row) => ({ line: row.line, reason: row.reason })),
+    });
+  } catch (error) {
+    log.error({ err: error, jobId }, "import report mail failed");
+  }
 }

@@ -11,14 +11,6 @@ export const MANAGERS = ["owner", "admin"] as const satisfies readonly MemberRol
 /** Who may invite and see the invitations: managers, and the D-REC device owner / sub buyer (operator). */
 export const INVITERS = WRITERS;
 
-/** The member roles from most to least powerful. */
-const RANK: Record<MemberRole, number> = { owner: 3, admin: 2, operator: 1, viewer: 0 };
-
-/** Whether a member with role `caller` may grant `role`: at most their own (owner and admin grant up to admin). */
-export function mayGrant(caller: MemberRole, role: MemberRole): boolean {
-  return RANK[role] <= Math.min(RANK[caller], RANK.admin);
-}
-
 /** What app.ts gives every organization-scoped route plugin. */
 export type RouteDeps = { db: Db; requireOrgRole: OrgGuard; published: () => void };
 

@@ -3,11 +3,11 @@ import { enqueueEvent } from "@energy/kafka";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
+import { DeviceView, deviceView } from "../devices/views.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, SDG_MAX_MASK, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { READERS, type RouteDeps, WRITERS } from "./access.ts";
-import { DeviceView, deviceView } from "./devices.ts";
 
 const text = (max = 200) => z.string().trim().min(1).max(max);
 

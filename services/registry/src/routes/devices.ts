@@ -1,21 +1,16 @@
-import {
-  DerTypeSchema,
-  type Device,
-  DeviceStateSchema,
-  DeviceTypeSchema,
-  IdSchema,
-  topics,
-} from "@energy/contracts";
+import { DerTypeSchema, DeviceStateSchema, DeviceTypeSchema, IdSchema, topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import { badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
+import { DeviceView, devicePayload, deviceView } from "../devices/views.ts";
 import { DrecFieldsSchema, SdgMaskSchema } from "../domain/device-fields.ts";
+import { deviceLogChanges } from "../domain/device-log.ts";
 import { deviceRuleViolations, utcToday } from "../domain/device-rules.ts";
 import { newId } from "../domain/ids.ts";
-import { SDG_COUNT, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
+import { SDG_COUNT, sdgToMask } from "../domain/sdg.ts";
 import { requireOwnGateway } from "../gateway-claims.ts";
-import type { Device as DeviceRow, Prisma } from "../generated/prisma/client.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
 import { isUniqueViolation, MANAGERS, READERS, type RouteDeps, ruleError, WRITERS } from "./access.ts";
 
 const text = (max = 200) => z.string().trim().min(1).max(max);
@@ -43,42 +38,6 @@ const PatchBody = DeviceFields.partial().extend({
   state: DeviceStateSchema.optional(),
 });
 
-export const DeviceView = z.object({
-  id: z.string(),
-  orgId: z.string(),
-  siteId: z.string(),
-  type: DeviceTypeSchema,
-  state: DeviceStateSchema,
-  name: z.string(),
-  make: z.string().nullable(),
-  model: z.string().nullable(),
-  commIdentityId: z.string().nullable(),
-  externalId: z.string().nullable(),
-  address: z.string().nullable(),
-  latitude: z.number().nullable(),
-  longitude: z.number().nullable(),
-  countryCode: z.string().nullable(),
-  postalCode: z.string().nullable(),
-  fuelCode: z.string().nullable(),
-  deviceTypeCode: z.string().nullable(),
-  capacity: z.number().nullable(),
-  commissioningDate: z.iso.date().nullable(),
-  gridInterconnection: z.boolean().nullable(),
-  energyStorage: z.boolean(),
-  energyStorageCapacity: z.number().nullable(),
-  offTaker: z.string().nullable(),
-  yieldValue: z.number().nullable(),
-  qualityLabels: z.string().nullable(),
-  sdgBenefits: z.int(),
-  sdgGoals: z.array(z.int()),
-  impactStory: z.string().nullable(),
-  images: z.array(z.string()),
-  integrator: z.string().nullable(),
-  description: z.string().nullable(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-});
-
 const LogView = z.object({
   field: z.enum(["capacity", "commissioningDate"]),
   oldValue: z.string().nullable(),
@@ -99,66 +58,6 @@ const ListQuery = z.object({
 
 const isoDate = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : null);
 const toDate = (date: string) => new Date(`${date}T00:00:00.000Z`);
-
-export function deviceView(device: DeviceRow): z.infer<typeof DeviceView> {
-  return {
-    id: device.id,
-    orgId: device.orgId,
-    siteId: device.siteId,
-    type: DeviceTypeSchema.parse(device.type),
-    state: DeviceStateSchema.parse(device.state),
-    name: device.name,
-    make: device.make,
-    model: device.model,
-    commIdentityId: device.commIdentityId,
-    externalId: device.externalId,
-    address: device.address,
-    latitude: device.latitude,
-    longitude: device.longitude,
-    countryCode: device.countryCode,
-    postalCode: device.postalCode,
-    fuelCode: device.fuelCode,
-    deviceTypeCode: device.deviceTypeCode,
-    capacity: device.capacity,
-    commissioningDate: isoDate(device.commissioningDate),
-    gridInterconnection: device.gridInterconnection,
-    energyStorage: device.energyStorage,
-    energyStorageCapacity: device.energyStorageCapacity,
-    offTaker: device.offTaker,
-    yieldValue: device.yieldValue,
-    qualityLabels: device.qualityLabels,
-    sdgBenefits: device.sdgBenefits,
-    sdgGoals: sdgMaskToGoals(device.sdgBenefits),
-    impactStory: device.impactStory,
-    images: device.images,
-    integrator: device.integrator,
-    description: device.description,
-    createdAt: device.createdAt.toISOString(),
-    updatedAt: device.updatedAt.toISOString(),
-  };
-}
-
-/** The contract's snapshot of a device (capacity in whole watts). */
-export function devicePayload(device: DeviceRow): Device {
-  return {
-    deviceId: device.id,
-    orgId: device.orgId,
-    siteId: device.siteId,
-    type: DeviceTypeSchema.parse(device.type),
-    state: DeviceStateSchema.parse(device.state),
-    name: device.name,
-    commIdentityId: device.commIdentityId,
-    externalId: device.externalId,
-    make: device.make,
-    model: device.model,
-    capacityW: device.capacity === null ? null : Math.round(device.capacity * 1000),
-    commissioningDate: isoDate(device.commissioningDate),
-    countryCode: device.countryCode,
-    fuelCode: device.fuelCode,
-    yieldValue: device.yieldValue,
-    createdAt: device.createdAt.toISOString(),
-  };
-}
 
 type Fields = z.infer<typeof PatchBody>;
 
@@ -348,21 +247,7 @@ export function deviceRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
               where: { id: deviceId },
               data: { ...data, ...(body.state !== undefined ? { state: body.state } : {}) },
             });
-            const logged: { field: string; oldValue: string | null; newValue: string | null }[] = [];
-            if (current.capacity !== updated.capacity) {
-              logged.push({
-                field: "capacity",
-                oldValue: current.capacity === null ? null : String(current.capacity),
-                newValue: updated.capacity === null ? null : String(updated.capacity),
-              });
-            }
-            if (isoDate(current.commissioningDate) !== isoDate(updated.commissioningDate)) {
-              logged.push({
-                field: "commissioningDate",
-                oldValue: isoDate(current.commissioningDate),
-                newValue: isoDate(updated.commissioningDate),
-              });
-            }
+            const logged = deviceLogChanges(current, updated);
             if (logged.length > 0) {
               await tx.deviceLog.createMany({
                 data: logged.map((entry) => ({ ...entry, deviceId, changedBy: changedBy(request) })),

@@ -4,7 +4,7 @@ import { badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/servic
 import { z } from "zod";
 import type { OrgGuard } from "../app.ts";
 import type { Db } from "../db.ts";
-import { CsvError, parseCsv } from "../imports/csv.ts";
+import { CsvError, readHeader } from "../imports/csv.ts";
 import { checkHeader, storableCsv } from "../imports/rows.ts";
 import { type ImportOptions, type ImportWorker, newImportJobId } from "../imports/worker.ts";
 import { isUniqueViolation, READERS, WRITERS } from "./access.ts";
@@ -28,14 +28,15 @@ const RowsQuery = z.object({
   cursor: z.coerce.number().int().min(0).max(INT32_MAX).optional(),
 });
 
-const Accepted = z.object({ jobId: z.string(), status: z.string(), totalRows: z.int() });
+/** totalRows: null until the worker has read the whole file (GET the job to follow it). */
+const Accepted = z.object({ jobId: z.string(), status: z.string(), totalRows: z.int().nullable() });
 const JobView = z.object({
   jobId: z.string(),
   orgId: z.string(),
   status: z.enum(["queued", "running", "done", "failed"]),
   fileName: z.string().nullable(),
   fileSha256: z.string(),
-  totalRows: z.int(),
+  totalRows: z.int().nullable(),
   doneRows: z.int(),
   createdRows: z.int(),
   updatedRows: z.int(),
@@ -82,8 +83,11 @@ export function importRoutes(opts: {
           summary: "Upload a D-REC bulk device CSV (owner, admin, operator)",
           description:
             "Body: the CSV itself, content-type text/csv, comma or pipe delimited, with the D-REC header. " +
-            "Answers 202 at once; a background job imports the rows (upsert by externalId). The same file " +
-            "(sha256) uploaded again answers its existing job with 200. notify: an email for the report.",
+            "Answers 202 at once, having read only the header; a background job reads the file as a stream, " +
+            "counts its rows (totalRows is null until then) and imports them (upsert by externalId). A CSV " +
+            "syntax error found by the job fails it before any row is imported, its error naming the line. " +
+            "The same file (sha256) uploaded again answers its existing job with 200. notify: an email for " +
+            "the report.",
           tags: ["imports"],
           params: OrgParams,
           querystring: UploadQuery,
@@ -111,9 +115,9 @@ export function importRoutes(opts: {
             .status(200)
             .send({ jobId: existing.id, status: existing.status, totalRows: existing.totalRows });
         }
-        let csv: ReturnType<typeof parseCsv>;
+        let csv: Awaited<ReturnType<typeof readHeader>>;
         try {
-          csv = parseCsv(content);
+          csv = await readHeader(content);
         } catch (error) {
           if (error instanceof CsvError) throw badRequest("invalid_csv", error.message, { line: error.line });
           throw error;
@@ -141,7 +145,6 @@ export function importRoutes(opts: {
               fileName: fileName ?? null,
               content,
               options,
-              totalRows: csv.records.length,
             },
             select: { id: true, status: true, totalRows: true },
           });

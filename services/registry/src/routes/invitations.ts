@@ -16,9 +16,10 @@ import { newId } from "../domain/ids.ts";
 import { INVITABLE_ROLES, invitationStatus, isAcceptable } from "../domain/invitations.ts";
 import { KeyError, type NormalizedKey, parsePublicKey } from "../domain/keys.ts";
 import { DECOY_HASH, hashOneTimePassword, newOneTimePassword, verifyOneTimePassword } from "../domain/otp.ts";
+import { mayGrant } from "../domain/roles.ts";
 import type { Mailer } from "../mailer.ts";
 import { addMember, lockMembers, removeMember } from "../memberships.ts";
-import { INVITERS, isUniqueViolation, MANAGERS, mayGrant } from "./access.ts";
+import { INVITERS, isUniqueViolation, MANAGERS } from "./access.ts";
 
 const Email = z
   .email()

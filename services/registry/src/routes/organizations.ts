@@ -3,6 +3,7 @@ import { enqueueEvent } from "@energy/kafka";
 import { conflict, type FastifyPluginAsyncZod, forbidden, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
+import { addMemberViolation } from "../domain/roles.ts";
 import { addMember, changeRole, removeMember } from "../memberships.ts";
 import { isUniqueViolation, MANAGERS, type RouteDeps } from "./access.ts";
 
@@ -105,7 +106,8 @@ export function organizationRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         const { orgId } = request.params;
         const { identityId, role } = request.body;
         const callerRole = await requireOrgRole(request, orgId, MANAGERS);
-        if (role === "owner" && callerRole !== "owner") throw forbidden("Only an owner may add an owner");
+        const violation = addMemberViolation(callerRole, role);
+        if (violation) throw forbidden(violation);
         const identity = await db.identity.findUnique({ where: { id: identityId } });
         if (!identity || identity.revokedAt) throw notFound("identity");
         const alreadyMember = () =>

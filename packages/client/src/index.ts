@@ -1,0 +1,10 @@
+export { ApiClient, ApiError, type ApiResponse, errorOf, type RequestOptions } from "./http.ts";
+export {
+  KeyFileError,
+  type LoginAlgorithm,
+  loginAlgorithm,
+  publicKeyPem,
+  readPrivateKey,
+  signNonce,
+} from "./keys.ts";
+export { keyLogin, refreshTokens, renewAfterMs, TokenSource, type Tokens } from "./login.ts";
