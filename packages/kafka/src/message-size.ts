@@ -46,14 +46,14 @@ export function encodedBytes(key: string, value: string, headers: Record<string,
   return bytes;
 }
 
-/** The size of a prepared event as it will be published. */
-export function preparedMessageBytes(m: PreparedMessage): number {
-  return encodedBytes(m.key, JSON.stringify(m.payload), envelopeToHeaders(m.envelope));
+/** The size of a prepared event as it will be published (`json`: its payload already serialized). */
+export function preparedMessageBytes(m: PreparedMessage, json = JSON.stringify(m.payload)): number {
+  return encodedBytes(m.key, json, envelopeToHeaders(m.envelope));
 }
 
 /** Throws MessageTooLargeError when the event would not fit in one Kafka message; returns its size. */
-export function checkMessageSize(m: PreparedMessage, limit = maxBytes): number {
-  const bytes = preparedMessageBytes(m);
+export function checkMessageSize(m: PreparedMessage, limit = maxBytes, json?: string): number {
+  const bytes = preparedMessageBytes(m, json);
   if (bytes > limit) throw new MessageTooLargeError(bytes, limit, `${m.envelope.type} on ${m.topic}`);
   return bytes;
 }

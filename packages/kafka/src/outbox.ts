@@ -56,12 +56,22 @@ export async function enqueueEvent(
  * (the relay publishes them in that order). Each is validated like enqueueEvent's, and checked against
  * the broker's message size limit (a row the broker can never take would only be dead-lettered by the
  * relay). Returns their ids.
+ *
+ * `trustedPayload` skips the second parse of each payload by its contract (the event type is still
+ * checked, and the size): only for payloads the caller built from the contract's own types out of values
+ * it checked itself, where parsing them again costs as much as making them (meter-read's 10,000 reads per
+ * request). The compiler still types them by the topic's schema through `event()`.
  */
-export async function enqueueEvents(tx: SqlClient, events: readonly OutgoingEvent[]): Promise<string[]> {
+export async function enqueueEvents(
+  tx: SqlClient,
+  events: readonly OutgoingEvent[],
+  opts: { trustedPayload?: boolean } = {},
+): Promise<string[]> {
   if (events.length === 0) return [];
   // The envelope's source is the relay's producer's (the outbox row does not keep it).
-  const prepared = events.map((e) => prepareEvent(e.topic.owner, e));
-  for (const m of prepared) checkMessageSize(m);
+  const prepared = events.map((e) => prepareEvent(e.topic.owner, e, opts));
+  const payloads = prepared.map((m) => JSON.stringify(m.payload));
+  for (const [i, m] of prepared.entries()) checkMessageSize(m, maxMessageBytes(), payloads[i]);
   const column = <V>(pick: (m: PreparedMessage) => V) => prepared.map(pick);
   await tx.$executeRawUnsafe(
     // WITH ORDINALITY + ORDER BY: seq follows the order of `events` (the order the relay publishes in).
@@ -76,7 +86,7 @@ export async function enqueueEvents(tx: SqlClient, events: readonly OutgoingEven
     column((m) => m.key),
     column((m) => m.envelope.type),
     column((m) => m.envelope.schemaVersion),
-    column((m) => JSON.stringify(m.payload)),
+    payloads,
     column((m) => m.envelope.correlationId),
     column((m) => m.envelope.causationId),
     column((m) => m.envelope.occurredAt),

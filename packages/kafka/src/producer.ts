@@ -100,9 +100,23 @@ export function validateEvent(topic: string, type: string, payload: unknown): un
   return parsed.data;
 }
 
-/** Validates an event and gives it an envelope and key; nothing is sent. */
-export function prepareEvent(source: ServiceName, e: OutgoingEvent): PreparedMessage {
-  const payload = validateEvent(e.topic.name, e.type, e.payload);
+/** The payload of an event whose type the catalog declares for its topic, unparsed. */
+function trustedEvent(e: OutgoingEvent): unknown {
+  if (!findEventSchema(e.topic.name, e.type))
+    throw new InvalidMessageError(`${e.topic.name} has no event type "${e.type}" in the contracts catalog`);
+  return e.payload;
+}
+
+/**
+ * Validates an event and gives it an envelope and key; nothing is sent. With `trustedPayload` only the event
+ * type is checked against the catalog, and the payload is taken as it is: see enqueueEvents.
+ */
+export function prepareEvent(
+  source: ServiceName,
+  e: OutgoingEvent,
+  opts: { trustedPayload?: boolean } = {},
+): PreparedMessage {
+  const payload = opts.trustedPayload ? trustedEvent(e) : validateEvent(e.topic.name, e.type, e.payload);
   const { key, ...envelope } = e.options ?? {};
   return {
     topic: e.topic.name,

@@ -107,6 +107,8 @@ export interface ServiceDefinition<
   onStart?: (ctx: ServiceContext<C, D, X>) => Promise<void>;
   /** how often the outbox relay looks for rows nobody nudged it about (default 200 ms) */
   outboxPollIntervalMs?: number;
+  /** outbox rows per relay send (the relay's default unless given; meter-read's messages are ~85 KB each) */
+  outboxBatchSize?: number;
 }
 
 /** Declares a service (an identity function that keeps the types of its parts). */
@@ -180,6 +182,7 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
     db,
     producer,
     ...(def.outboxPollIntervalMs ? { pollIntervalMs: def.outboxPollIntervalMs } : {}),
+    ...(def.outboxBatchSize ? { batchSize: def.outboxBatchSize } : {}),
   });
   const base: BaseContext<C, D> = {
     name: def.name,

@@ -20,6 +20,7 @@ import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { topics } from "@energy/contracts";
 import { createDatabase, databaseUrl, dropDatabase, migrate } from "@energy/infra/postgres";
 import { ensureTopics } from "@energy/infra/topics";
 import { createKafka } from "@energy/kafka";
@@ -28,13 +29,13 @@ import pg from "pg";
 
 const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TOPICS = [
-  "meter-read.read.v1",
-  "registry.organization.v1",
-  "registry.membership.v1",
-  "registry.site.v1",
-  "registry.device.v1",
-  "ingestion.interval.v1",
-];
+  topics.meterReadRead,
+  topics.registryOrganization,
+  topics.registryMembership,
+  topics.registrySite,
+  topics.registryDevice,
+  topics.ingestionInterval,
+].map((topic) => topic.name);
 const HOUR = 3_600_000;
 
 function option(name: string, fallback: number): number {
@@ -150,7 +151,7 @@ for (const deadline = Date.now() + 120_000; ; ) {
 const kafka = createKafka({ brokers, clientId: "meter-read-bench" });
 const consumer = kafka.consumer({ groupId: `${topicPrefix}bench-reader`, maxWaitTimeInMs: 100 });
 await consumer.connect();
-await consumer.subscribe({ topic: `${topicPrefix}meter-read.read.v1`, fromBeginning: true });
+await consumer.subscribe({ topic: `${topicPrefix}${topics.meterReadRead.name}`, fromBeginning: true });
 let published = 0;
 let messages = 0;
 let maxMessageBytes = 0;

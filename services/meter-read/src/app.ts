@@ -1,24 +1,17 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import { outboxReadiness } from "@energy/kafka";
-import { createApp, createOrgGuard } from "@energy/service-kit";
+import { type BaseContext, createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
 import { readQueryRoutes } from "./routes/read-queries.ts";
 import { readRoutes } from "./routes/reads.ts";
 import { refusedReadRoutes } from "./routes/refused-reads.ts";
 
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  /** readiness of the Kafka producer */
-  kafkaReady: () => Promise<unknown>;
-  /** wakes the outbox relay after a transaction that recorded events */
-  published: () => void;
-}
-
-/** The meter-read HTTP app: built without listening, so tests drive it with app.inject(). */
-export async function buildApp(deps: AppDeps) {
-  const { config, db } = deps;
+/**
+ * The meter-read HTTP app, built by the runtime (service.ts) without listening: its readiness checks
+ * (database, Kafka, outbox) and `published` (wakes the outbox relay) come from the runtime's context.
+ */
+export async function buildApp(ctx: BaseContext<Config, Db>) {
+  const { config, db } = ctx;
   const app = await createApp({
     name: "meter-read",
     description:
@@ -26,11 +19,7 @@ export async function buildApp(deps: AppDeps) {
       "from telemetry; energy per period; meter-read.read.v1 out.",
     config,
     bodyLimit: config.BODY_MAX_BYTES,
-    readiness: {
-      database: () => db.$queryRawUnsafe("SELECT 1"),
-      kafka: deps.kafkaReady,
-      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
-    },
+    readiness: ctx.readiness,
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
@@ -42,7 +31,7 @@ export async function buildApp(deps: AppDeps) {
       ...routeDeps,
       maxReads: config.BATCH_MAX_READS,
       futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
-      published: deps.published,
+      published: ctx.published,
     }),
   );
   await app.register(readQueryRoutes(routeDeps));

@@ -1,73 +1,22 @@
-import { generateKeyPairSync } from "node:crypto";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
-import { createTestDatabase, createTestKafka } from "@energy/testing";
-import jwt from "jsonwebtoken";
-import { buildApp } from "../src/app.ts";
-import { ConfigSchema } from "../src/config.ts";
-import { closeDb, createDb } from "../src/db.ts";
-import { RELAY_BATCH_SIZE } from "../src/reads/store.ts";
+import { startTestService } from "@energy/service-kit/testing";
+import { meterRead } from "../src/service.ts";
 
-const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-export const REGISTRY_TOPICS = [
-  "registry.organization.v1",
-  "registry.membership.v1",
-  "registry.site.v1",
-  "registry.device.v1",
-];
-
-/** meter-read wired to a fresh database and topic prefix on the real PostgreSQL and Kafka. */
-export async function startMeterRead(opts: { topics?: string[]; env?: Record<string, string> } = {}) {
-  const [database, testKafka] = await Promise.all([
-    createTestDatabase({ cwd: serviceDir }),
-    createTestKafka({ topics: ["meter-read.read.v1", ...(opts.topics ?? [])] }),
-  ]);
-  const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const config = ConfigSchema.parse({
-    NODE_ENV: "test",
-    LOG_LEVEL: "warn",
-    DATABASE_URL: database.url,
-    KAFKA_BROKERS: testKafka.brokers,
-    KAFKA_TOPIC_PREFIX: testKafka.topicPrefix,
-    JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
-    ...opts.env,
+/**
+ * meter-read as server.ts starts it (the same declaration and runtime), on a fresh database and topic
+ * prefix of the real PostgreSQL and Kafka, without listening (drive it with app.inject). The topics it owns
+ * and consumes exist (tests publish as the registry and ingestion do); its consumer groups (registry
+ * projection, telemetry intervals) run only when a test asks for them.
+ */
+export async function startMeterRead(opts: { consumers?: boolean; env?: Record<string, string> } = {}) {
+  const service = await startTestService(meterRead, {
+    ...(opts.env ? { env: opts.env } : {}),
+    consumers: opts.consumers ?? false,
   });
-  const db = createDb(config.DATABASE_URL);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "meter-read-test" });
-  const producer = new EventProducer(kafka, { source: "meter-read", topicPrefix: config.KAFKA_TOPIC_PREFIX });
-  await producer.connect();
-  const relay = new OutboxRelay({ db, producer, pollIntervalMs: 50, batchSize: RELAY_BATCH_SIZE });
-  relay.start();
-  const app = await buildApp({ config, db, kafkaReady: async () => true, published: () => relay.nudge() });
-
-  /** A bearer token as the registry issues it (ES256). */
-  const tokenFor = (sub: string, typ = "user") =>
-    jwt.sign({ typ }, keys.privateKey, {
-      algorithm: "ES256",
-      subject: sub,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      expiresIn: "5m",
-    });
-
   return {
-    app,
-    db,
-    config,
-    kafka,
-    producer,
-    relay,
-    testKafka,
-    auth: (sub: string, typ = "user") => ({ authorization: `Bearer ${tokenFor(sub, typ)}` }),
-    async close() {
-      await app.close();
-      await relay.stop();
-      await producer.disconnect();
-      await closeDb(db);
-      await database.drop();
-    },
+    ...service,
+    kafka: service.ctx.kafka,
+    producer: service.ctx.producer,
+    auth: (sub: string, typ = "user") => service.auth(sub, typ),
   };
 }
 export type MeterRead = Awaited<ReturnType<typeof startMeterRead>>;

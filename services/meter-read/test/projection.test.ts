@@ -1,8 +1,8 @@
-import { type ConsumerRunner, EventProducer } from "@energy/kafka";
+import { topics } from "@energy/contracts";
+import { EventProducer, event } from "@energy/kafka";
 import { waitFor as waitForOnce } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registryProjection } from "../src/consumers/registry-projection.ts";
-import { type MeterRead, REGISTRY_TOPICS, startMeterRead } from "./helpers.ts";
+import { type MeterRead, startMeterRead } from "./helpers.ts";
 
 // meter-read learns devices, their capacity over time, sites and members from the registry's events: a
 // developer's reads are checked against the capacity in force when the energy was produced.
@@ -13,23 +13,13 @@ const waitFor = <T>(what: string, check: () => Promise<T> | T) =>
 
 let mr: MeterRead;
 let registry: EventProducer;
-let projection: ConsumerRunner;
 
 beforeAll(async () => {
-  mr = await startMeterRead({ topics: REGISTRY_TOPICS });
+  mr = await startMeterRead({ consumers: true });
   registry = new EventProducer(mr.kafka, { source: "registry", topicPrefix: mr.testKafka.topicPrefix });
   await registry.connect();
-  projection = registryProjection({
-    kafka: mr.kafka,
-    producer: mr.producer,
-    db: mr.db,
-    topicPrefix: mr.testKafka.topicPrefix,
-    groupId: mr.testKafka.groupId("projection"),
-  });
-  await projection.start();
 });
 afterAll(async () => {
-  await projection?.stop();
   await registry?.disconnect();
   await mr?.close();
 });
@@ -55,39 +45,31 @@ const device = (capacityW: number) => ({
 
 describe("the registry projection", () => {
   it("lets the organization's writers submit reads checked against the capacity in force at the time", async () => {
-    await registry.publish([
-      {
-        topic: "registry.organization.v1",
-        key: "org-p",
-        type: "organization.created",
-        payload: { orgId: "org-p", name: "P", kind: "developer", ownerIdentityId: "usr-p" },
-      },
-      {
-        topic: "registry.membership.v1",
-        key: "org-p",
-        type: "membership.added",
-        payload: { orgId: "org-p", identityId: "usr-v", role: "viewer" },
-      },
-      {
-        topic: "registry.site.v1",
-        key: "sit-p",
-        type: "site.created",
-        payload: { siteId: "sit-p", orgId: "org-p", name: "Home", address: null, timezone: "Asia/Tokyo" },
-      },
-      {
-        topic: "registry.device.v1",
-        key: "dev-p",
-        type: "device.registered",
-        payload: device(1000),
-        envelope: { occurredAt: "2024-02-01T00:00:00.000Z" },
-      },
-      {
-        topic: "registry.device.v1",
-        key: "dev-p",
-        type: "device.updated",
-        payload: device(5000),
-        envelope: { occurredAt: "2026-06-01T00:00:00.000Z" },
-      },
+    await registry.publishAll([
+      event(topics.registryOrganization, "organization.created", {
+        orgId: "org-p",
+        name: "P",
+        kind: "developer",
+        ownerIdentityId: "usr-p",
+      }),
+      event(topics.registryMembership, "membership.added", {
+        orgId: "org-p",
+        identityId: "usr-v",
+        role: "viewer",
+      }),
+      event(topics.registrySite, "site.created", {
+        siteId: "sit-p",
+        orgId: "org-p",
+        name: "Home",
+        address: null,
+        timezone: "Asia/Tokyo",
+      }),
+      event(topics.registryDevice, "device.registered", device(1000), {
+        occurredAt: "2024-02-01T00:00:00.000Z",
+      }),
+      event(topics.registryDevice, "device.updated", device(5000), {
+        occurredAt: "2026-06-01T00:00:00.000Z",
+      }),
     ]);
     await waitFor(
       "the capacity log",
@@ -136,12 +118,7 @@ describe("the registry projection", () => {
   });
 
   it("hides a deleted device and keeps its reads", async () => {
-    await registry.publish({
-      topic: "registry.device.v1",
-      key: "dev-p",
-      type: "device.deleted",
-      payload: { deviceId: "dev-p", orgId: "org-p" },
-    });
+    await registry.publish(topics.registryDevice, "device.deleted", { deviceId: "dev-p", orgId: "org-p" });
     await waitFor(
       "the deletion",
       async () => (await mr.db.device.findUnique({ where: { id: "dev-p" } }))?.deletedAt,

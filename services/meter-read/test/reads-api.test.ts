@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { readTopic } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hourly, type MeterRead, seedDevice, startMeterRead } from "./helpers.ts";
@@ -48,7 +49,7 @@ describe("POST /organizations/:orgId/reads", () => {
     expect(body.results[1].reasons[0]).toMatchObject({ index: 1, field: "value", code: "not_whole_wh" });
     expect(body.results[2].reasons[0]).toMatchObject({ index: 2, field: "value", code: "negative_value" });
 
-    const [message] = await readTopic(mr.kafka, `${mr.testKafka.topicPrefix}meter-read.read.v1`, {
+    const [message] = await readTopic(mr.kafka, `${mr.testKafka.topicPrefix}${topics.meterReadRead.name}`, {
       count: 1,
     });
     expect(message!.key).toBe("dev-h");
@@ -143,6 +144,14 @@ describe("POST /organizations/:orgId/reads", () => {
       reads: [{ starttimestamp: "2026-11-03T00:00:00Z", endtimestamp: "2026-11-04T00:00:00Z", value: -1 }],
     });
     expect(await mr.db.refusedRead.count({ where: { deviceId: "dev-h" } })).toBe(before);
+    // A cursor no page ever gave (beyond a bigint: once a 500) is a 400 naming it.
+    const res = await mr.app.inject({
+      method: "GET",
+      url: `/organizations/${ORG}/devices/dev-h/refused-reads?cursor=99999999999999999999`,
+      headers: mr.auth("usr-viewer"),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(JSON.stringify(res.json().error)).toContain("cursor");
   });
 
   it("counts delta reads from the previous entry and aggregate reads as register differences", async () => {

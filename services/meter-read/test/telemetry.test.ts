@@ -1,7 +1,7 @@
-import { type ConsumerRunner, EventProducer } from "@energy/kafka";
+import { type Interval, topics } from "@energy/contracts";
+import { EventProducer, event } from "@energy/kafka";
 import { readTopic, waitFor as waitForOnce } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { intervalConsumer } from "../src/consumers/ingestion-interval.ts";
 import { type MeterRead, seedDevice, startMeterRead } from "./helpers.ts";
 
 // A device whose solar DERs report through ingestion gets its reads from ingestion.interval.v1; a corrected
@@ -13,34 +13,27 @@ const waitFor = <T>(what: string, check: () => Promise<T> | T) =>
 
 let mr: MeterRead;
 let ingestion: EventProducer;
-let consumer: ConsumerRunner;
 
 beforeAll(async () => {
-  mr = await startMeterRead({ topics: ["ingestion.interval.v1"] });
+  mr = await startMeterRead({ consumers: true });
   ingestion = new EventProducer(mr.kafka, { source: "ingestion", topicPrefix: mr.testKafka.topicPrefix });
   await ingestion.connect();
-  consumer = intervalConsumer({
-    kafka: mr.kafka,
-    producer: mr.producer,
-    db: mr.db,
-    topicPrefix: mr.testKafka.topicPrefix,
-    groupId: mr.testKafka.groupId("intervals"),
-    futureToleranceMs: 300_000,
-    published: () => mr.relay.nudge(),
-  });
-  await consumer.start();
   await seedDevice(mr.db, { orgId: "org-t", deviceId: "dev-t", capacityW: 6000 });
   await seedDevice(mr.db, { orgId: "org-t", deviceId: "dev-api", capacityW: 6000 });
 });
 afterAll(async () => {
-  await consumer?.stop();
   await ingestion?.disconnect();
   await mr?.close();
 });
 
 const START = "2026-11-20T10:00:00.000Z";
 const END = "2026-11-20T10:30:00.000Z";
-const interval = (derId: string, deviceId: string, derType: string, generationWh: number | null) => ({
+const interval = (
+  derId: string,
+  deviceId: string,
+  derType: Interval["derType"],
+  generationWh: number | null,
+): Interval => ({
   derId,
   deviceId,
   orgId: "org-t",
@@ -59,25 +52,10 @@ const readOf = (deviceId: string) =>
 
 describe("reads from ingestion intervals", () => {
   it("sums a device's solar generation per half-hour into one telemetry read, in whole Wh", async () => {
-    await ingestion.publish([
-      {
-        topic: "ingestion.interval.v1",
-        key: "der-pv1",
-        type: "interval.computed",
-        payload: interval("der-pv1", "dev-t", "solar", 1200.7),
-      },
-      {
-        topic: "ingestion.interval.v1",
-        key: "der-bat",
-        type: "interval.computed",
-        payload: interval("der-bat", "dev-t", "battery", null),
-      },
-      {
-        topic: "ingestion.interval.v1",
-        key: "der-m",
-        type: "interval.computed",
-        payload: interval("der-m", "dev-t", "meter", null),
-      },
+    await ingestion.publishAll([
+      event(topics.ingestionInterval, "interval.computed", interval("der-pv1", "dev-t", "solar", 1200.7)),
+      event(topics.ingestionInterval, "interval.computed", interval("der-bat", "dev-t", "battery", null)),
+      event(topics.ingestionInterval, "interval.computed", interval("der-m", "dev-t", "meter", null)),
     ]);
     const read = await waitFor("the telemetry read", () => readOf("dev-t"));
     expect(read).toMatchObject({ source: "telemetry", readType: "history", energyWh: 1200n, version: 1 });
@@ -85,12 +63,11 @@ describe("reads from ingestion intervals", () => {
   });
 
   it("corrects the read when an interval is corrected, keeps the old version and publishes the correction", async () => {
-    await ingestion.publish({
-      topic: "ingestion.interval.v1",
-      key: "der-pv1",
-      type: "interval.corrected",
-      payload: interval("der-pv1", "dev-t", "solar", 1500.2),
-    });
+    await ingestion.publish(
+      topics.ingestionInterval,
+      "interval.corrected",
+      interval("der-pv1", "dev-t", "solar", 1500.2),
+    );
     const read = await waitFor("the corrected read", async () => {
       const r = await readOf("dev-t");
       return r?.version === 2 ? r : null;
@@ -99,7 +76,9 @@ describe("reads from ingestion intervals", () => {
     const old = await mr.db.meterReadVersion.findMany({ where: { deviceId: "dev-t" } });
     expect(old.map((o) => [o.version, o.energyWh])).toEqual([[1, 1200n]]);
 
-    const messages = await readTopic(mr.kafka, `${mr.testKafka.topicPrefix}meter-read.read.v1`, { count: 2 });
+    const messages = await readTopic(mr.kafka, `${mr.testKafka.topicPrefix}${topics.meterReadRead.name}`, {
+      count: 2,
+    });
     const types = messages.map((m) => JSON.parse(m.headers.envelope!).type);
     expect(types).toEqual(["reads.recorded", "reads.corrected"]);
     const corrected = JSON.parse(messages[1]!.value!).reads[0];
@@ -113,12 +92,11 @@ describe("reads from ingestion intervals", () => {
   });
 
   it("adds a second solar DER's generation to the same half-hour as a new version", async () => {
-    await ingestion.publish({
-      topic: "ingestion.interval.v1",
-      key: "der-pv2",
-      type: "interval.computed",
-      payload: interval("der-pv2", "dev-t", "solar", 300),
-    });
+    await ingestion.publish(
+      topics.ingestionInterval,
+      "interval.computed",
+      interval("der-pv2", "dev-t", "solar", 300),
+    );
     const read = await waitFor("the summed read", async () => {
       const r = await readOf("dev-t");
       return r?.version === 3 ? r : null;
@@ -143,12 +121,11 @@ describe("reads from ingestion intervals", () => {
       },
     });
     expect(res.json().stored).toBe(1);
-    await ingestion.publish({
-      topic: "ingestion.interval.v1",
-      key: "der-x",
-      type: "interval.computed",
-      payload: interval("der-x", "dev-api", "solar", 100),
-    });
+    await ingestion.publish(
+      topics.ingestionInterval,
+      "interval.computed",
+      interval("der-x", "dev-api", "solar", 100),
+    );
     const refused = await waitFor("the refused interval", () =>
       mr.db.refusedRead.findFirst({ where: { deviceId: "dev-api" } }),
     );

@@ -10,25 +10,19 @@
  * The issue's size is the default (10,000 devices, 1,000 reservations, 30 days: 7.2 million reads,
  * 720,000 requests). Baseline in the same run: the same reads written by PostgreSQL alone
  * (INSERT … SELECT from generate_series into an unindexed table), i.e. the floor of storing them.
- * The components run in this process (consumer, issuance pass, outbox relay) on their own database and
- * topic prefix; the reservations are created through the service's command (the one-buyer-per-device
+ * The service runs in this process, started by the runtime as in its tests (startTestService: consumers and
+ * outbox relay, no issuance job: the passes are run here) on its own database and topic prefix; the reservations are created through the service's command (the one-buyer-per-device
  * claim), before the reads, and issuance starts once the last read is stored.
  */
 import { parseArgs } from "node:util";
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
-import { createTestDatabase, createTestKafka, waitFor } from "@energy/testing";
+import { topics } from "@energy/contracts";
+import { EventProducer, event, type OutgoingEvent } from "@energy/kafka";
+import { startTestService } from "@energy/service-kit/testing";
+import { waitFor } from "@energy/testing";
 import { createReservation } from "../src/commands.ts";
-import { createConsumers } from "../src/consumers/index.ts";
-import { closeDb, createDb } from "../src/db.ts";
-import { type IssuanceOptions, runIssuance } from "../src/issuance.ts";
-import {
-  CONSUMED_TOPICS,
-  countedRead,
-  HOUR,
-  hoursAgo,
-  RESERVATION_TOPICS,
-  serviceDir,
-} from "../test/helpers.ts";
+import { issuanceOptions, runIssuance } from "../src/issuance.ts";
+import { reservation } from "../src/service.ts";
+import { countedRead, HOUR, hoursAgo } from "../test/helpers.ts";
 
 const { values } = parseArgs({
   options: {
@@ -46,16 +40,13 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const say = (line: string) => console.log(line);
 
-const [database, testKafka] = await Promise.all([
-  createTestDatabase({ cwd: serviceDir }),
-  createTestKafka({ topics: [...RESERVATION_TOPICS, ...CONSUMED_TOPICS] }),
-]);
-const db = createDb(database.url);
-const kafka = createKafka({ brokers: testKafka.brokers, clientId: "reservation-bench" });
-const prefix = { topicPrefix: testKafka.topicPrefix };
-const producer = new EventProducer(kafka, { source: "reservation", ...prefix });
-const meterRead = new EventProducer(kafka, { source: "meter-read", ...prefix });
-await Promise.all([producer.connect(), meterRead.connect()]);
+const svc = await startTestService(reservation, { env: { WINDOW_CLOSE_DELAY_SECONDS: "0" }, jobs: false });
+const { db } = svc;
+const meterRead = new EventProducer(svc.ctx.kafka, {
+  source: "meter-read",
+  topicPrefix: svc.testKafka.topicPrefix,
+});
+await meterRead.connect();
 say(
   `reservation issuance bench: ${fmt(DEVICES)} devices, ${fmt(RESERVATIONS)} reservations × ${PER_RESERVATION} devices, ${HOURS} hourly windows, ${fmt(READS)} reads`,
 );
@@ -127,10 +118,6 @@ try {
   say(`setup     ${fmt(RESERVATIONS)} reservations created: ${secs(Date.now() - t)}`);
 
   // ---- reads over Kafka into the service's consumer -----------------------------------------------------------
-  const relay = new OutboxRelay({ db, producer, pollIntervalMs: 50 });
-  relay.start();
-  const consumers = createConsumers({ kafka, producer, db, ...prefix });
-  await Promise.all(consumers.map((c) => c.start()));
   t = Date.now();
   const PER_MESSAGE = Math.min(HOURS, 720);
   let sent = 0;
@@ -150,16 +137,12 @@ try {
         ),
       );
     }
-    const events = [];
+    const events: OutgoingEvent[] = [];
     for (let i = 0; i < batch.length; i += PER_MESSAGE) {
-      events.push({
-        topic: "meter-read.read.v1",
-        key: id,
-        type: "reads.recorded",
-        payload: { deviceId: id, orgId: "org-dev", reads: batch.slice(i, i + PER_MESSAGE) },
-      });
+      const reads = batch.slice(i, i + PER_MESSAGE);
+      events.push(event(topics.meterReadRead, "reads.recorded", { deviceId: id, orgId: "org-dev", reads }));
     }
-    await meterRead.publish(events);
+    await meterRead.publishAll(events);
     sent += batch.length;
   }
   const publishedMs = Date.now() - t;
@@ -176,13 +159,7 @@ try {
   );
 
   // ---- from the last read to every window's request published ---------------------------------------------
-  const issuance: IssuanceOptions = {
-    db,
-    minCertificateWh: 1_000,
-    closeDelayMs: 0,
-    windowsPerTransaction: 1_000,
-    published: () => relay.nudge(),
-  };
+  const issuance = issuanceOptions(svc.ctx); // minimum 1,000 Wh, no close delay, 1,000 windows a transaction
   const expectedRequests = RESERVATIONS * HOURS;
   t = Date.now();
   let requests = 0;
@@ -204,20 +181,17 @@ try {
 
   // ---- one more window for every reservation -------------------------------------------------------------------
   const next = hoursAgo(0);
-  const more = [];
+  const more: OutgoingEvent[] = [];
   for (let d = 0; d < RESERVATIONS * PER_RESERVATION; d++) {
-    more.push({
-      topic: "meter-read.read.v1",
-      key: deviceId(d),
-      type: "reads.recorded",
-      payload: {
+    more.push(
+      event(topics.meterReadRead, "reads.recorded", {
         deviceId: deviceId(d),
         orgId: "org-dev",
         reads: [countedRead(`mrd-${d}-next`, next, new Date(next.getTime() + HOUR), 1_234)],
-      },
-    });
+      }),
+    );
   }
-  for (let i = 0; i < more.length; i += 1_000) await meterRead.publish(more.slice(i, i + 1_000));
+  for (let i = 0; i < more.length; i += 1_000) await meterRead.publishAll(more.slice(i, i + 1_000));
   await waitFor(
     "the next hour's reads stored",
     async () => (await db.meterRead.count({ where: { start: next } })) === more.length,
@@ -233,11 +207,7 @@ try {
   say(
     `one more  window for ${fmt(RESERVATIONS)} reservations: ${nextCount} requests computed and published in ${secs(oneMs)} (${((oneMs / RESERVATIONS) * 1000).toFixed(0)} µs per reservation)`,
   );
-
-  await Promise.all(consumers.map((c) => c.stop()));
-  await relay.stop();
 } finally {
-  await Promise.all([producer.disconnect(), meterRead.disconnect()]);
-  await closeDb(db);
-  await database.drop();
+  await meterRead.disconnect();
+  await svc.close();
 }

@@ -1,9 +1,10 @@
 import { KafkaConfigSchema } from "@energy/kafka";
-import { BaseConfigSchema, loadConfig } from "@energy/service-kit";
+import { BaseConfigSchema } from "@energy/service-kit";
 import { z } from "zod";
 
 const positive = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
+/** The reservation's configuration, parsed once from the environment by the runtime (a bad variable names itself). */
 export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4005),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
@@ -25,6 +26,3 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape).ext
   DEFAULT_YIELD_KWH_PER_KWP_YEAR: positive(1_500),
 });
 export type Config = z.infer<typeof ConfigSchema>;
-
-/** The service's configuration from the environment, parsed once; a bad variable stops start-up naming it. */
-export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => loadConfig(ConfigSchema, env);

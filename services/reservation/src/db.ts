@@ -4,7 +4,7 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 
 /**
  * The service's one database client: Prisma (through the pg driver adapter: no Rust engine) over one pg
- * pool, which is also reachable as `pool` for the telemetry store's bulk statements (see sqlTransaction).
+ * pool (`pool`, ended with the client by closeDb).
  */
 export type Db = PrismaClient & { readonly pool: pg.Pool };
 
@@ -21,38 +21,4 @@ export function createDb(url: string): Db {
 export async function closeDb(db: Db): Promise<void> {
   await db.$disconnect();
   await db.pool.end();
-}
-
-/** What a raw-SQL transaction offers (the same calls as a Prisma transaction client's raw ones). */
-export interface SqlTx {
-  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
-  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
-}
-
-/**
- * Runs `fn` in a transaction on a connection of the pool, with plain pg: for the hot path of the
- * telemetry store, where Prisma's per-statement work cost more CPU than the statements (measured in
- * bench/throughput.ts). Everything else uses Prisma.
- */
-export async function sqlTransaction<T>(db: Db, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
-  const client = await db.pool.connect();
-  const tx: SqlTx = {
-    async $queryRawUnsafe<R>(query: string, ...values: unknown[]) {
-      return (await client.query(query, values)).rows as R;
-    },
-    async $executeRawUnsafe(query: string, ...values: unknown[]) {
-      return (await client.query(query, values)).rowCount ?? 0;
-    },
-  };
-  try {
-    await client.query("BEGIN");
-    const result = await fn(tx);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
 }

@@ -1,5 +1,6 @@
 import { type IssuanceFrequency, type IssuanceRequest, topics } from "@energy/contracts";
 import { enqueueEvents, event, type Logger } from "@energy/kafka";
+import type { Config } from "./config.ts";
 import type { Db } from "./db.ts";
 import { idempotencyKey, requestIdOf } from "./domain/ids.ts";
 import {
@@ -470,13 +471,57 @@ export async function runIssuance(opts: IssuanceOptions, now = new Date()): Prom
   return requests;
 }
 
-/** Runs issuance every `intervalMs` until stopped; a failed pass is logged and retried at the next tick. */
-export function startIssuance(opts: IssuanceOptions & { intervalMs: number }): {
-  stop(): Promise<void>;
-  nudge(): void;
-} {
+/**
+ * Wakes the issuance loop before its next tick: a reservation was created, changed or ended (routes call
+ * it with the outbox relay's nudge after their transaction). Built once per service (context.ts).
+ */
+export class IssuanceWakeup {
+  private wake: (() => void) | null = null;
+
+  nudge(): void {
+    this.wake?.();
+  }
+
+  /** Resolves after `ms`, or at the next nudge. */
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+}
+
+/** The issuance options of the service's configuration (the job's, and the tests' single passes). */
+export function issuanceOptions(ctx: {
+  db: Db;
+  config: Config;
+  published: () => void;
+  log?: Logger;
+}): IssuanceOptions {
+  return {
+    db: ctx.db,
+    minCertificateWh: ctx.config.MIN_CERTIFICATE_WH,
+    closeDelayMs: ctx.config.WINDOW_CLOSE_DELAY_SECONDS * 1000,
+    windowsPerTransaction: ctx.config.WINDOWS_PER_TRANSACTION,
+    published: ctx.published,
+    ...(ctx.log ? { logger: ctx.log } : {}),
+  };
+}
+
+/**
+ * Runs issuance every `intervalMs` (and at each nudge of `wakeup`) until stopped; a failed pass is logged
+ * and retried at the next tick. The runtime starts it as the service's "issuance" job (service.ts).
+ */
+export function startIssuance(
+  opts: IssuanceOptions & { intervalMs: number },
+  wakeup = new IssuanceWakeup(),
+): { stop(): Promise<void> } {
   let running = true;
-  let wake: (() => void) | null = null;
   const loop = (async () => {
     while (running) {
       try {
@@ -485,24 +530,14 @@ export function startIssuance(opts: IssuanceOptions & { intervalMs: number }): {
         opts.logger?.warn({ err }, "issuance pass failed; retrying at the next tick");
       }
       if (!running) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, opts.intervalMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
+      await wakeup.sleep(opts.intervalMs);
     }
   })();
   return {
     async stop() {
       running = false;
-      (wake as (() => void) | null)?.();
+      wakeup.nudge();
       await loop;
-    },
-    nudge() {
-      (wake as (() => void) | null)?.();
     },
   };
 }

@@ -1,13 +1,16 @@
-import type { IssuanceFrequency, Reservation as ReservationEvent, ReservedDevice } from "@energy/contracts";
+import {
+  type IssuanceFrequency,
+  type Reservation as ReservationEvent,
+  type ReservedDevice,
+  topics,
+} from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
+import type { Tx } from "./context.ts";
 import { COOL_DOWN_MS } from "./domain/reservation-rules.ts";
 import { nextPeriodStart, periodStart } from "./domain/windows.ts";
-import type { Device, Prisma, Reservation } from "./generated/prisma/client.ts";
+import type { Device, Reservation } from "./generated/prisma/client.ts";
 
-export type Tx = Prisma.TransactionClient;
-
-export const RESERVATION_TOPIC = "reservation.reservation.v1";
-export const ISSUANCE_TOPIC = "reservation.issuance-request.v1";
+export type { Tx };
 
 /** A device as the contracts describe it to certificate and registry. */
 export function reservedDevice(d: Device): ReservedDevice {
@@ -109,13 +112,13 @@ export async function recordSnapshot(
   causationId?: string,
 ): Promise<void> {
   const devices = await currentDevices(tx, r.id);
-  await enqueueEvent(tx, "reservation", {
-    topic: RESERVATION_TOPIC,
-    key: r.id,
+  await enqueueEvent(
+    tx,
+    topics.reservationReservation,
     type,
-    payload: await reservationSnapshot(tx, r, devices),
-    ...(causationId ? { envelope: { causationId } } : {}),
-  });
+    await reservationSnapshot(tx, r, devices),
+    causationId ? { causationId } : undefined,
+  );
 }
 
 /**
@@ -142,18 +145,13 @@ export async function endReservation(
     where: { id: r.id },
     data: { status: "ended", endedAt, endReason: reason, nextWindowEnd: nextWindowEndAfter(ended, cursor) },
   });
-  await enqueueEvent(tx, "reservation", {
-    topic: RESERVATION_TOPIC,
-    key: r.id,
-    type: "reservation.ended",
-    payload: {
-      reservationId: r.id,
-      buyerOrgId: r.buyerOrgId,
-      reason,
-      endedAt: endedAt.toISOString(),
-      deviceIds: devices.map((d) => d.deviceId).sort(),
-      availableAgainAt: availableAgainAt.toISOString(),
-    },
+  await enqueueEvent(tx, topics.reservationReservation, "reservation.ended", {
+    reservationId: r.id,
+    buyerOrgId: r.buyerOrgId,
+    reason,
+    endedAt: endedAt.toISOString(),
+    deviceIds: devices.map((d) => d.deviceId).sort(),
+    availableAgainAt: availableAgainAt.toISOString(),
   });
   return updated;
 }

@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { createServer } from "node:net";
-import type { IssuanceRequest } from "@energy/contracts";
+import { type IssuanceRequest, topics } from "@energy/contracts";
+import { type ServiceProcess, spawnService, topicsOf } from "@energy/service-kit/testing";
 import {
   createTestDatabase,
   createTestKafka,
@@ -13,15 +12,8 @@ import {
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb, createDb, type Db } from "../src/db.ts";
-import {
-  CONSUMED_TOPICS,
-  hoursAgo,
-  RESERVATION_TOPICS,
-  reservationBody,
-  seedDevices,
-  seedOrg,
-  serviceDir,
-} from "./helpers.ts";
+import { reservation } from "../src/service.ts";
+import { hoursAgo, reservationBody, seedDevices, seedOrg, serviceDir } from "./helpers.ts";
 
 // The real service (src/server.ts) in a child process, SIGKILLed while it requests the windows of a
 // reservation that started 20 days ago (480 hourly windows, 3 devices, a read per device and hour). After
@@ -31,55 +23,24 @@ import {
 const DEVICES = ["dev-k0", "dev-k1", "dev-k2"];
 const HOURS = 20 * 24;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe("the service killed while it requests windows", () => {
   let database: TestDatabase;
   let testKafka: TestKafka;
   let db: Db;
-  let env: NodeJS.ProcessEnv;
+  let env: Record<string, string>;
   let token: string;
-  let child: ChildProcess | undefined;
-  let port: number;
+  let service: ServiceProcess | undefined;
 
+  // Each start waits for /readyz: database and Kafka reachable.
   async function start() {
-    child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-      cwd: serviceDir,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    await waitFor(
-      `the service to answer /readyz (${stderr.slice(-500)})`,
-      async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    service = await spawnService(serviceDir, env);
   }
-
-  function kill(): Promise<void> {
-    const running = child;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      running.once("exit", () => resolve());
-      running.kill("SIGKILL");
-    });
-  }
+  const kill = () => service?.kill() ?? Promise.resolve();
 
   beforeAll(async () => {
     [database, testKafka] = await Promise.all([
       createTestDatabase({ cwd: serviceDir }),
-      createTestKafka({ topics: [...RESERVATION_TOPICS, ...CONSUMED_TOPICS] }),
+      createTestKafka({ topics: topicsOf(reservation).map((t) => t.name) }),
     ]);
     db = createDb(database.url);
     await seedOrg(db, "org-buyer", "buyer", { "usr-buyer": "owner" });
@@ -98,11 +59,9 @@ describe("the service killed while it requests windows", () => {
       HOURS,
     );
     const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    port = await freePort();
     env = {
       NODE_ENV: "test",
       LOG_LEVEL: "fatal",
-      PORT: String(port),
       DATABASE_URL: database.url,
       KAFKA_BROKERS: testKafka.brokers,
       KAFKA_TOPIC_PREFIX: testKafka.topicPrefix,
@@ -128,7 +87,7 @@ describe("the service killed while it requests windows", () => {
 
   // Each start of the process takes seconds (tsx, Prisma, Kafka) on a loaded machine.
   it("never requests a window twice", { timeout: 120_000 }, async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/organizations/org-buyer/reservations`, {
+    const res = await fetch(`${service!.url}/organizations/org-buyer/reservations`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify(
@@ -161,7 +120,7 @@ describe("the service killed while it requests windows", () => {
 
     const messages = await readTopic(
       testKafka.kafka,
-      `${testKafka.topicPrefix}reservation.issuance-request.v1`,
+      `${testKafka.topicPrefix}${topics.reservationIssuanceRequest.name}`,
       {
         count: HOURS,
         timeoutMs: 30_000,

@@ -1,92 +1,33 @@
-import { generateKeyPairSync } from "node:crypto";
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CountedRead } from "@energy/contracts";
-import { createKafka, EventProducer, OutboxRelay } from "@energy/kafka";
-import { createTestDatabase, createTestKafka } from "@energy/testing";
-import jwt from "jsonwebtoken";
-import { buildApp } from "../src/app.ts";
-import { ConfigSchema } from "../src/config.ts";
-import { closeDb, createDb, type Db } from "../src/db.ts";
-import { type IssuanceOptions, runIssuance } from "../src/issuance.ts";
+import { startTestService } from "@energy/service-kit/testing";
+import type { Db } from "../src/db.ts";
+import { issuanceOptions, runIssuance } from "../src/issuance.ts";
+import { reservation } from "../src/service.ts";
 
-export const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const serviceDir = fileURLToPath(new URL("..", import.meta.url));
 
-export const RESERVATION_TOPICS = ["reservation.reservation.v1", "reservation.issuance-request.v1"];
-export const CONSUMED_TOPICS = [
-  "registry.organization.v1",
-  "registry.membership.v1",
-  "registry.device.v1",
-  "meter-read.read.v1",
-  "certificate.certificate.v1",
-];
-
-/** The reservation service wired to a fresh database and topic prefix on the real PostgreSQL and Kafka. */
-export async function startReservation(env: Record<string, string> = {}, opts: { topics?: string[] } = {}) {
-  const [database, testKafka] = await Promise.all([
-    createTestDatabase({ cwd: serviceDir }),
-    createTestKafka({ topics: opts.topics ?? RESERVATION_TOPICS }),
-  ]);
-  const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const config = ConfigSchema.parse({
-    NODE_ENV: "test",
-    LOG_LEVEL: "warn",
-    DATABASE_URL: database.url,
-    KAFKA_BROKERS: testKafka.brokers,
-    KAFKA_TOPIC_PREFIX: testKafka.topicPrefix,
-    JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
-    WINDOW_CLOSE_DELAY_SECONDS: "0",
-    ...env,
+/**
+ * The reservation service as server.ts starts it (the same declaration and runtime), on a fresh database
+ * and topic prefix of the real PostgreSQL and Kafka, without listening (drive it with app.inject). The
+ * topics it owns and consumes exist (tests publish as meter-read, the registry and certificate do); its
+ * consumer groups run only when a test asks for them, and its issuance job never: tests run passes with
+ * `issue()`. Windows close at their end (WINDOW_CLOSE_DELAY_SECONDS 0) unless `env` says otherwise.
+ */
+export async function startReservation(env: Record<string, string> = {}, opts: { consumers?: boolean } = {}) {
+  const service = await startTestService(reservation, {
+    env: { WINDOW_CLOSE_DELAY_SECONDS: "0", ...env },
+    consumers: opts.consumers ?? false,
+    jobs: false,
   });
-  const db = createDb(config.DATABASE_URL);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "reservation-test" });
-  const producer = new EventProducer(kafka, {
-    source: "reservation",
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-  });
-  await producer.connect();
-  const relay = new OutboxRelay({ db, producer, pollIntervalMs: 50 });
-  relay.start();
-  const app = await buildApp({ config, db, kafkaReady: async () => true, published: () => relay.nudge() });
-  const issuance: IssuanceOptions = {
-    db,
-    minCertificateWh: config.MIN_CERTIFICATE_WH,
-    closeDelayMs: config.WINDOW_CLOSE_DELAY_SECONDS * 1000,
-    windowsPerTransaction: config.WINDOWS_PER_TRANSACTION,
-    published: () => relay.nudge(),
-  };
-
-  /** A bearer token as the registry issues it (ES256). */
-  const tokenFor = (sub: string, typ = "user") =>
-    jwt.sign({ typ }, keys.privateKey, {
-      algorithm: "ES256",
-      subject: sub,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      expiresIn: "5m",
-    });
-
+  const issuance = issuanceOptions(service.ctx);
   return {
-    app,
-    db,
-    config,
-    kafka,
-    producer,
-    relay,
-    testKafka,
-    database,
-    keys,
-    tokenFor,
-    auth: (sub: string) => ({ authorization: `Bearer ${tokenFor(sub)}` }),
-    /** One issuance pass, as the service's loop runs it. */
+    ...service,
+    kafka: service.ctx.kafka,
+    producer: service.ctx.producer,
+    auth: (sub: string) => service.auth(sub),
+    /** One issuance pass, as the service's job runs it. */
     issue: (now = new Date()) => runIssuance(issuance, now),
-    async close() {
-      await app.close();
-      await relay.stop();
-      await producer.disconnect();
-      await closeDb(db);
-      await database.drop();
-    },
   };
 }
 export type Service = Awaited<ReturnType<typeof startReservation>>;

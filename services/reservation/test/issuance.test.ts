@@ -1,15 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { CountedRead, IssuanceRequest } from "@energy/contracts";
+import { type CorrectedRead, type CountedRead, type IssuanceRequest, topics } from "@energy/contracts";
 import { EventProducer } from "@energy/kafka";
 import { readTopic, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createConsumers } from "../src/consumers/index.ts";
 import {
-  CONSUMED_TOPICS,
   countedRead,
   HOUR,
   hoursAgo,
-  RESERVATION_TOPICS,
   reservationBody,
   type Service,
   seedDevices,
@@ -22,12 +19,11 @@ import {
 let svc: Service;
 let meterRead: EventProducer;
 let certificate: EventProducer;
-let consumers: ReturnType<typeof createConsumers>;
 const BUYER = "org-buyer";
 let readCount = 0;
 
 beforeAll(async () => {
-  svc = await startReservation({}, { topics: [...RESERVATION_TOPICS, ...CONSUMED_TOPICS] });
+  svc = await startReservation({}, { consumers: true });
   await seedOrg(svc.db, BUYER, "buyer", { "usr-buyer": "admin" });
   await seedOrg(svc.db, "org-dev", "developer");
   await seedDevices(
@@ -39,30 +35,26 @@ beforeAll(async () => {
   meterRead = new EventProducer(svc.kafka, { source: "meter-read", ...prefix });
   certificate = new EventProducer(svc.kafka, { source: "certificate", ...prefix });
   await Promise.all([meterRead.connect(), certificate.connect()]);
-  consumers = createConsumers({ kafka: svc.kafka, producer: svc.producer, db: svc.db, ...prefix });
-  await Promise.all(consumers.map((c) => c.start()));
 });
 afterAll(async () => {
-  await Promise.all((consumers ?? []).map((c) => c.stop()));
   await meterRead?.disconnect();
   await certificate?.disconnect();
   await svc?.close();
 });
 
-/** Publishes reads of one device and waits until the service has stored them. */
-async function sendReads(
-  deviceId: string,
-  reads: CountedRead[],
-  type: "reads.recorded" | "reads.corrected" = "reads.recorded",
-  stored = true,
-) {
-  await meterRead.publish({
-    topic: "meter-read.read.v1",
-    key: deviceId,
-    type,
-    payload: { deviceId, orgId: "org-dev", reads },
-  });
-  if (!stored) return;
+/** Publishes new reads of one device (reads.recorded) and waits until the service has stored them. */
+async function sendReads(deviceId: string, reads: CountedRead[]) {
+  await meterRead.publish(topics.meterReadRead, "reads.recorded", { deviceId, orgId: "org-dev", reads });
+  await readsStored(deviceId, reads);
+}
+
+/** Publishes corrections of one device (reads.corrected) and, when `stored`, waits until the service has them. */
+async function sendCorrections(deviceId: string, reads: CorrectedRead[], stored = true) {
+  await meterRead.publish(topics.meterReadRead, "reads.corrected", { deviceId, orgId: "org-dev", reads });
+  if (stored) await readsStored(deviceId, reads);
+}
+
+async function readsStored(deviceId: string, reads: CountedRead[]) {
   await waitFor(`${reads.length} reads of ${deviceId} stored`, async () => {
     const stored = await svc.db.meterRead.findMany({ where: { readId: { in: reads.map((r) => r.readId) } } });
     return (
@@ -77,7 +69,7 @@ const hourRead = (deviceId: string, h: number, energyWh: number) =>
   countedRead(`mrd-${deviceId}-${h}-${++readCount}`, hoursAgo(h), hoursAgo(h - 1), energyWh);
 
 /** The next version of a read, as meter-read publishes a correction. */
-const correction = (read: CountedRead, energyWh: number) => ({
+const correction = (read: CountedRead, energyWh: number): CorrectedRead => ({
   ...read,
   version: read.version + 1,
   energyWh,
@@ -113,9 +105,13 @@ async function publishedRequests(reservationId: string, count: number): Promise<
     "the outbox sent",
     async () => (await svc.db.outboxMessage.count({ where: { sentAt: null } })) === 0,
   );
-  const messages = await readTopic(svc.kafka, `${svc.testKafka.topicPrefix}reservation.issuance-request.v1`, {
-    count: await svc.db.issuanceWindow.count(),
-  });
+  const messages = await readTopic(
+    svc.kafka,
+    `${svc.testKafka.topicPrefix}${topics.reservationIssuanceRequest.name}`,
+    {
+      count: await svc.db.issuanceWindow.count(),
+    },
+  );
   const mine = messages
     .map((m) => JSON.parse(m.value!) as IssuanceRequest)
     .filter((r) => r.reservationId === reservationId);
@@ -182,7 +178,7 @@ describe("issuance requests", () => {
     ]);
 
     // A correction of a read already requested is reported; the request stands.
-    await sendReads("dev-2", [correction(early, 1_250)], "reads.corrected", false);
+    await sendCorrections("dev-2", [correction(early, 1_250)], false);
     await waitFor("the late correction reported", async () =>
       (await warningsOf(id)).includes("correction_too_late"),
     );
@@ -199,7 +195,7 @@ describe("issuance requests", () => {
       900,
     );
     await sendReads("dev-3", [read]);
-    await sendReads("dev-3", [correction(read, 1_900)], "reads.corrected");
+    await sendCorrections("dev-3", [correction(read, 1_900)]);
     await svc.issue(new Date(hoursAgo(-1).getTime() + 1)); // after the current hour closed
     const windows = await windowsOf(id);
     expect(windows.map((w) => Number(w.energyWh))).toEqual([1_900]);
@@ -286,34 +282,24 @@ describe("issuance requests", () => {
     await svc.issue();
     const [a, b] = await windowsOf(id);
     const chain = { chainId: 31337, txHash: `0x${"ab".repeat(32)}` };
-    await certificate.publish({
-      topic: "certificate.certificate.v1",
-      key: id,
-      type: "certificate.issued",
-      payload: {
-        certificateId: randomUUID(),
-        requestId: a!.requestId,
-        reservationId: id,
-        tokenId: "1",
-        energyWh: 2_000,
-        blockNumber: 7,
-        ownerAddress: `0x${"12".repeat(20)}`,
-        documentHash: `0x${"cd".repeat(32)}`,
-        ...chain,
-      },
+    await certificate.publish(topics.certificateCertificate, "certificate.issued", {
+      certificateId: randomUUID(),
+      requestId: a!.requestId,
+      reservationId: id,
+      tokenId: "1",
+      energyWh: 2_000,
+      blockNumber: 7,
+      ownerAddress: `0x${"12".repeat(20)}`,
+      documentHash: `0x${"cd".repeat(32)}`,
+      ...chain,
     });
-    await certificate.publish({
-      topic: "certificate.certificate.v1",
-      key: id,
-      type: "certificate.failed",
-      payload: {
-        certificateId: randomUUID(),
-        requestId: b!.requestId,
-        reservationId: id,
-        energyWh: 3_000,
-        reason: "bad address",
-        ...chain,
-      },
+    await certificate.publish(topics.certificateCertificate, "certificate.failed", {
+      certificateId: randomUUID(),
+      requestId: b!.requestId,
+      reservationId: id,
+      energyWh: 3_000,
+      reason: "bad address",
+      ...chain,
     });
     const view = await waitFor("the counters", async () => {
       const res = await svc.app.inject({

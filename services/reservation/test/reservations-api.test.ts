@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { readTopic } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -79,9 +80,13 @@ describe("creating a reservation", () => {
       ],
     );
     // The owners are told (registry) and the reservation is logged on chain (certificate): an event.
-    const messages = await readTopic(svc.kafka, `${svc.testKafka.topicPrefix}reservation.reservation.v1`, {
-      count: 1,
-    });
+    const messages = await readTopic(
+      svc.kafka,
+      `${svc.testKafka.topicPrefix}${topics.reservationReservation.name}`,
+      {
+        count: 1,
+      },
+    );
     const created = messages.map((m) => JSON.parse(m.value!)).find((p) => p.reservationId === body.id);
     expect(created).toMatchObject({
       deviceIds: ["dev-a0", "dev-b0"],
@@ -120,6 +125,12 @@ describe("creating a reservation", () => {
     [
       "a negative target",
       { targetVolumeInMegaWattHour: -1 },
+      "validation_failed",
+      "targetVolumeInMegaWattHour",
+    ],
+    [
+      "a target beyond any reservation (1e308 MWh, once a 500)",
+      { targetVolumeInMegaWattHour: 1e308 },
       "validation_failed",
       "targetVolumeInMegaWattHour",
     ],

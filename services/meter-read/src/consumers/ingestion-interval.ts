@@ -1,15 +1,7 @@
-import { type Interval, topics } from "@energy/contracts";
-import {
-  ConsumerRunner,
-  type ConsumerRunnerOptions,
-  type EventProducer,
-  type HandlerContext,
-  type Logger,
-} from "@energy/kafka";
-import { type Db, type SqlTx, sqlTransaction } from "../db.ts";
+import { type Envelope, type Interval, topics } from "@energy/contracts";
+import { defineBatchSubscription, type MeterReadContext } from "../context.ts";
+import { type SqlTx, sqlTransaction } from "../db.ts";
 import { storeInTx } from "../reads/store.ts";
-
-export const INTERVAL_GROUP_ID = "meter-read.ingestion-interval";
 
 /**
  * Reads from telemetry. Only the generation of solar DERs counts as renewable production: a battery's
@@ -20,7 +12,7 @@ export const INTERVAL_GROUP_ID = "meter-read.ingestion-interval";
  * of the read and publishes reads.corrected. Intervals of a device the projection does not know yet are kept
  * and counted with the device's next interval of the same half-hour, not before.
  */
-async function applyInterval(tx: SqlTx, interval: Interval, ctx: HandlerContext, opts: IntervalOptions) {
+async function applyInterval(tx: SqlTx, interval: Interval, envelope: Envelope, ctx: MeterReadContext) {
   if (interval.derType !== "solar" || interval.generationWh === null) return;
   const start = new Date(interval.intervalStart);
   await tx.$executeRawUnsafe(
@@ -37,10 +29,7 @@ async function applyInterval(tx: SqlTx, interval: Interval, ctx: HandlerContext,
     interval.orgId,
   );
   if (!device) {
-    opts.logger?.warn(
-      { deviceId: interval.deviceId },
-      "an interval of a device meter-read does not know (yet)",
-    );
+    ctx.log.warn({ deviceId: interval.deviceId }, "an interval of a device meter-read does not know (yet)");
     return;
   }
   const [sum] = await tx.$queryRawUnsafe<Array<{ wh: number }>>(
@@ -66,45 +55,26 @@ async function applyInterval(tx: SqlTx, interval: Interval, ctx: HandlerContext,
     ],
     {
       nowMs: Date.now(),
-      futureToleranceMs: opts.futureToleranceMs,
-      correlationId: ctx.envelope.correlationId,
-      causationId: ctx.envelope.id,
+      futureToleranceMs: ctx.config.FUTURE_TOLERANCE_SECONDS * 1000,
+      correlationId: envelope.correlationId,
+      causationId: envelope.id,
     },
   );
 }
 
-interface IntervalOptions {
-  futureToleranceMs: number;
-  published?: () => void;
-  logger?: Logger;
-}
-
-export function intervalConsumer(
-  opts: IntervalOptions & {
-    kafka: ConsumerRunnerOptions["kafka"];
-    producer: EventProducer;
-    db: Db;
-    topicPrefix?: string;
-    groupId?: string;
+/**
+ * ingestion.interval.v1, both event types (computed and corrected) alike. No processed-message record: the
+ * effect is idempotent by its natural key (the same interval again stores the same sum, which the rules
+ * answer as a duplicate), so a redelivery of the last interval changes nothing. Each interval is applied in
+ * its own transaction, in offset order; the group takes one message per call (service.ts), so a retry never
+ * applies an earlier interval of the same DER and half-hour again after its correction.
+ */
+export const ingestionInterval = defineBatchSubscription(
+  topics.ingestionInterval,
+  async (messages, { service }) => {
+    for (const m of messages) {
+      await sqlTransaction(service.db, (tx) => applyInterval(tx, m.payload, m.envelope, service));
+      service.published();
+    }
   },
-): ConsumerRunner {
-  // No processed-message record: the effect is idempotent by its natural key (the same interval again
-  // stores the same sum, which the rules answer as a duplicate), so a redelivery changes nothing.
-  const handler = async (interval: Interval, ctx: HandlerContext) => {
-    await sqlTransaction(opts.db, (tx) => applyInterval(tx, interval, ctx, opts));
-    opts.published?.();
-  };
-  return new ConsumerRunner({
-    kafka: opts.kafka,
-    producer: opts.producer,
-    groupId: opts.groupId ?? INTERVAL_GROUP_ID,
-    topicPrefix: opts.topicPrefix,
-    ...(opts.logger ? { logger: opts.logger } : {}),
-    subscriptions: [
-      {
-        topic: topics.ingestionInterval.name,
-        handlers: { "interval.computed": handler, "interval.corrected": handler },
-      },
-    ],
-  });
-}
+);

@@ -1,6 +1,5 @@
-import { type EventPayload, type Site, topics } from "@energy/contracts";
-import type { Subscription } from "@energy/kafka";
-import { inTx, type Tx } from "./tx.ts";
+import { type Site, topics } from "@energy/contracts";
+import { defineSubscription, type Tx } from "../context.ts";
 
 const upsertSite = (tx: Tx, s: Site) => {
   const data = { orgId: s.orgId, timezone: s.timezone };
@@ -8,13 +7,8 @@ const upsertSite = (tx: Tx, s: Site) => {
 };
 
 /** A site's time zone is its devices': their commissioning dates and local timestamps are read in it. */
-export const siteSubscription: Subscription = {
-  topic: topics.registrySite.name,
-  handlers: {
-    "site.created": inTx(upsertSite),
-    "site.updated": inTx(upsertSite),
-    "site.deleted": inTx((tx, p: EventPayload<typeof topics.registrySite, "site.deleted">) =>
-      tx.site.deleteMany({ where: { id: p.siteId } }),
-    ),
-  },
-};
+export const registrySite = defineSubscription(topics.registrySite, {
+  "site.created": (site, { tx }) => upsertSite(tx, site),
+  "site.updated": (site, { tx }) => upsertSite(tx, site),
+  "site.deleted": ({ siteId }, { tx }) => tx.site.deleteMany({ where: { id: siteId } }),
+});

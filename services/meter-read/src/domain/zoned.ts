@@ -20,6 +20,9 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/** Longer than any IANA zone name (the longest are ~32 characters): an input bound, not a rule. */
+export const TIME_ZONE_MAX_LENGTH = 64;
+
 /** true for a zone Intl knows (e.g. Europe/Stockholm, UTC). */
 export function isTimeZone(timeZone: string): boolean {
   try {

@@ -1,13 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
-import {
-  type CountedRead,
-  type ReadSource,
-  type ReadsCorrected,
-  type ReadsRecorded,
-  type ReadType,
-  topics,
-} from "@energy/contracts";
-import { createEnvelope } from "@energy/kafka";
+import { type CountedRead, type ReadSource, type ReadType, topics } from "@energy/contracts";
+import { enqueueEvents, event, type OutgoingEvent } from "@energy/kafka";
 import { conflict } from "@energy/service-kit";
 import { type Db, type SqlTx, sqlTransaction } from "../db.ts";
 import type { CapacityEntry } from "../domain/plausibility.ts";
@@ -362,10 +355,10 @@ export function countedRead(read: NewRead, recordedAt: string): CountedRead {
 
 /**
  * Counted reads (not starting points) go out in messages of READS_PER_MESSAGE, in order of end, written to
- * the outbox in one statement. Unlike enqueueEvent, the payloads are not parsed by the contract again: they
- * are built here from the contract's own types (countedRead), and parsing 10,000 reads per request a second
- * time cost as much CPU as checking them (test/reads-api.test.ts and the reservation's consumer hold them to
- * the contract).
+ * the outbox in one statement. The payloads are typed by the topic's schemas (event()) and built here from
+ * the contract's own types (countedRead) out of values the rules checked, so they are not parsed by the
+ * contract a second time (enqueueEvents' trustedPayload): doing so for 10,000 reads per request cost as much
+ * CPU as checking them (test/reads-api.test.ts and the reservation's consumer hold them to the contract).
  */
 async function publish(
   tx: SqlTx,
@@ -376,14 +369,15 @@ async function publish(
   recordedAt: string,
   opts: StoreOptions,
 ) {
-  const events: Array<{
-    type: "reads.recorded" | "reads.corrected";
-    payload: ReadsRecorded | ReadsCorrected;
-  }> = [];
+  const options = {
+    ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
+    causationId: opts.causationId ?? null,
+  };
+  const events: OutgoingEvent[] = [];
   const counted = fresh.filter((r) => r.energyWh !== null && r.startMs !== null);
   for (let i = 0; i < counted.length; i += READS_PER_MESSAGE) {
     const reads = counted.slice(i, i + READS_PER_MESSAGE).map((r) => countedRead(r, recordedAt));
-    events.push({ type: "reads.recorded", payload: { deviceId, orgId, reads } });
+    events.push(event(topics.meterReadRead, "reads.recorded", { deviceId, orgId, reads }, options));
   }
   for (let i = 0; i < corrections.length; i += READS_PER_MESSAGE) {
     const reads = corrections.slice(i, i + READS_PER_MESSAGE).map((r) => ({
@@ -392,29 +386,7 @@ async function publish(
       previousEnergyWh: r.previous!.energyWh ?? 0,
       previousContentHash: r.previous!.contentHash ?? "0".repeat(64),
     }));
-    events.push({ type: "reads.corrected", payload: { deviceId, orgId, reads } });
+    events.push(event(topics.meterReadRead, "reads.corrected", { deviceId, orgId, reads }, options));
   }
-  if (events.length === 0) return;
-  const envelopes = events.map((e) =>
-    createEnvelope({
-      type: e.type,
-      source: "meter-read",
-      ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
-      causationId: opts.causationId ?? null,
-    }),
-  );
-  await tx.$executeRawUnsafe(
-    `INSERT INTO outbox (id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at)
-     SELECT e.id, $1, $2, e.type, 1, e.payload, e.correlation_id, e.causation_id, e.occurred_at
-       FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::timestamptz[])
-         AS e(id, type, payload, correlation_id, causation_id, occurred_at)`,
-    topics.meterReadRead.name,
-    deviceId,
-    envelopes.map((e) => e.id),
-    envelopes.map((e) => e.type),
-    events.map((e) => JSON.stringify(e.payload)),
-    envelopes.map((e) => e.correlationId),
-    envelopes.map((e) => e.causationId),
-    envelopes.map((e) => e.occurredAt),
-  );
+  await enqueueEvents(tx, events, { trustedPayload: true });
 }

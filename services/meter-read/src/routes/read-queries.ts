@@ -1,13 +1,13 @@
 import { Readable } from "node:stream";
-import { ReadFlagSchema, ReadSourceSchema, ReadTypeSchema } from "@energy/contracts";
+import { IdSchema, ReadFlagSchema, ReadSourceSchema, ReadTypeSchema } from "@energy/contracts";
 import { badRequest, type FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
 import { type Db, query } from "../db.ts";
 import { PERIODS, type Period, type PeriodSpan, periodSpans } from "../domain/periods.ts";
-import { isTimeZone } from "../domain/zoned.ts";
+import { isTimeZone, TIME_ZONE_MAX_LENGTH } from "../domain/zoned.ts";
 import { findDevice, READERS, type RouteDeps } from "./access.ts";
 
-const Params = z.object({ orgId: z.string().min(1), deviceId: z.string().min(1) });
+const Params = z.object({ orgId: IdSchema, deviceId: IdSchema });
 const Time = (what: string) => z.iso.datetime({ offset: true }).optional().describe(what);
 const Window = z.object({
   from: Time("ISO 8601 time, included (default: the beginning)"),
@@ -150,7 +150,11 @@ export function readQueryRoutes({ db, requireOrgRole }: RouteDeps): FastifyPlugi
           params: Params,
           querystring: Window.extend({
             period: z.enum(PERIODS),
-            timezone: z.string().optional().describe("IANA zone; default the device's site's"),
+            timezone: z
+              .string()
+              .max(TIME_ZONE_MAX_LENGTH)
+              .optional()
+              .describe("IANA zone; default the device's site's"),
           }),
           response: {
             200: z.object({

@@ -1,25 +1,36 @@
-import { ReadTypeSchema } from "@energy/contracts";
+import { ID_MAX_LENGTH, IdSchema, ReadTypeSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { parseTimestamp } from "../domain/timestamps.ts";
 import { ENERGY_UNITS, type EnergyUnit } from "../domain/units.ts";
-import { isTimeZone } from "../domain/zoned.ts";
+import { isTimeZone, TIME_ZONE_MAX_LENGTH } from "../domain/zoned.ts";
 import { type DeviceBatch, storeBatches } from "../reads/store.ts";
 import { type RouteDeps, WRITERS } from "./access.ts";
 
+/** Longer than any ISO 8601 timestamp with fractions and an offset: the rest is not a timestamp. */
+const TIMESTAMP_MAX_LENGTH = 64;
+
 const DeviceRef = {
-  deviceId: z.string().min(1).optional().describe("the platform's device id (dev-…)"),
+  deviceId: IdSchema.optional().describe("the platform's device id (dev-…)"),
   externalId: z
     .string()
     .min(1)
+    .max(ID_MAX_LENGTH)
     .optional()
     .describe("the organization's own id for the device (D-REC externalId)"),
 };
 
 const ReadBody = z.object({
   ...DeviceRef,
-  starttimestamp: z.string().optional().describe("history reads: start of the tenure (included)"),
-  endtimestamp: z.string().describe("end of the read's period (not included); the read's timestamp"),
+  starttimestamp: z
+    .string()
+    .max(TIMESTAMP_MAX_LENGTH)
+    .optional()
+    .describe("history reads: start of the tenure (included)"),
+  endtimestamp: z
+    .string()
+    .max(TIMESTAMP_MAX_LENGTH)
+    .describe("end of the read's period (not included); the read's timestamp"),
   value: z.number().describe("energy (history, delta) or the register (aggregate), in the batch's unit"),
 });
 
@@ -31,7 +42,11 @@ export function readsBody(maxReads: number) {
         .enum([...ReadTypeSchema.options, "meter read"])
         .describe('history, delta or aggregate ("meter read", the seed\'s name, is aggregate)'),
       unit: z.enum(Object.keys(ENERGY_UNITS) as [EnergyUnit, ...EnergyUnit[]]),
-      timezone: z.string().optional().describe("IANA zone for timestamps without an offset"),
+      timezone: z
+        .string()
+        .max(TIME_ZONE_MAX_LENGTH)
+        .optional()
+        .describe("IANA zone for timestamps without an offset"),
       reads: z.array(ReadBody).min(1).max(maxReads),
     })
     .superRefine((body, ctx) => {
@@ -142,7 +157,7 @@ export function readRoutes(
             "reads again stores nothing twice; another value for a stored timestamp is refused as a conflict. " +
             "Malformed input (dates, numbers, type, unit, size, a timestamp twice) is a 400 naming the field.",
           tags: ["reads"],
-          params: z.object({ orgId: z.string().min(1) }),
+          params: z.object({ orgId: IdSchema }),
           body: Body,
           response: { 200: ReadsResponse },
         },

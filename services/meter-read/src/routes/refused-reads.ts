@@ -1,3 +1,4 @@
+import { IdSchema } from "@energy/contracts";
 import type { FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
 import { query } from "../db.ts";
@@ -22,9 +23,9 @@ export function refusedReadRoutes({ db, requireOrgRole }: RouteDeps): FastifyPlu
         schema: {
           summary: "A device's refused reads, newest first, with paging (any member)",
           tags: ["reads"],
-          params: z.object({ orgId: z.string().min(1), deviceId: z.string().min(1) }),
+          params: z.object({ orgId: IdSchema, deviceId: IdSchema }),
           querystring: z.object({
-            cursor: z.string().regex(/^\d+$/).optional().describe("the `next` of the previous page"),
+            cursor: z.string().max(18).regex(/^\d+$/).optional().describe("the `next` of the previous page"),
             limit: z.coerce.number().int().min(1).max(1000).default(100),
           }),
           response: { 200: z.object({ items: z.array(RefusedView), next: z.string().nullable() }) },

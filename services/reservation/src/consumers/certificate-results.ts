@@ -1,8 +1,7 @@
-import type { EventPayload, topics } from "@energy/contracts";
-import type { Subscription } from "@energy/kafka";
-import { inTx, type Tx } from "./tx.ts";
+import { topics } from "@energy/contracts";
+import { defineSubscription, type Tx } from "../context.ts";
 
-type T = typeof topics.certificateCertificate;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Certificate results become the reservation's counters: a request moves from requested to succeeded or
@@ -10,6 +9,9 @@ type T = typeof topics.certificateCertificate;
  * to the reservation's succeeded or failed Wh. A failure after a success (or the reverse) moves the energy.
  */
 async function settle(tx: Tx, requestId: string, to: "succeeded" | "failed", reason: string | null) {
+  // Request ids are uuids here: another id is not one of ours (like an unknown uuid), and PostgreSQL would
+  // refuse it as a uuid on every redelivery.
+  if (!UUID.test(requestId)) return;
   const window = await tx.issuanceWindow.findUnique({ where: { requestId } });
   if (!window || window.status === to) return;
   const from = window.status;
@@ -25,14 +27,8 @@ async function settle(tx: Tx, requestId: string, to: "succeeded" | "failed", rea
   });
 }
 
-export const certificateResults: Subscription = {
-  topic: "certificate.certificate.v1",
-  handlers: {
-    "certificate.issued": inTx((tx, p: EventPayload<T, "certificate.issued">) =>
-      settle(tx, p.requestId, "succeeded", null),
-    ),
-    "certificate.failed": inTx((tx, p: EventPayload<T, "certificate.failed">) =>
-      settle(tx, p.requestId, "failed", p.reason),
-    ),
-  },
-};
+/** certificate.certificate.v1: the results; the topic's other events (requested, confirmed, claimed) are skipped. */
+export const certificateResults = defineSubscription(topics.certificateCertificate, {
+  "certificate.issued": ({ requestId }, { tx }) => settle(tx, requestId, "succeeded", null),
+  "certificate.failed": ({ requestId, reason }, { tx }) => settle(tx, requestId, "failed", reason),
+});

@@ -1,6 +1,11 @@
-import type { CorrectedRead, CountedRead, ReadsCorrected, ReadsRecorded } from "@energy/contracts";
-import type { Subscription } from "@energy/kafka";
-import { inTx, type Tx } from "./tx.ts";
+import {
+  type CorrectedRead,
+  type CountedRead,
+  type ReadsCorrected,
+  type ReadsRecorded,
+  topics,
+} from "@energy/contracts";
+import { defineSubscription, type Tx } from "../context.ts";
 
 /**
  * meter-read's counted reads, every device's (a reservation may start up to 12 months in the past and
@@ -97,10 +102,7 @@ async function corrected(tx: Tx, batch: ReadsCorrected): Promise<void> {
   await markLate(tx, batch.deviceId, batch.reads);
 }
 
-export const meterReads: Subscription = {
-  topic: "meter-read.read.v1",
-  handlers: {
-    "reads.recorded": inTx(recorded),
-    "reads.corrected": inTx(corrected),
-  },
-};
+export const meterReads = defineSubscription(topics.meterReadRead, {
+  "reads.recorded": (batch, { tx }) => recorded(tx, batch),
+  "reads.corrected": (batch, { tx }) => corrected(tx, batch),
+});

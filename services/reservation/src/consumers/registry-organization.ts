@@ -1,10 +1,7 @@
-import type { EventPayload, topics } from "@energy/contracts";
-import type { Subscription } from "@energy/kafka";
-import { inTx, type Tx } from "./tx.ts";
+import { type Organization, topics } from "@energy/contracts";
+import { defineSubscription, type Tx } from "../context.ts";
 
-type Org = EventPayload<typeof topics.registryOrganization, "organization.created">;
-
-const upsert = async (tx: Tx, org: Org) => {
+const upsert = async (tx: Tx, org: Organization) => {
   const data = { name: org.name, kind: org.kind, deleted: false };
   await tx.organization.upsert({
     where: { id: org.orgId },
@@ -20,13 +17,9 @@ const upsert = async (tx: Tx, org: Org) => {
 };
 
 /** Organizations: their name (the D-REC document's) and kind (only buyers reserve). Snapshots, upserted. */
-export const registryOrganization: Subscription = {
-  topic: "registry.organization.v1",
-  handlers: {
-    "organization.created": inTx(upsert),
-    "organization.updated": inTx(upsert),
-    "organization.deleted": inTx((tx, p: { orgId: string }) =>
-      tx.organization.updateMany({ where: { id: p.orgId }, data: { deleted: true } }),
-    ),
-  },
-};
+export const registryOrganization = defineSubscription(topics.registryOrganization, {
+  "organization.created": (org, { tx }) => upsert(tx, org),
+  "organization.updated": (org, { tx }) => upsert(tx, org),
+  "organization.deleted": ({ orgId }, { tx }) =>
+    tx.organization.updateMany({ where: { id: orgId }, data: { deleted: true } }),
+});

@@ -78,6 +78,14 @@ export function checkAddress(address: string): { address: string } | { problem: 
 }
 
 /** MWh as the API takes them → whole Wh (1 MWh = 1,000,000 Wh; finer than 1 Wh is rounded to the Wh). */
+/**
+ * The largest target volume a request may name, in MWh (a petawatt-hour, far beyond any reservation): in
+ * Wh it stays an exact number (below 2^53) and a PostgreSQL bigint. Larger values are refused as input.
+ */
+export const MAX_TARGET_MWH = 1_000_000_000;
+/** The largest target capacity of a grouping request, in kW (a terawatt). */
+export const MAX_TARGET_CAPACITY_KW = 1_000_000_000;
+
 export const mwhToWh = (mwh: number): bigint => BigInt(Math.round(mwh * 1_000_000));
 
 /** Wh → MWh for the API's counters (a number; exact up to 2^53 Wh). */

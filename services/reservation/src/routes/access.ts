@@ -11,7 +11,7 @@ export const WRITERS = ["owner", "admin", "operator"] as const satisfies readonl
 export type RouteDeps = {
   db: Db;
   requireOrgRole: RequireOrgRole;
-  /** wakes the outbox relay after a transaction that recorded events */
+  /** wakes the outbox relay and the issuance job after a transaction that changed reservations */
   published: () => void;
   defaultYieldKwhPerKwpYear: number;
 };
@@ -28,6 +28,7 @@ export async function buyerOrg(db: Db, orgId: string) {
 export const TimezoneSchema = z
   .string()
   .min(1)
+  .max(64) // longer than any IANA zone name (the longest are ~32 characters)
   .refine(
     (zone) => {
       try {

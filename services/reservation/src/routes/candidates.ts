@@ -1,25 +1,32 @@
-import { IssuanceFrequencySchema } from "@energy/contracts";
+import { IdSchema, IssuanceFrequencySchema } from "@energy/contracts";
 import { badRequest, type FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
-import { expectedProductionWh, mwhToWh, periodProblems } from "../domain/reservation-rules.ts";
+import {
+  expectedProductionWh,
+  MAX_TARGET_CAPACITY_KW,
+  MAX_TARGET_MWH,
+  mwhToWh,
+  periodProblems,
+} from "../domain/reservation-rules.ts";
 import { deviceView } from "../views.ts";
 import { buyerOrg, READERS, type RouteDeps } from "./access.ts";
 
 /** The seed's device grouping input (its names), with the filters of the Buyer Reservation form. */
 const GroupingBody = z.object({
   countryCode: z.string().trim().min(2).max(3),
-  fuelCode: z.string().trim().min(1).optional(),
-  deviceCode: z.string().trim().min(1).optional().describe("device type code, e.g. TC100"),
-  offTaker: z.string().trim().min(1).optional(),
+  fuelCode: z.string().trim().min(1).max(100).optional(),
+  deviceCode: z.string().trim().min(1).max(100).optional().describe("device type code, e.g. TC100"),
+  offTaker: z.string().trim().min(1).max(100).optional(),
   targetCapacity: z
     .number()
     .positive()
+    .max(MAX_TARGET_CAPACITY_KW)
     .optional()
     .describe("kW: devices are taken until their capacity reaches it"),
   frequency: IssuanceFrequencySchema.optional(),
   starttime: z.iso.datetime({ offset: true }),
   endtime: z.iso.datetime({ offset: true }),
-  targetVolume: z.number().min(0).optional().describe("MWh"),
+  targetVolume: z.number().min(0).max(MAX_TARGET_MWH).optional().describe("MWh"),
 });
 
 const CandidateView = z.object({
@@ -44,7 +51,7 @@ export function candidateRoutes({
       {
         schema: {
           summary: "Group eligible devices across organizations of one country for a reservation",
-          params: z.object({ orgId: z.string().min(1) }),
+          params: z.object({ orgId: IdSchema }),
           body: GroupingBody,
           response: {
             200: z.object({

@@ -1,24 +1,27 @@
-import { IssuanceFrequencySchema } from "@energy/contracts";
+import { IdSchema, IssuanceFrequencySchema } from "@energy/contracts";
 import { badRequest, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { cancelReservation, changeDevices, createReservation, releaseReservation } from "../commands.ts";
-import { checkAddress, mwhToWh, periodProblems } from "../domain/reservation-rules.ts";
+import { checkAddress, MAX_TARGET_MWH, mwhToWh, periodProblems } from "../domain/reservation-rules.ts";
 import { loadView, ReservationView } from "../views.ts";
 import { buyerOrg, READERS, type RouteDeps, TimezoneSchema, WRITERS } from "./access.ts";
 
 const CreateBody = z
   .object({
     name: z.string().trim().min(1).max(200),
-    deviceIds: z.array(z.string().min(1)).min(1).max(10_000),
-    targetVolumeInMegaWattHour: z.number().min(0).nullish(),
+    deviceIds: z.array(IdSchema).min(1).max(10_000),
+    targetVolumeInMegaWattHour: z.number().min(0).max(MAX_TARGET_MWH).nullish(),
     /** The seed's API input calls the target this. */
-    targetCapacityInMegaWattHour: z.number().min(0).nullish(),
+    targetCapacityInMegaWattHour: z.number().min(0).max(MAX_TARGET_MWH).nullish(),
     reservationStartDate: z.iso.datetime({ offset: true }),
     reservationEndDate: z.iso.datetime({ offset: true }),
     frequency: IssuanceFrequencySchema,
     timezone: TimezoneSchema.default("UTC"),
     authorityToExceed: z.boolean().default(false),
-    blockchainAddress: z.string(),
+    blockchainAddress: z
+      .string()
+      .max(100)
+      .describe("an EVM address (0x + 40 hex digits), checksummed when mixed case"),
     continueWithReservationIfOneOrMoreDevicesUnavailableForReservation: z.boolean().default(false),
     continueWithReservationIfTargetCapacityIsLessThanDeviceTotalCapacityBetweenDuration: z
       .boolean()
@@ -28,8 +31,8 @@ const CreateBody = z
 
 const PatchBody = z
   .object({
-    addDeviceIds: z.array(z.string().min(1)).max(10_000).default([]),
-    removeDeviceIds: z.array(z.string().min(1)).max(10_000).default([]),
+    addDeviceIds: z.array(IdSchema).max(10_000).default([]),
+    removeDeviceIds: z.array(IdSchema).max(10_000).default([]),
     frequency: z
       .unknown()
       .optional()
@@ -37,8 +40,8 @@ const PatchBody = z
   })
   .describe("devices to add to or remove from the reservation");
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const ReservationParams = OrgParams.extend({ reservationId: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const ReservationParams = OrgParams.extend({ reservationId: IdSchema });
 
 export function reservationRoutes({ db, requireOrgRole, published }: RouteDeps): FastifyPluginAsyncZod {
   return async (app) => {

@@ -1,3 +1,4 @@
+import { IdSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { whToMwh } from "../domain/reservation-rules.ts";
@@ -28,7 +29,7 @@ const WarningView = z.object({
   createdAt: z.iso.datetime(),
 });
 
-const Params = z.object({ orgId: z.string().min(1), reservationId: z.string().min(1) });
+const Params = z.object({ orgId: IdSchema, reservationId: IdSchema });
 const Page = z.object({
   limit: z.coerce.number().int().min(1).max(1_000).default(200),
   /** windows starting at or after this instant */
