@@ -36,6 +36,8 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape).ext
   MIN_CHARGE_POWER_W: positive(1_380),
   /** An instance that has not refreshed its row this long is dead: its chargers count as offline. */
   INSTANCE_STALE_SECONDS: positive(15),
+  /** How often the instance loop refreshes this instance's row, drops superseded sockets and sweeps timeouts. */
+  INSTANCE_LOOP_INTERVAL_MS: positive(5_000),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

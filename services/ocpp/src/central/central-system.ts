@@ -2,13 +2,12 @@ import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type OcppVersion, topics } from "@energy/contracts";
-import type { Logger } from "@energy/kafka";
+import { enqueueEvent, type Logger } from "@energy/kafka";
 import { createRPCError, RPCServer } from "ocpp-rpc";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
 import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
 import { verifyPassword } from "../domain/password.ts";
-import { recordEvent } from "../events.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
 
 /** Subprotocols in the server's order of preference. */
@@ -83,7 +82,6 @@ export interface CentralSystemOptions {
   handlers: HandlerTable;
   /** wakes the outbox relay after a transaction that recorded events */
   published: () => void;
-  log: Logger & { debug?: (obj: object, msg?: string) => void };
 }
 
 /**
@@ -103,6 +101,8 @@ export class CentralSystem {
   private readonly verified = new Map<string, { storedHash: string; digest: string }>();
   /** Disconnections being recorded: shutdown waits for them before the database closes. */
   private readonly closing = new Set<Promise<void>>();
+  /** the app's log once attached */
+  private log: Logger = { info() {}, warn() {}, error() {} };
 
   constructor(private readonly opts: CentralSystemOptions) {
     this.rpc = new RPCServer({
@@ -120,7 +120,7 @@ export class CentralSystem {
             ? accept({ charger: outcome.charger })
             : reject(outcome.status, outcome.message),
         (err: unknown) => {
-          this.opts.log.error({ err, identity: handshake.identity }, "upgrade check failed");
+          this.log.error({ err, identity: handshake.identity }, "upgrade check failed");
           reject(503, "Service Unavailable");
         },
       );
@@ -128,9 +128,13 @@ export class CentralSystem {
     this.rpc.on("client", (client: RpcClient) => this.onClient(client));
   }
 
-  /** Routes websocket upgrades under /ocpp/ to the OCPP server; any other upgrade is refused with 404. */
-  attach(server: Server): void {
-    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  /**
+   * Routes websocket upgrades of the app's server under /ocpp/ to the OCPP server (any other upgrade is
+   * refused with 404), and logs in the app's log. The runtime does it at start (service.ts onStart).
+   */
+  attach(app: { server: Server; log: Logger & { child(bindings: object): Logger } }): void {
+    this.log = app.log.child({ component: "central-system" });
+    app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? "/").split("?")[0]!;
       if (!path.startsWith(`${OCPP_PATH}/`)) {
         socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
@@ -248,7 +252,7 @@ export class CentralSystem {
       void previous.client.close({ code: 1000, reason: "replaced by a new connection", force: true });
     }
     session.ready = this.recordConnected(session).catch((err: unknown) => {
-      this.opts.log.error({ err, chargePointId: id }, "could not record the connection");
+      this.log.error({ err, chargePointId: id }, "could not record the connection");
       void client.close({ code: 1011, reason: "internal error", force: true });
       throw err;
     });
@@ -282,7 +286,7 @@ export class CentralSystem {
         create: { chargePointId: id, ...row },
         update: row,
       });
-      await recordEvent(tx, topics.ocppCharger, "charger.connected", {
+      await enqueueEvent(tx, topics.ocppCharger, "charger.connected", {
         chargePointId: id,
         ocppVersion,
         instanceId,
@@ -307,14 +311,14 @@ export class CentralSystem {
           where: { chargePointId: id, sessionId: session.sessionId },
         });
         if (removed.count === 0) return;
-        await recordEvent(tx, topics.ocppCharger, "charger.disconnected", {
+        await enqueueEvent(tx, topics.ocppCharger, "charger.disconnected", {
           chargePointId: id,
           reason: reason || null,
         });
       }, LONG_WAIT);
       this.opts.published();
     } catch (err) {
-      this.opts.log.error({ err, chargePointId: id }, "could not record the disconnection");
+      this.log.error({ err, chargePointId: id }, "could not record the disconnection");
     }
   }
 
