@@ -2,13 +2,15 @@ import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type OcppVersion, topics } from "@energy/contracts";
-import { enqueueEvent, type Logger } from "@energy/kafka";
+import { enqueueEvent, InvalidMessageError, type Logger } from "@energy/kafka";
 import { createRPCError, RPCServer } from "ocpp-rpc";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
 import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
+import { oversizedFrame } from "../domain/frames.ts";
 import { verifyPassword } from "../domain/password.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
+import { strictValidators } from "./validators.ts";
 
 /** Subprotocols in the server's order of preference. */
 export const SUBPROTOCOLS = ["ocpp2.0.1", "ocpp1.6"] as const;
@@ -57,6 +59,8 @@ type RpcClient = {
     awaitPending?: boolean;
   }): Promise<unknown>;
   sendRaw(message: string): void;
+  /** ocpp-rpc's handler of each incoming frame (wrapped to refuse oversized frames unread) */
+  _onMessage(buffer: Buffer): void;
   on(event: "close", listener: (info: { code: number; reason: string | Buffer }) => void): void;
 };
 
@@ -112,6 +116,10 @@ export class CentralSystem {
       callTimeoutMs: opts.config.COMMAND_TIMEOUT_SECONDS * 1000,
       // a charger that keeps sending garbage is not cut off: each bad frame gets its CALLERROR
       maxBadMessages: Number.POSITIVE_INFINITY,
+      // the versions' schemas, and what they leave out (nesting, NUL, surrogates, 32-bit integers)
+      strictModeValidators: strictValidators(),
+      // a frame over the limit is refused unread (oversizedFrame); one far over it ends the socket
+      wssOptions: { maxPayload: opts.config.OCPP_MAX_FRAME_BYTES * 4 },
     });
     this.rpc.auth((accept, reject, handshake) => {
       this.authenticate(handshake).then(
@@ -234,6 +242,13 @@ export class CentralSystem {
     // Error codes in the version's own spelling, whatever ocpp-rpc produced (domain/error-codes.ts).
     const send = client.sendRaw.bind(client);
     client.sendRaw = (message: string) => send(rewriteOutgoingFrame(version, message));
+    // A frame over OCPP_MAX_FRAME_BYTES is answered with a CALLERROR and never parsed.
+    const receive = client._onMessage.bind(client);
+    client._onMessage = (buffer: Buffer) => {
+      const refusal = oversizedFrame(buffer, this.opts.config.OCPP_MAX_FRAME_BYTES);
+      if (!refusal) receive(buffer);
+      else if (refusal.answer) client.sendRaw(refusal.answer);
+    };
 
     const session: Session = {
       client,
@@ -349,35 +364,64 @@ export class CentralSystem {
           .digest("base64url")
       : "";
     const receivedAt = new Date();
-    const result = await db.$transaction(async (tx) => {
-      if (dedup) {
-        const seen = await tx.ocppMessage.findUnique({
-          where: {
-            chargePointId_messageId_action_contentHash: { chargePointId, messageId, action, contentHash },
-          },
-        });
-        if (seen) return seen.response as Record<string, unknown>;
-      }
-      const ctx: CallContext = {
-        db,
-        tx,
-        config,
-        version: session.version,
-        charger: session.charger,
-        connection: session.connection,
-        messageId,
-        receivedAt,
-        correlationId: randomUUID(),
-      };
-      const response = await handler(ctx, params);
-      if (dedup) {
-        await tx.ocppMessage.create({
-          data: { chargePointId, messageId, action, contentHash, response: response as object },
-        });
-      }
-      return response;
-    }, LONG_WAIT);
+    const result = await db
+      .$transaction(async (tx) => {
+        if (dedup) {
+          const seen = await tx.ocppMessage.findUnique({
+            where: {
+              chargePointId_messageId_action_contentHash: { chargePointId, messageId, action, contentHash },
+            },
+          });
+          if (seen) return seen.response as Record<string, unknown>;
+        }
+        const ctx: CallContext = {
+          db,
+          tx,
+          config,
+          version: session.version,
+          charger: session.charger,
+          connection: session.connection,
+          messageId,
+          receivedAt,
+          correlationId: randomUUID(),
+        };
+        const response = await handler(ctx, params);
+        if (dedup) {
+          await tx.ocppMessage.create({
+            data: { chargePointId, messageId, action, contentHash, response: response as object },
+          });
+        }
+        return response;
+      }, LONG_WAIT)
+      .catch((err: unknown) => {
+        throw this.callError(err, session, action);
+      });
     this.opts.published();
     return result;
+  }
+
+  /**
+   * The CALLERROR for a call whose handling failed: a handler's own (createRPCError) as it is; a value the
+   * charger sent that an event's contract refuses (InvalidMessageError naming the field) or that a column
+   * cannot hold (Prisma P2020, P2033) is the charger's PropertyConstraintViolation; anything else is an
+   * InternalError whose text says nothing of the database (the error itself goes to the log).
+   */
+  private callError(err: unknown, session: Session, action: string): unknown {
+    if ((err as { rpcErrorCode?: string }).rpcErrorCode) return err;
+    const chargePointId = session.charger.chargePointId;
+    if (err instanceof InvalidMessageError) {
+      this.log.warn(
+        { issues: err.issues, chargePointId, action },
+        "a call carried a value no event may carry",
+      );
+      return createRPCError("PropertyConstraintViolation", `a value is out of range: ${err.message}`);
+    }
+    const code = (err as { code?: string }).code;
+    if (code === "P2020" || code === "P2033") {
+      this.log.warn({ err, chargePointId, action }, "a call carried a value no column can hold");
+      return createRPCError("PropertyConstraintViolation", "a value is out of the range this field can take");
+    }
+    this.log.error({ err, chargePointId, action }, "a call could not be handled");
+    return createRPCError("InternalError", `the central system could not handle ${action}`);
   }
 }
