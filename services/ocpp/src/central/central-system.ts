@@ -59,6 +59,8 @@ type RpcClient = {
     awaitPending?: boolean;
   }): Promise<unknown>;
   sendRaw(message: string): void;
+  /** its websocket (a charger that does not answer the close at shutdown is cut off) */
+  _ws?: { terminate(): void };
   /** ocpp-rpc's handler of each incoming frame (wrapped to refuse oversized frames unread) */
   _onMessage(buffer: Buffer): void;
   on(event: "close", listener: (info: { code: number; reason: string | Buffer }) => void): void;
@@ -187,13 +189,23 @@ export class CentralSystem {
     return this.sessions.get(chargePointId)?.sessionId ?? null;
   }
 
-  /** Closes every socket and waits until their disconnections are recorded. */
-  async close(): Promise<void> {
-    const open = [...this.sessions.values()].map((s) =>
-      s.client.close({ code: 1001, reason: "server shutting down", force: true }).catch(() => {}),
-    );
+  /**
+   * Tells every charger to go (close 1001, "going away"), waits up to `graceMs` for each to answer the
+   * close, cuts off the ones that did not, and waits until their disconnections are recorded.
+   */
+  async close(graceMs = 2_000): Promise<void> {
+    const reason = "server shutting down";
+    const open = [...this.sessions.values()].map(async (s) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), graceMs);
+      });
+      const outcome = await Promise.race([s.client.close({ code: 1001, reason }).catch(() => {}), late]);
+      clearTimeout(timer);
+      if (outcome === "late") s.client._ws?.terminate();
+    });
     await Promise.all(open);
-    await this.rpc.close({ code: 1001, reason: "server shutting down", force: true });
+    await this.rpc.close({ code: 1001, reason, force: true });
     while (this.closing.size > 0) await Promise.allSettled([...this.closing]);
   }
 
