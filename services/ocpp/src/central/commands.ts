@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { type OcppCommand, topics } from "@energy/contracts";
+import { type EventPayload, type OcppCommand, topics } from "@energy/contracts";
 import { enqueueEvent, type Logger } from "@energy/kafka";
 import type { Config } from "../config.ts";
 import type { Db, Tx } from "../db.ts";
@@ -7,16 +7,13 @@ import { answerStatus, toOcppCall } from "../domain/commands.ts";
 import type { CommandLog } from "../generated/prisma/client.ts";
 import type { CentralSystem } from "./central-system.ts";
 
-export interface CommandRequest {
-  commandId: string;
-  chargePointId: string;
-  request: OcppCommand;
-  requestedBy: string;
+/** A command as ocpp.command.v1 carries it (from Kafka, or built by the HTTP route), and where it came from. */
+export type CommandRequest = EventPayload<typeof topics.ocppCommand, "command.requested"> & {
   correlationId: string;
   /** the envelope id of the command.requested message, when it came from Kafka */
   causationId?: string;
   source: "http" | "kafka";
-}
+};
 
 type Failure = { errorCode: string; errorMessage: string; action?: string | null };
 
