@@ -5,9 +5,10 @@ import { type ServiceProcess, spawnService, topicsOf } from "@energy/service-kit
 import { createTestDatabase, createTestKafka, type TestDatabase, waitFor } from "@energy/testing";
 import { RPCClient } from "ocpp-rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { closeDb, createDb, type Db } from "../src/db.ts";
 import { ocpp } from "../src/service.ts";
-import { boot16, PASSWORD, seedCharger } from "./helpers.ts";
+import { basic, boot16, PASSWORD, seedCharger } from "./helpers.ts";
 
 // The real src/server.ts (runMain of the declaration) in a child process: its readiness is the real
 // database and Kafka, chargers connect to its websocket endpoint, and SIGTERM tells them to go and records
@@ -26,6 +27,7 @@ beforeAll(async () => {
   database = created;
   db = createDb(database.url);
   await seedCharger(db, { chargePointId: "dev-server-1" });
+  await seedCharger(db, { chargePointId: "dev-server-deaf" });
   server = await spawnService(serviceDir, {
     NODE_ENV: "test",
     LOG_LEVEL: "warn",
@@ -45,7 +47,7 @@ afterAll(async () => {
 });
 
 describe("server.ts", () => {
-  it("is ready on the real database and Kafka, holds chargers, and on SIGTERM closes them with grace", async () => {
+  it("is ready on the real database and Kafka, holds chargers, and on SIGTERM closes them with grace, cutting off one that does not answer", async () => {
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
 
@@ -61,6 +63,17 @@ describe("server.ts", () => {
     await waitFor("the session recorded", async () => (await db.chargerSession.count()) === 1);
     expect((await db.chargerSession.findFirstOrThrow()).instanceId).toBe("server-test");
 
+    // a charger that never reads the close frame (its socket stops reading) is cut off after the grace
+    const deaf = new WebSocket(`${server.url.replace(/^http/, "ws")}/ocpp/dev-server-deaf`, ["ocpp1.6"], {
+      headers: { authorization: basic("dev-server-deaf", PASSWORD) },
+    });
+    await new Promise((resolve, reject) => {
+      deaf.once("open", resolve);
+      deaf.once("error", reject);
+    });
+    await waitFor("both sessions recorded", async () => (await db.chargerSession.count()) === 2);
+    (deaf as unknown as { _socket: { pause(): void } })._socket.pause();
+
     const closed = new Promise<number>((resolve) =>
       cp.once("close", ({ code }: { code: number }) => resolve(code)),
     );
@@ -72,9 +85,9 @@ describe("server.ts", () => {
     expect(await exited).toBe(0);
     // the disconnection was recorded before the database closed
     expect(await db.chargerSession.count()).toBe(0);
-    expect(
-      await db.outboxMessage.count({ where: { key: "dev-server-1", type: "charger.disconnected" } }),
-    ).toBe(1);
+    for (const key of ["dev-server-1", "dev-server-deaf"]) {
+      expect(await db.outboxMessage.count({ where: { key, type: "charger.disconnected" } }), key).toBe(1);
+    }
     expect(await db.serviceInstance.count({ where: { id: "server-test" } })).toBe(0);
   }, 90_000);
 });
