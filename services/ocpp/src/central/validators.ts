@@ -1,45 +1,53 @@
 import { createRequire } from "node:module";
 import { createRPCError, createValidator } from "ocpp-rpc";
-import { paramProblem, withInt32Bounds } from "../domain/param-checks.ts";
+import { INT32_MAX, INT32_MIN, paramProblem, withInt32Bounds } from "../domain/param-checks.ts";
 
 const require = createRequire(import.meta.url);
 
 type Validator = ReturnType<typeof createValidator>;
 
 /**
- * The strict-mode validator of one subprotocol: ocpp-rpc's own (the version's JSON schemas, its error
- * codes), with the checks the schemas leave out (domain/param-checks.ts) before and after it:
+ * The strict-mode validator of one subprotocol: the version's JSON schemas as ocpp-rpc ships them, with
+ * every unbounded integer given OCPP's 32-bit bounds, checked with ocpp-rpc's own validator (its error
+ * codes, renamed per version in domain/error-codes.ts), and the checks the schemas leave out around it
+ * (domain/param-checks.ts):
  *  1. nesting deeper than any OCPP message → FormatViolation (1.6: FormationViolation): not the PDU's form;
- *  2. the version's schema (ocpp-rpc's codes, renamed per version in domain/error-codes.ts);
- *  3. an integer beyond 32 bits → TypeConstraintViolation (the field's data type cannot hold it);
- *  4. text with U+0000 or an unpaired surrogate → PropertyConstraintViolation (a value the field cannot take).
- * Outgoing calls and answers go through it too (ours are checked as strictly as the charger's).
+ *  2. the schema; a value past the 32-bit bounds added here → TypeConstraintViolation (the field's data
+ *     type cannot hold it; ocpp-rpc would say FormatViolation, as for a bound the schema itself sets);
+ *  3. text with U+0000 or an unpaired surrogate → PropertyConstraintViolation (a value the field cannot take).
+ * Outgoing calls and answers, and the chargers' answers to our calls, go through it too.
  */
 function guarded(subprotocol: string, schemaFile: string): Validator {
   const schemas = require(`ocpp-rpc/lib/schemas/${schemaFile}`) as unknown[];
-  const standard = createValidator(subprotocol, schemas);
   const bounded = createValidator(subprotocol, withInt32Bounds(schemas));
   const validator = {
     subprotocol,
     validate(schemaId: string, params: unknown) {
-      const before = paramProblem(params);
-      if (before?.kind === "depth") throw createRPCError("FormatViolation", before.message, {});
-      standard.validate(schemaId, params);
+      const problem = paramProblem(params);
+      if (problem?.kind === "depth") throw createRPCError("FormatViolation", problem.message, {});
       try {
         bounded.validate(schemaId, params);
       } catch (err) {
-        const errors = (err as { details?: { errors?: Array<{ instancePath?: string }> } }).details?.errors;
-        const where = errors?.[0]?.instancePath
-          ? `params${errors[0].instancePath.replaceAll("/", ".")}`
-          : "params";
-        throw createRPCError("TypeConstraintViolation", `${where} is beyond OCPP's 32-bit integers`, {});
+        const first = (err as { details?: { errors?: SchemaError[] } }).details?.errors?.[0];
+        if (first && isInt32Bound(first)) {
+          const where = `params${(first.instancePath ?? "").replaceAll("/", ".")}`;
+          throw createRPCError("TypeConstraintViolation", `${where} is beyond OCPP's 32-bit integers`, {});
+        }
+        throw err;
       }
-      if (before) throw createRPCError("PropertyConstraintViolation", before.message, {});
+      if (problem) throw createRPCError("PropertyConstraintViolation", problem.message, {});
       return true;
     },
   };
   return validator as unknown as Validator;
 }
+
+type SchemaError = { keyword: string; instancePath?: string; params?: { limit?: number } };
+
+/** Whether ajv's error is one of the 32-bit bounds withInt32Bounds added. */
+const isInt32Bound = (e: SchemaError) =>
+  (e.keyword === "maximum" && e.params?.limit === INT32_MAX) ||
+  (e.keyword === "minimum" && e.params?.limit === INT32_MIN);
 
 /** The validators the central system's RPCServer uses in strict mode, per subprotocol. */
 export function strictValidators(): Validator[] {
