@@ -57,23 +57,46 @@ export type ServiceContext<
     log: FastifyBaseLogger;
   };
 
+/** What every consumer group may say besides its subscriptions. */
+interface ConsumerGroupOptions<Ctx> {
+  /** e.g. "registry-projection": the runtime makes it `<topic prefix><service>.<group>` */
+  group: string;
+  /**
+   * The group id after `<topic prefix><service>.` when it depends on the context, e.g. one group per
+   * instance (every instance then sees every message); `group` still names it in logs and `runner()`.
+   */
+  groupId?: (ctx: Ctx) => string;
+  /** a new group starts at the beginning of its topics (projections rebuild by replay); default true */
+  fromBeginning?: boolean;
+  /** the longest a fetch waits for new messages (default 500 ms) */
+  maxWaitTimeMs?: number;
+  retry?: RetryOptions;
+}
+
+/** Options of a group whose handlers run one message at a time. */
+interface MessageGroupOptions {
+  /**
+   * default true: each message is applied in a database transaction that records its envelope id
+   * (processed_message), handed to handlers as `tx`. false: no transaction and no record (handlers get
+   * `tx` undefined and keep their own effects once), e.g. for a group per instance whose instances share
+   * one database, where every instance must see every message.
+   */
+  transactional?: boolean;
+}
+
 /** A consumer group of the service: its subscriptions, one per topic (one file each). */
 export type ConsumerGroup<Ctx> =
-  | {
-      /** e.g. "registry-projection": the runtime makes it `<topic prefix><service>.<group>` */
-      group: string;
-      // biome-ignore lint/suspicious/noExplicitAny: each subscription carries its own transaction type
-      subscriptions: Subscription<any, Ctx>[];
-      retry?: RetryOptions;
-      batch?: undefined;
-    }
-  | {
-      group: string;
+  | (ConsumerGroupOptions<Ctx> &
+      MessageGroupOptions & {
+        // biome-ignore lint/suspicious/noExplicitAny: each subscription carries its own transaction type
+        subscriptions: Subscription<any, Ctx>[];
+        batch?: undefined;
+      })
+  | (ConsumerGroupOptions<Ctx> & {
       subscriptions: BatchSubscription<Ctx>[];
-      retry?: RetryOptions;
       /** a BatchConsumerRunner: chunks of messages per handler call */
       batch: { maxBatchSize?: number; partitionsConsumedConcurrently?: number };
-    };
+    });
 
 /** A background loop of the service (an import worker, housekeeping): started last, stopped first. */
 export interface Job<Ctx> {
@@ -210,15 +233,21 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
     const common = {
       kafka,
       producer,
-      groupId: `${def.name}.${group.group}`,
+      groupId: `${def.name}.${group.groupId?.(ctx) ?? group.group}`,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
       context: ctx,
       logger: app.log.child({ consumer: group.group }),
       ...(group.retry ? { retry: group.retry } : {}),
+      ...(group.fromBeginning !== undefined ? { fromBeginning: group.fromBeginning } : {}),
+      ...(group.maxWaitTimeMs !== undefined ? { maxWaitTimeMs: group.maxWaitTimeMs } : {}),
     };
     const runner = group.batch
       ? new BatchConsumerRunner({ ...common, ...group.batch, subscriptions: group.subscriptions })
-      : new ConsumerRunner({ ...common, db, subscriptions: group.subscriptions });
+      : new ConsumerRunner({
+          ...common,
+          ...(group.transactional === false ? {} : { db }),
+          subscriptions: group.subscriptions,
+        });
     runner.registerMetrics(app.metrics);
     return runner as ConsumerRunner<unknown, unknown> | BatchConsumerRunner<unknown>;
   });

@@ -13,17 +13,17 @@
  *  3. boot storm: every socket dropped at once, every charger reconnects and boots at once: time until all
  *     are Accepted.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { spawnService, topicsOf } from "@energy/service-kit/testing";
 import { createTestDatabase, createTestKafka } from "@energy/testing";
 import pg from "pg";
 import WebSocket from "ws";
 import { hashPassword } from "../src/domain/password.ts";
+import { ocpp } from "../src/service.ts";
 
 const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -45,15 +45,6 @@ process.env.TEST_POSTGRES_URL ??= process.env.POSTGRES_URL ?? "postgresql://post
 
 const say = (msg: string) => console.log(`[bench] ${msg}`);
 const PASSWORD = "bench-password-0123456789";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -150,18 +141,7 @@ async function main() {
   );
   const [database, kafka] = await Promise.all([
     createTestDatabase({ cwd: serviceDir }),
-    createTestKafka({
-      topics: [
-        "ocpp.charger.v1",
-        "ocpp.transaction.v1",
-        "ocpp.command.v1",
-        "ocpp.command-result.v1",
-        "registry.organization.v1",
-        "registry.membership.v1",
-        "registry.device.v1",
-        "registry.der.v1",
-      ],
-    }),
+    createTestKafka({ topics: topicsOf(ocpp).map((t) => t.name) }),
   ]);
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   const hash = await hashPassword(PASSWORD);
@@ -178,31 +158,19 @@ async function main() {
     `INSERT INTO charger_credential (charge_point_id, password_hash, set_by, updated_at) SELECT id, $2, 'bench', now() FROM unnest($1::text[]) AS id`,
     [ids, hash],
   );
-  const port = await freePort();
   const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    cwd: serviceDir,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATABASE_URL: database.url,
-      KAFKA_BROKERS: process.env.TEST_KAFKA_BROKERS,
-      KAFKA_TOPIC_PREFIX: kafka.topicPrefix,
-      JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
-      LOG_LEVEL: "warn",
-      INSTANCE_ID: `bench-${randomBytes(3).toString("hex")}`,
-      HEARTBEAT_INTERVAL_SECONDS: String(HEARTBEAT_S),
-    },
-    stdio: ["ignore", "inherit", "inherit"],
+  // the real server.ts, resolved once /readyz answers (database and Kafka reachable)
+  const service = await spawnService(serviceDir, {
+    DATABASE_URL: database.url,
+    KAFKA_BROKERS: process.env.TEST_KAFKA_BROKERS!,
+    KAFKA_TOPIC_PREFIX: kafka.topicPrefix,
+    JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    LOG_LEVEL: "warn",
+    INSTANCE_ID: `bench-${randomBytes(3).toString("hex")}`,
+    HEARTBEAT_INTERVAL_SECONDS: String(HEARTBEAT_S),
   });
-  const url = `ws://127.0.0.1:${port}/ocpp`;
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const child = service.child;
+  const url = `${service.url.replace(/^http/, "ws")}/ocpp`;
   await new Promise((r) => setTimeout(r, 2_000));
   const idleRss = rssKiB(child.pid!);
   say(`service up (pid ${child.pid}), RSS ${(idleRss / 1024).toFixed(1)} MiB with no chargers`);

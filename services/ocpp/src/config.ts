@@ -36,6 +36,14 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape).ext
   MIN_CHARGE_POWER_W: positive(1_380),
   /** An instance that has not refreshed its row this long is dead: its chargers count as offline. */
   INSTANCE_STALE_SECONDS: positive(15),
+  /**
+   * The largest OCPP frame a charger may send: a bigger one is answered with a CALLERROR
+   * (FormatViolation; 1.6 FormationViolation) without being parsed. One over 4 times this closes the
+   * socket (1009, as RFC 6455 says) before it is read whole.
+   */
+  OCPP_MAX_FRAME_BYTES: positive(262_144),
+  /** How often the instance loop refreshes this instance's row, drops superseded sockets and sweeps timeouts. */
+  INSTANCE_LOOP_INTERVAL_MS: positive(5_000),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

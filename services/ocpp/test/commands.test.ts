@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { OcppCommand } from "@energy/contracts";
+import { type OcppCommand, topics } from "@energy/contracts";
 import { EventProducer } from "@energy/kafka";
 import { waitFor } from "@energy/testing";
 import type { RPCClient } from "ocpp-rpc";
@@ -15,7 +15,7 @@ let external: EventProducer;
 beforeAll(async () => {
   a = await startOcpp({ COMMAND_TIMEOUT_SECONDS: "3" }, { commands: true });
   b = await startOcpp({ COMMAND_TIMEOUT_SECONDS: "3" }, { commands: true, shareWith: a });
-  events = await collectTopics(a.kafka, a.testKafka.topicPrefix, ["ocpp.command-result.v1"]);
+  events = await collectTopics(a.kafka, a.testKafka.topicPrefix, [topics.ocppCommandResult]);
   for (const id of [
     "dev-cmd-16",
     "dev-cmd-201",
@@ -247,13 +247,12 @@ describe("commands", () => {
     const ask = async (chargePointId: string, request: OcppCommand) => {
       const commandId = randomUUID();
       const correlationId = randomUUID();
-      await external.publish({
-        topic: "ocpp.command.v1",
-        key: chargePointId,
-        type: "command.requested",
-        payload: { commandId, chargePointId, request, requestedBy: "int-planner" },
-        envelope: { correlationId },
-      });
+      await external.publish(
+        topics.ocppCommand,
+        "command.requested",
+        { commandId, chargePointId, request, requestedBy: "int-planner" },
+        { correlationId },
+      );
       const [result] = await events.waitFor(
         `result of ${commandId}`,
         (m) => m.payload.commandId === commandId,
@@ -285,7 +284,7 @@ describe("commands", () => {
     // b stops refreshing its row (as a killed process would): its chargers count as offline for a
     await b.loop!.stop();
     await a.db.serviceInstance.updateMany({ where: { id: b.instanceId }, data: { lastSeenAt: new Date(0) } });
-    b.app.central.holds = () => false; // and b no longer acts on commands (it is "dead")
+    b.central.holds = () => false; // and b no longer acts on commands (it is "dead")
     const late = await command(a, "dev-cmd-dead", { command: "trigger_message", message: "Heartbeat" });
     expect(late.body).toMatchObject({ status: "failed", errorCode: "NotConnected" });
   });

@@ -1,34 +1,24 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { createKafka, EventProducer, envelopeFromHeaders, OutboxRelay } from "@energy/kafka";
-import { createTestDatabase, createTestKafka, type TestKafka, waitFor } from "@energy/testing";
-import jwt from "jsonwebtoken";
+import { type AnyTopic, topics } from "@energy/contracts";
+import { type createKafka, envelopeFromHeaders } from "@energy/kafka";
+import { startService } from "@energy/service-kit";
+import { startTestService } from "@energy/service-kit/testing";
+import { waitFor } from "@energy/testing";
 import { RPCClient } from "ocpp-rpc";
-import { buildApp } from "../src/app.ts";
-import { startInstanceLoop } from "../src/central/instance.ts";
-import { ConfigSchema } from "../src/config.ts";
-import { commandConsumer } from "../src/consumers/commands.ts";
-import { closeDb, createDb, type Db } from "../src/db.ts";
+import type { Db } from "../src/db.ts";
 import { hashPassword } from "../src/domain/password.ts";
+import { ocpp as ocppService } from "../src/service.ts";
 
 type Kafka = ReturnType<typeof createKafka>;
 type Consumer = ReturnType<Kafka["consumer"]>;
 
-const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-export const OCPP_TOPICS = [
-  "ocpp.charger.v1",
-  "ocpp.transaction.v1",
-  "ocpp.command.v1",
-  "ocpp.command-result.v1",
-];
+/** The registry's topics the ocpp service consumes, so that tests can publish as the registry does. */
 export const REGISTRY_TOPICS = [
-  "registry.organization.v1",
-  "registry.membership.v1",
-  "registry.device.v1",
-  "registry.der.v1",
+  topics.registryOrganization,
+  topics.registryMembership,
+  topics.registryDevice,
+  topics.registryDer,
 ];
 
 /** A message the collector read: its envelope type and JSON payload. */
@@ -45,14 +35,14 @@ export interface Collected {
  * Reads the given topics from the beginning for the whole test file (one group join, not one per test)
  * and keeps what arrives, so tests wait for the events a user would see on Kafka.
  */
-export async function collectTopics(kafka: Kafka, prefix: string, topics: string[]) {
+export async function collectTopics(kafka: Kafka, prefix: string, topics: readonly AnyTopic[]) {
   const consumer: Consumer = kafka.consumer({
     groupId: `collector-${randomBytes(6).toString("hex")}`,
     maxWaitTimeInMs: 100,
   });
   const messages: Collected[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topics: topics.map((t) => prefix + t), fromBeginning: true });
+  await consumer.subscribe({ topics: topics.map((t) => prefix + t.name), fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
       const envelope = envelopeFromHeaders(message.headers);
@@ -82,99 +72,70 @@ export async function collectTopics(kafka: Kafka, prefix: string, topics: string
   };
 }
 
-const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+/** The harness of the first instance (database, topics, token keys), shared by a second one. */
+const startFirst = (env: Record<string, string>, commands: boolean) =>
+  startTestService(ocppService, {
+    env,
+    consumers: commands,
+    jobs: commands,
+    topics: REGISTRY_TOPICS,
+  });
+type Harness = Awaited<ReturnType<typeof startFirst>>;
 
 /**
- * The ocpp service listening on a free port, on a fresh database and topic prefix — or, with `shareWith`,
- * a second instance on the same database and topics (several instances share chargers). `commands` also
- * starts what server.ts starts for commands: the command consumer and the instance loop.
+ * The ocpp service as server.ts starts it (the same declaration and runtime: startTestService), listening
+ * on a free port, on a fresh database and topic prefix — or, with `shareWith`, a second instance on the
+ * same database and topics (several instances share chargers), started by the same runtime. `commands`
+ * also runs its consumer groups (registry projection, commands) and its job (the instance loop, every
+ * 500 ms); without it the central system and HTTP API run alone.
  */
 export async function startOcpp(
   env: Record<string, string> = {},
-  opts: {
-    topics?: string[];
-    commands?: boolean;
-    shareWith?: { config: { DATABASE_URL: string }; testKafka: TestKafka };
-  } = {},
+  opts: { commands?: boolean; shareWith?: { harness: Harness } } = {},
 ) {
-  const [database, testKafka]: [{ url: string; drop: () => Promise<void> }, TestKafka] = opts.shareWith
-    ? [{ url: opts.shareWith.config.DATABASE_URL, drop: async () => {} }, opts.shareWith.testKafka]
-    : await Promise.all([
-        createTestDatabase({ cwd: serviceDir }),
-        createTestKafka({ topics: [...OCPP_TOPICS, ...REGISTRY_TOPICS, ...(opts.topics ?? [])] }),
-      ]);
-  const config = ConfigSchema.parse({
-    NODE_ENV: "test",
-    LOG_LEVEL: "warn",
-    DATABASE_URL: database.url,
-    KAFKA_BROKERS: testKafka.brokers,
-    KAFKA_TOPIC_PREFIX: testKafka.topicPrefix,
-    JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
-    PING_INTERVAL_SECONDS: "30",
+  const commands = opts.commands ?? false;
+  const instanceEnv = {
+    INSTANCE_ID: `test-${randomBytes(3).toString("hex")}`,
+    INSTANCE_LOOP_INTERVAL_MS: "500",
     ...env,
-  });
-  const db = createDb(config.DATABASE_URL);
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "ocpp-test" });
-  const producer = new EventProducer(kafka, { source: "ocpp", topicPrefix: config.KAFKA_TOPIC_PREFIX });
-  await producer.connect();
-  const relay = new OutboxRelay({ db, producer, pollIntervalMs: 50 });
-  relay.start();
-  const instanceId = `test-${randomBytes(3).toString("hex")}`;
-  const app = await buildApp({
-    config,
-    db,
-    instanceId,
-    kafkaReady: async () => true,
-    published: () => relay.nudge(),
-  });
+  };
+  let harness: Harness;
+  let started: Pick<Harness, "ctx" | "app" | "relay" | "closers" | "stop">;
+  if (opts.shareWith) {
+    harness = opts.shareWith.harness;
+    const second = await startService(
+      { ...ocppService, outboxPollIntervalMs: 50, ...(commands ? {} : { consumers: [], jobs: [] }) },
+      { env: { ...harness.env, ...instanceEnv } },
+    );
+    await second.consumersJoined;
+    started = second;
+  } else {
+    harness = await startFirst(instanceEnv, commands);
+    started = harness;
+  }
+  const { ctx, app } = started;
   await app.listen({ port: 0, host: "127.0.0.1" });
   const port = (app.server.address() as AddressInfo).port;
-  const commandRunner = opts.commands
-    ? commandConsumer({
-        kafka,
-        producer,
-        commands: app.commands,
-        instanceId,
-        topicPrefix: config.KAFKA_TOPIC_PREFIX,
-        groupId: testKafka.groupId(`commands-${instanceId}`),
-      })
-    : null;
-  await commandRunner?.start();
-  const loop = opts.commands
-    ? startInstanceLoop({
-        db,
-        central: app.central,
-        commands: app.commands,
-        instanceId,
-        intervalMs: 500,
-        log: app.log,
-      })
-    : null;
-
-  const tokenFor = (sub: string, typ = "user") =>
-    jwt.sign({ typ }, keys.privateKey, {
-      algorithm: "ES256",
-      subject: sub,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      expiresIn: "5m",
-    });
   const clients: RPCClient[] = [];
+  const loop = started.closers.find((c) => c.name === "instance loop");
 
   return {
     app,
-    db,
-    config,
-    kafka,
-    producer,
-    relay,
-    testKafka,
-    instanceId,
+    db: ctx.db,
+    config: ctx.config,
+    kafka: ctx.kafka,
+    producer: ctx.producer,
+    relay: started.relay,
+    central: ctx.central,
+    commands: ctx.commands,
+    harness,
+    testKafka: harness.testKafka,
+    instanceId: ctx.instanceId,
     port,
     /** ws://127.0.0.1:<port>/ocpp */
     endpoint: `ws://127.0.0.1:${port}/ocpp`,
-    tokenFor,
-    auth: (sub: string, typ = "user") => ({ authorization: `Bearer ${tokenFor(sub, typ)}` }),
+    tokenFor: (sub: string, typ = "user") => harness.tokenFor(sub, typ),
+    auth: (sub: string, typ = "user") => harness.auth(sub, typ),
     /** An ocpp-rpc charge point (strict mode off unless asked, so tests can send what a bad charger would). */
     async connect(
       identity: string,
@@ -194,16 +155,13 @@ export async function startOcpp(
       await client.connect();
       return client;
     },
-    loop,
+    /** the instance loop (a job of the runtime), when `commands` started it */
+    loop: loop ? { stop: () => loop.close() } : null,
     async close() {
       await Promise.allSettled(clients.map((c) => c.close({ force: true } as never)));
-      await commandRunner?.stop();
-      await app.close();
-      await loop?.stop();
-      await relay.stop();
-      await producer.disconnect();
-      await closeDb(db);
-      await database.drop();
+      // the first instance's harness also drops the database; a second one only stops
+      if (started === harness) await harness.close();
+      else await started.stop();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { waitFor } from "@energy/testing";
 import { OCPPClient, SecurityProfile } from "ocpp-ws-io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,8 +16,8 @@ const clients: OCPPClient[] = [];
 beforeAll(async () => {
   ocpp = await startOcpp({}, { commands: true });
   events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [
-    "ocpp.transaction.v1",
-    "ocpp.command-result.v1",
+    topics.ocppTransaction,
+    topics.ocppCommandResult,
   ]);
   await seedCharger(ocpp.db, { chargePointId: "dev-interop-16", owner: OPERATOR });
   await seedCharger(ocpp.db, { chargePointId: "dev-interop-201", owner: OPERATOR });

@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   basic,
@@ -15,7 +16,7 @@ let events: Awaited<ReturnType<typeof collectTopics>>;
 
 beforeAll(async () => {
   ocpp = await startOcpp();
-  events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, ["ocpp.charger.v1"]);
+  events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [topics.ocppCharger]);
   await seedCharger(ocpp.db, { chargePointId: "dev-cp-up-1" });
   await seedCharger(ocpp.db, { chargePointId: "dev-cp-nopass", password: null });
   await seedCharger(ocpp.db, { chargePointId: "dev-cp-again" });

@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { waitFor } from "@energy/testing";
 import type { RPCClient } from "ocpp-rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,8 +11,8 @@ let events: Awaited<ReturnType<typeof collectTopics>>;
 beforeAll(async () => {
   ocpp = await startOcpp();
   events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [
-    "ocpp.charger.v1",
-    "ocpp.transaction.v1",
+    topics.ocppCharger,
+    topics.ocppTransaction,
   ]);
   for (const id of ["dev-16-a", "dev-16-b", "dev-16-c", "dev-16-d", "dev-16-e"]) {
     await seedCharger(ocpp.db, { chargePointId: id, connectors: 2 });

@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { waitFor } from "@energy/testing";
 import type { RPCClient } from "ocpp-rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,8 +10,8 @@ let events: Awaited<ReturnType<typeof collectTopics>>;
 beforeAll(async () => {
   ocpp = await startOcpp();
   events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [
-    "ocpp.charger.v1",
-    "ocpp.transaction.v1",
+    topics.ocppCharger,
+    topics.ocppTransaction,
   ]);
   for (const id of ["dev-21-a", "dev-21-b", "dev-21-c", "dev-21-d"]) {
     await seedCharger(ocpp.db, { chargePointId: id, connectors: 2 });

@@ -8,14 +8,18 @@ import { defineTopic } from "../topic.ts";
 export const OcppVersionSchema = z.enum(["1.6", "2.0.1"]);
 export type OcppVersion = z.infer<typeof OcppVersionSchema>;
 
+/** OCPP's integers are 32-bit (and so are the ocpp service's columns). */
+const INT32_MAX = 2_147_483_647;
 /** 0 is the whole charge point in OCPP; connectors count from 1 (2.0.1: the EVSE id). */
-const connectorId = z.int().min(0);
-/** OCPP 1.6 integer ids are sent as strings, so both versions fit. */
-const transactionId = z.string().min(1);
+const connectorId = z.int().min(0).max(INT32_MAX);
+/** OCPP 1.6 integer ids are sent as strings, so both versions fit (2.0.1: identifierString of at most 36). */
+const transactionId = z.string().min(1).max(36);
+/** a 1.6 key (CiString50) or a 2.0.1 `Component.Variable` (two names of at most 50 and the dot) */
+const configurationKey = z.string().min(1).max(101);
 
 // The command vocabulary: one set of commands for both OCPP versions; the ocpp service turns each into
 // the version's action (remote_start → 1.6 RemoteStartTransaction / 2.0.1 RequestStartTransaction).
-const port = z.int().min(1);
+const port = z.int().min(1).max(INT32_MAX);
 export const OcppCommandSchema = z.discriminatedUnion("command", [
   z.object({
     command: z.literal("remote_start"),
@@ -32,19 +36,20 @@ export const OcppCommandSchema = z.discriminatedUnion("command", [
     connectorId: port.optional(),
   }),
   /** A power limit in W on a connector (0: the whole charge point), as a charging profile. */
-  z.object({ command: z.literal("set_power_limit"), connectorId, limitW: z.int().min(0) }),
+  z.object({ command: z.literal("set_power_limit"), connectorId, limitW: z.int().min(0).max(INT32_MAX) }),
   z.object({ command: z.literal("clear_power_limit"), connectorId: connectorId.optional() }),
   z.object({
     command: z.literal("reserve_now"),
-    reservationId: z.int().min(0),
+    reservationId: z.int().min(0).max(INT32_MAX),
     connectorId,
     idTag: z.string().min(1).max(20),
     expiresAt: IsoDateTimeSchema,
   }),
-  z.object({ command: z.literal("cancel_reservation"), reservationId: z.int().min(0) }),
+  z.object({ command: z.literal("cancel_reservation"), reservationId: z.int().min(0).max(INT32_MAX) }),
   /** 1.6 configuration keys; 2.0.1 `Component.Variable` (e.g. OCPPCommCtrlr.HeartbeatInterval). */
-  z.object({ command: z.literal("get_configuration"), keys: z.array(z.string().min(1)).optional() }),
-  z.object({ command: z.literal("set_configuration"), key: z.string().min(1), value: z.string() }),
+  z.object({ command: z.literal("get_configuration"), keys: z.array(configurationKey).max(100).optional() }),
+  /** the value: 1.6 CiString500, 2.0.1 attributeValue of at most 1,000 */
+  z.object({ command: z.literal("set_configuration"), key: configurationKey, value: z.string().max(1000) }),
 ]);
 export type OcppCommand = z.infer<typeof OcppCommandSchema>;
 export type OcppCommandName = OcppCommand["command"];

@@ -2,14 +2,15 @@ import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type OcppVersion, topics } from "@energy/contracts";
-import type { Logger } from "@energy/kafka";
+import { enqueueEvent, InvalidMessageError, type Logger } from "@energy/kafka";
 import { createRPCError, RPCServer } from "ocpp-rpc";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
 import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
+import { oversizedFrame } from "../domain/frames.ts";
 import { verifyPassword } from "../domain/password.ts";
-import { recordEvent } from "../events.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
+import { strictValidators } from "./validators.ts";
 
 /** Subprotocols in the server's order of preference. */
 export const SUBPROTOCOLS = ["ocpp2.0.1", "ocpp1.6"] as const;
@@ -58,6 +59,10 @@ type RpcClient = {
     awaitPending?: boolean;
   }): Promise<unknown>;
   sendRaw(message: string): void;
+  /** its websocket (a charger that does not answer the close at shutdown is cut off) */
+  _ws?: { terminate(): void };
+  /** ocpp-rpc's handler of each incoming frame (wrapped to refuse oversized frames unread) */
+  _onMessage(buffer: Buffer): void;
   on(event: "close", listener: (info: { code: number; reason: string | Buffer }) => void): void;
 };
 
@@ -83,7 +88,6 @@ export interface CentralSystemOptions {
   handlers: HandlerTable;
   /** wakes the outbox relay after a transaction that recorded events */
   published: () => void;
-  log: Logger & { debug?: (obj: object, msg?: string) => void };
 }
 
 /**
@@ -103,6 +107,8 @@ export class CentralSystem {
   private readonly verified = new Map<string, { storedHash: string; digest: string }>();
   /** Disconnections being recorded: shutdown waits for them before the database closes. */
   private readonly closing = new Set<Promise<void>>();
+  /** the app's log once attached */
+  private log: Logger = { info() {}, warn() {}, error() {} };
 
   constructor(private readonly opts: CentralSystemOptions) {
     this.rpc = new RPCServer({
@@ -112,6 +118,10 @@ export class CentralSystem {
       callTimeoutMs: opts.config.COMMAND_TIMEOUT_SECONDS * 1000,
       // a charger that keeps sending garbage is not cut off: each bad frame gets its CALLERROR
       maxBadMessages: Number.POSITIVE_INFINITY,
+      // the versions' schemas, and what they leave out (nesting, NUL, surrogates, 32-bit integers)
+      strictModeValidators: strictValidators(),
+      // a frame over the limit is refused unread (oversizedFrame); one far over it ends the socket
+      wssOptions: { maxPayload: opts.config.OCPP_MAX_FRAME_BYTES * 4 },
     });
     this.rpc.auth((accept, reject, handshake) => {
       this.authenticate(handshake).then(
@@ -120,7 +130,7 @@ export class CentralSystem {
             ? accept({ charger: outcome.charger })
             : reject(outcome.status, outcome.message),
         (err: unknown) => {
-          this.opts.log.error({ err, identity: handshake.identity }, "upgrade check failed");
+          this.log.error({ err, identity: handshake.identity }, "upgrade check failed");
           reject(503, "Service Unavailable");
         },
       );
@@ -128,9 +138,13 @@ export class CentralSystem {
     this.rpc.on("client", (client: RpcClient) => this.onClient(client));
   }
 
-  /** Routes websocket upgrades under /ocpp/ to the OCPP server; any other upgrade is refused with 404. */
-  attach(server: Server): void {
-    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  /**
+   * Routes websocket upgrades of the app's server under /ocpp/ to the OCPP server (any other upgrade is
+   * refused with 404), and logs in the app's log. The runtime does it at start (service.ts onStart).
+   */
+  attach(app: { server: Server; log: Logger & { child(bindings: object): Logger } }): void {
+    this.log = app.log.child({ component: "central-system" });
+    app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? "/").split("?")[0]!;
       if (!path.startsWith(`${OCPP_PATH}/`)) {
         socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
@@ -175,13 +189,23 @@ export class CentralSystem {
     return this.sessions.get(chargePointId)?.sessionId ?? null;
   }
 
-  /** Closes every socket and waits until their disconnections are recorded. */
-  async close(): Promise<void> {
-    const open = [...this.sessions.values()].map((s) =>
-      s.client.close({ code: 1001, reason: "server shutting down", force: true }).catch(() => {}),
-    );
+  /**
+   * Tells every charger to go (close 1001, "going away"), waits up to `graceMs` for each to answer the
+   * close, cuts off the ones that did not, and waits until their disconnections are recorded.
+   */
+  async close(graceMs = 2_000): Promise<void> {
+    const reason = "server shutting down";
+    const open = [...this.sessions.values()].map(async (s) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), graceMs);
+      });
+      const outcome = await Promise.race([s.client.close({ code: 1001, reason }).catch(() => {}), late]);
+      clearTimeout(timer);
+      if (outcome === "late") s.client._ws?.terminate();
+    });
     await Promise.all(open);
-    await this.rpc.close({ code: 1001, reason: "server shutting down", force: true });
+    await this.rpc.close({ code: 1001, reason, force: true });
     while (this.closing.size > 0) await Promise.allSettled([...this.closing]);
   }
 
@@ -230,6 +254,13 @@ export class CentralSystem {
     // Error codes in the version's own spelling, whatever ocpp-rpc produced (domain/error-codes.ts).
     const send = client.sendRaw.bind(client);
     client.sendRaw = (message: string) => send(rewriteOutgoingFrame(version, message));
+    // A frame over OCPP_MAX_FRAME_BYTES is answered with a CALLERROR and never parsed.
+    const receive = client._onMessage.bind(client);
+    client._onMessage = (buffer: Buffer) => {
+      const refusal = oversizedFrame(buffer, this.opts.config.OCPP_MAX_FRAME_BYTES);
+      if (!refusal) receive(buffer);
+      else if (refusal.answer) client.sendRaw(refusal.answer);
+    };
 
     const session: Session = {
       client,
@@ -248,7 +279,7 @@ export class CentralSystem {
       void previous.client.close({ code: 1000, reason: "replaced by a new connection", force: true });
     }
     session.ready = this.recordConnected(session).catch((err: unknown) => {
-      this.opts.log.error({ err, chargePointId: id }, "could not record the connection");
+      this.log.error({ err, chargePointId: id }, "could not record the connection");
       void client.close({ code: 1011, reason: "internal error", force: true });
       throw err;
     });
@@ -282,7 +313,7 @@ export class CentralSystem {
         create: { chargePointId: id, ...row },
         update: row,
       });
-      await recordEvent(tx, topics.ocppCharger, "charger.connected", {
+      await enqueueEvent(tx, topics.ocppCharger, "charger.connected", {
         chargePointId: id,
         ocppVersion,
         instanceId,
@@ -307,14 +338,14 @@ export class CentralSystem {
           where: { chargePointId: id, sessionId: session.sessionId },
         });
         if (removed.count === 0) return;
-        await recordEvent(tx, topics.ocppCharger, "charger.disconnected", {
+        await enqueueEvent(tx, topics.ocppCharger, "charger.disconnected", {
           chargePointId: id,
           reason: reason || null,
         });
       }, LONG_WAIT);
       this.opts.published();
     } catch (err) {
-      this.opts.log.error({ err, chargePointId: id }, "could not record the disconnection");
+      this.log.error({ err, chargePointId: id }, "could not record the disconnection");
     }
   }
 
@@ -345,35 +376,64 @@ export class CentralSystem {
           .digest("base64url")
       : "";
     const receivedAt = new Date();
-    const result = await db.$transaction(async (tx) => {
-      if (dedup) {
-        const seen = await tx.ocppMessage.findUnique({
-          where: {
-            chargePointId_messageId_action_contentHash: { chargePointId, messageId, action, contentHash },
-          },
-        });
-        if (seen) return seen.response as Record<string, unknown>;
-      }
-      const ctx: CallContext = {
-        db,
-        tx,
-        config,
-        version: session.version,
-        charger: session.charger,
-        connection: session.connection,
-        messageId,
-        receivedAt,
-        correlationId: randomUUID(),
-      };
-      const response = await handler(ctx, params);
-      if (dedup) {
-        await tx.ocppMessage.create({
-          data: { chargePointId, messageId, action, contentHash, response: response as object },
-        });
-      }
-      return response;
-    }, LONG_WAIT);
+    const result = await db
+      .$transaction(async (tx) => {
+        if (dedup) {
+          const seen = await tx.ocppMessage.findUnique({
+            where: {
+              chargePointId_messageId_action_contentHash: { chargePointId, messageId, action, contentHash },
+            },
+          });
+          if (seen) return seen.response as Record<string, unknown>;
+        }
+        const ctx: CallContext = {
+          db,
+          tx,
+          config,
+          version: session.version,
+          charger: session.charger,
+          connection: session.connection,
+          messageId,
+          receivedAt,
+          correlationId: randomUUID(),
+        };
+        const response = await handler(ctx, params);
+        if (dedup) {
+          await tx.ocppMessage.create({
+            data: { chargePointId, messageId, action, contentHash, response: response as object },
+          });
+        }
+        return response;
+      }, LONG_WAIT)
+      .catch((err: unknown) => {
+        throw this.callError(err, session, action);
+      });
     this.opts.published();
     return result;
+  }
+
+  /**
+   * The CALLERROR for a call whose handling failed: a handler's own (createRPCError) as it is; a value the
+   * charger sent that an event's contract refuses (InvalidMessageError naming the field) or that a column
+   * cannot hold (Prisma P2020, P2033) is the charger's PropertyConstraintViolation; anything else is an
+   * InternalError whose text says nothing of the database (the error itself goes to the log).
+   */
+  private callError(err: unknown, session: Session, action: string): unknown {
+    if ((err as { rpcErrorCode?: string }).rpcErrorCode) return err;
+    const chargePointId = session.charger.chargePointId;
+    if (err instanceof InvalidMessageError) {
+      this.log.warn(
+        { issues: err.issues, chargePointId, action },
+        "a call carried a value no event may carry",
+      );
+      return createRPCError("PropertyConstraintViolation", `a value is out of range: ${err.message}`);
+    }
+    const code = (err as { code?: string }).code;
+    if (code === "P2020" || code === "P2033") {
+      this.log.warn({ err, chargePointId, action }, "a call carried a value no column can hold");
+      return createRPCError("PropertyConstraintViolation", "a value is out of the range this field can take");
+    }
+    this.log.error({ err, chargePointId, action }, "a call could not be handled");
+    return createRPCError("InternalError", `the central system could not handle ${action}`);
   }
 }

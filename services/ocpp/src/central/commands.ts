@@ -1,23 +1,19 @@
 import { randomInt } from "node:crypto";
-import { type OcppCommand, topics } from "@energy/contracts";
-import type { Logger } from "@energy/kafka";
+import { type EventPayload, type OcppCommand, topics } from "@energy/contracts";
+import { enqueueEvent, type Logger } from "@energy/kafka";
 import type { Config } from "../config.ts";
 import type { Db, Tx } from "../db.ts";
 import { answerStatus, toOcppCall } from "../domain/commands.ts";
-import { recordEvent } from "../events.ts";
 import type { CommandLog } from "../generated/prisma/client.ts";
 import type { CentralSystem } from "./central-system.ts";
 
-export interface CommandRequest {
-  commandId: string;
-  chargePointId: string;
-  request: OcppCommand;
-  requestedBy: string;
+/** A command as ocpp.command.v1 carries it (from Kafka, or built by the HTTP route), and where it came from. */
+export type CommandRequest = EventPayload<typeof topics.ocppCommand, "command.requested"> & {
   correlationId: string;
   /** the envelope id of the command.requested message, when it came from Kafka */
   causationId?: string;
   source: "http" | "kafka";
-}
+};
 
 type Failure = { errorCode: string; errorMessage: string; action?: string | null };
 
@@ -38,9 +34,16 @@ export class Commands {
       central: CentralSystem;
       instanceId: string;
       published: () => void;
-      log: Logger;
     },
   ) {}
+
+  /** the app's log once attached */
+  private log: Logger = { info() {}, warn() {}, error() {} };
+
+  /** Logs in the app's log (the runtime attaches it at start: service.ts onStart). */
+  attach(app: { log: Logger & { child(bindings: object): Logger } }): void {
+    this.log = app.log.child({ component: "commands" });
+  }
 
   /**
    * Records a command (once per commandId) and, from HTTP, puts it on ocpp.command.v1 for the other
@@ -49,37 +52,44 @@ export class Commands {
   async submit(req: CommandRequest, orgId: string | null): Promise<CommandLog> {
     const { db, config } = this.opts;
     const timeoutAt = new Date(Date.now() + config.COMMAND_TIMEOUT_SECONDS * 1000);
-    const logged = await db.$transaction(async (tx) => {
-      const existing = await tx.commandLog.findUnique({ where: { id: req.commandId } });
-      if (existing) return existing;
-      const row = await tx.commandLog.create({
-        data: {
-          id: req.commandId,
-          chargePointId: req.chargePointId,
-          orgId,
-          command: req.request.command,
-          params: req.request as object,
-          requestedBy: req.requestedBy,
-          correlationId: req.correlationId,
-          source: req.source,
-          timeoutAt,
-        },
-      });
-      if (req.source === "http") {
-        await recordEvent(
-          tx,
-          topics.ocppCommand,
-          "command.requested",
-          {
-            commandId: req.commandId,
+    const record = () =>
+      db.$transaction(async (tx) => {
+        const existing = await tx.commandLog.findUnique({ where: { id: req.commandId } });
+        if (existing) return existing;
+        const row = await tx.commandLog.create({
+          data: {
+            id: req.commandId,
             chargePointId: req.chargePointId,
-            request: req.request,
+            orgId,
+            command: req.request.command,
+            params: req.request as object,
             requestedBy: req.requestedBy,
+            correlationId: req.correlationId,
+            source: req.source,
+            timeoutAt,
           },
-          { correlationId: req.correlationId },
-        );
-      }
-      return row;
+        });
+        if (req.source === "http") {
+          await enqueueEvent(
+            tx,
+            topics.ocppCommand,
+            "command.requested",
+            {
+              commandId: req.commandId,
+              chargePointId: req.chargePointId,
+              request: req.request,
+              requestedBy: req.requestedBy,
+            },
+            { correlationId: req.correlationId },
+          );
+        }
+        return row;
+      });
+    // Two instances that both read the command from ocpp.command.v1 may both try to log it: the one that
+    // loses the race reads the winner's row (a unique violation on the id, Prisma's P2002).
+    const logged = await record().catch(async (err: unknown) => {
+      if ((err as { code?: string }).code !== "P2002") throw err;
+      return db.commandLog.findUniqueOrThrow({ where: { id: req.commandId } });
     });
     this.opts.published();
     if (logged.status === "pending") await this.route(logged);
@@ -91,7 +101,7 @@ export class Commands {
     const { db, central, config, instanceId } = this.opts;
     if (central.holds(command.chargePointId)) {
       void this.execute(command).catch((err: unknown) =>
-        this.opts.log.error({ err, commandId: command.id }, "command failed unexpectedly"),
+        this.log.error({ err, commandId: command.id }, "command failed unexpectedly"),
       );
       return;
     }
@@ -169,7 +179,7 @@ export class Commands {
       });
       if (won.count === 0) return false;
       if (status === "Accepted") await applyAccepted(tx, command, request);
-      await recordEvent(
+      await enqueueEvent(
         tx,
         topics.ocppCommandResult,
         "command.completed",
@@ -202,7 +212,7 @@ export class Commands {
         },
       });
       if (won.count === 0) return false;
-      await recordEvent(
+      await enqueueEvent(
         tx,
         topics.ocppCommandResult,
         "command.failed",

@@ -1,8 +1,8 @@
 import type { ChargingState, ConnectorStatus } from "@energy/contracts";
 import { topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import type { PortState } from "../domain/connector-status.ts";
 import type { ChargerTime } from "../domain/timestamps.ts";
-import { recordEvent } from "../events.ts";
 import type { CallContext } from "./handler.ts";
 import { emitReading } from "./readings.ts";
 
@@ -56,7 +56,7 @@ export async function applyConnectorStatus(ctx: CallContext, update: StatusUpdat
     existing.errorCode !== data.errorCode ||
     existing.chargingState !== data.chargingState;
   if (!changed) return;
-  await recordEvent(
+  await enqueueEvent(
     tx,
     topics.ocppCharger,
     "connector.status_changed",

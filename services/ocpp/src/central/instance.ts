@@ -6,7 +6,7 @@ import type { Commands } from "./commands.ts";
 /**
  * What a running instance does every few seconds: refreshes its service_instance row (so others know it
  * holds its sockets), closes sockets whose charger has since connected to another instance, and fails
- * commands that timed out while pending. Started by server.ts (and the tests), never inside buildApp.
+ * commands that timed out while pending. A job of the runtime (service.ts), never started inside buildApp.
  */
 export function startInstanceLoop(opts: {
   db: Db;

@@ -1,10 +1,10 @@
 import { topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { derForConnector } from "../domain/connector-der.ts";
 import type { PortState } from "../domain/connector-status.ts";
 import type { Sample } from "../domain/meter-values.ts";
 import { powerBands } from "../domain/power-limits.ts";
 import { buildReading } from "../domain/readings.ts";
-import { recordEvent } from "../events.ts";
 import type { CallContext } from "./handler.ts";
 
 /**
@@ -59,7 +59,7 @@ export async function emitReading(
     session: open ? { id: Number(open.id), meterStartWh: open.meterStartWh } : null,
     bands,
   });
-  await recordEvent(
+  await enqueueEvent(
     tx,
     topics.ocppCharger,
     "reading.measured",

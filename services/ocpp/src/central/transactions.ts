@@ -1,7 +1,7 @@
 import { type ChargingState, topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import type { Sample } from "../domain/meter-values.ts";
 import type { ChargerTime } from "../domain/timestamps.ts";
-import { recordEvent } from "../events.ts";
 import type { ChargingTransaction } from "../generated/prisma/client.ts";
 import type { CallContext } from "./handler.ts";
 
@@ -63,7 +63,7 @@ export async function openTransaction(
 }
 
 export async function publishStarted(ctx: CallContext, t: ChargingTransaction): Promise<void> {
-  await recordEvent(
+  await enqueueEvent(
     ctx.tx,
     topics.ocppTransaction,
     "transaction.started",
@@ -130,7 +130,7 @@ export async function publishUpdated(
     meter !== undefined
       ? await ctx.tx.chargingTransaction.update({ where: { id: t.id }, data: { lastMeterWh: meter } })
       : t;
-  await recordEvent(
+  await enqueueEvent(
     ctx.tx,
     topics.ocppTransaction,
     "transaction.updated",
@@ -172,7 +172,7 @@ export async function closeTransaction(
   });
   const stop = wh(closed.meterStopWh);
   const start = wh(closed.meterStartWh);
-  await recordEvent(
+  await enqueueEvent(
     ctx.tx,
     topics.ocppTransaction,
     "transaction.ended",

@@ -1,9 +1,5 @@
-import type { EventPayload, topics } from "@energy/contracts";
-import type { Subscription } from "@energy/kafka";
-import type { Tx } from "../db.ts";
-import { inTx } from "./in-tx.ts";
-
-type Der = EventPayload<typeof topics.registryDer, "der.created">;
+import { type Der, topics } from "@energy/contracts";
+import { defineSubscription, type Tx } from "../context.ts";
 
 /**
  * registry.der.v1 → port_der: the ev_charger_port DERs, which receive the connectors' readings
@@ -18,13 +14,8 @@ async function upsertDer(tx: Tx, d: Der) {
   await tx.portDer.upsert({ where: { id: d.derId }, create: { id: d.derId, ...data }, update: data });
 }
 
-export const registryDers: Subscription = {
-  topic: "registry.der.v1",
-  handlers: {
-    "der.created": inTx(upsertDer),
-    "der.updated": inTx(upsertDer),
-    "der.deleted": inTx((tx, p: EventPayload<typeof topics.registryDer, "der.deleted">) =>
-      tx.portDer.deleteMany({ where: { id: p.derId } }),
-    ),
-  },
-};
+export const registryDers = defineSubscription(topics.registryDer, {
+  "der.created": (der, { tx }) => upsertDer(tx, der),
+  "der.updated": (der, { tx }) => upsertDer(tx, der),
+  "der.deleted": ({ derId }, { tx }) => tx.portDer.deleteMany({ where: { id: derId } }),
+});

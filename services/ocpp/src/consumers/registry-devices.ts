@@ -1,9 +1,5 @@
-import type { EventPayload, topics } from "@energy/contracts";
-import type { Subscription } from "@energy/kafka";
-import type { Tx } from "../db.ts";
-import { inTx } from "./in-tx.ts";
-
-type Device = EventPayload<typeof topics.registryDevice, "device.registered">;
+import { type Device, topics } from "@energy/contracts";
+import { defineSubscription, type Tx } from "../context.ts";
 
 /** Device types that speak OCPP to this service. */
 export const CHARGER_TYPES = ["ev_charger", "v2x_charger"] as const;
@@ -25,17 +21,10 @@ async function upsertDevice(tx: Tx, d: Device) {
   });
 }
 
-export const registryDevices: Subscription = {
-  topic: "registry.device.v1",
-  handlers: {
-    "device.registered": inTx(upsertDevice),
-    "device.updated": inTx(upsertDevice),
-    "device.state_changed": inTx(
-      (tx, p: EventPayload<typeof topics.registryDevice, "device.state_changed">) =>
-        tx.chargerDevice.updateMany({ where: { id: p.deviceId }, data: { state: p.to } }),
-    ),
-    "device.deleted": inTx((tx, p: EventPayload<typeof topics.registryDevice, "device.deleted">) =>
-      tx.chargerDevice.deleteMany({ where: { id: p.deviceId } }),
-    ),
-  },
-};
+export const registryDevices = defineSubscription(topics.registryDevice, {
+  "device.registered": (device, { tx }) => upsertDevice(tx, device),
+  "device.updated": (device, { tx }) => upsertDevice(tx, device),
+  "device.state_changed": ({ deviceId, to }, { tx }) =>
+    tx.chargerDevice.updateMany({ where: { id: deviceId }, data: { state: to } }),
+  "device.deleted": ({ deviceId }, { tx }) => tx.chargerDevice.deleteMany({ where: { id: deviceId } }),
+});

@@ -1,12 +1,14 @@
+import { IdSchema } from "@energy/contracts";
 import { badRequest, type FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
 import { hashPassword, PASSWORD_RULE } from "../domain/password.ts";
 import { ADMINS, chargerOfOrg, type RouteDeps } from "./access.ts";
 
-const Params = z.object({ orgId: z.string().min(1), chargePointId: z.string().min(1) });
+const Params = z.object({ orgId: IdSchema, chargePointId: IdSchema });
 const Body = z.object({
   password: z
     .string()
+    .max(40)
     .describe("16 to 40 printable ASCII characters (OCPP security profiles 1 and 2: HTTP Basic auth)"),
 });
 

@@ -1,9 +1,10 @@
+import { IdSchema } from "@energy/contracts";
 import type { FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
 import { chargerOfOrg, isoOrNull, READERS, type RouteDeps } from "./access.ts";
 
-const OrgParams = z.object({ orgId: z.string().min(1) });
-const ChargerParams = OrgParams.extend({ chargePointId: z.string().min(1) });
+const OrgParams = z.object({ orgId: IdSchema });
+const ChargerParams = OrgParams.extend({ chargePointId: IdSchema });
 
 const ConnectorView = z.object({
   connectorId: z.int().describe("1.6 connector id; 2.0.1 EVSE id; 0 is the charge point itself"),

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { OcppCommandSchema } from "@energy/contracts";
+import { IdSchema, OcppCommandSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Commands } from "../central/commands.ts";
 import type { CommandLog } from "../generated/prisma/client.ts";
 import { chargerOfOrg, isoOrNull, OPERATORS, READERS, type RouteDeps } from "./access.ts";
 
-const ChargerParams = z.object({ orgId: z.string().min(1), chargePointId: z.string().min(1) });
-const CommandParams = z.object({ orgId: z.string().min(1), commandId: z.uuid() });
+const ChargerParams = z.object({ orgId: IdSchema, chargePointId: IdSchema });
+const CommandParams = z.object({ orgId: IdSchema, commandId: z.uuid() });
 const Query = z.object({
   wait: z
     .enum(["true", "false"])

@@ -1,8 +1,9 @@
+import { IdSchema } from "@energy/contracts";
 import type { FastifyPluginAsyncZod } from "@energy/service-kit";
 import { z } from "zod";
 import { OPERATORS, type RouteDeps } from "./access.ts";
 
-const Params = z.object({ orgId: z.string().min(1), idTag: z.string().min(1).max(20) });
+const Params = z.object({ orgId: IdSchema, idTag: z.string().min(1).max(20) });
 const Body = z.object({
   status: z.enum(["Accepted", "Blocked"]).default("Accepted"),
   expiresAt: z.iso.datetime({ offset: true }).nullable().default(null),

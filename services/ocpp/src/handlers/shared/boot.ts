@@ -1,6 +1,6 @@
 import { topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import type { CallContext } from "../../central/handler.ts";
-import { recordEvent } from "../../events.ts";
 
 export interface BootInfo {
   vendor: string;
@@ -30,7 +30,7 @@ export async function recordBoot(
       lastHeartbeat: ctx.receivedAt,
     },
   });
-  await recordEvent(
+  await enqueueEvent(
     ctx.tx,
     topics.ocppCharger,
     "charger.booted",

@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { defineService } from "@energy/service-kit";
+import { buildApp } from "./app.ts";
+import { CentralSystem } from "./central/central-system.ts";
+import { Commands } from "./central/commands.ts";
+import { startInstanceLoop } from "./central/instance.ts";
+import { ConfigSchema } from "./config.ts";
+import { ocppCommands } from "./consumers/commands.ts";
+import { registryDers } from "./consumers/registry-ders.ts";
+import { registryDevices } from "./consumers/registry-devices.ts";
+import { registryMemberships } from "./consumers/registry-memberships.ts";
+import { registryOrganizations } from "./consumers/registry-organizations.ts";
+import type { OcppShared } from "./context.ts";
+import { closeDb, createDb } from "./db.ts";
+import { v16Handlers } from "./handlers/v16/index.ts";
+import { v201Handlers } from "./handlers/v201/index.ts";
+
+/**
+ * The ocpp service, declared: the runtime (packages/service-kit) builds config → database → producer →
+ * outbox relay → the central system and commands → app → the websocket endpoint on the app's server →
+ * the registry projection and command consumers → the instance loop, and closes them in reverse. Chargers
+ * are told to go (their disconnections recorded) before the HTTP server stops taking requests.
+ */
+export const ocpp = defineService({
+  name: "ocpp",
+  dir: fileURLToPath(new URL("..", import.meta.url)),
+  configSchema: ConfigSchema,
+  // a boot storm queues thousands of charger transactions behind the pool
+  database: { create: (config) => createDb(config.DATABASE_URL, 20), close: closeDb },
+  context: ({ db, config, published }): OcppShared => {
+    const instanceId = config.INSTANCE_ID ?? `ocpp-${randomUUID().slice(0, 8)}`;
+    const central = new CentralSystem({
+      db,
+      config,
+      instanceId,
+      handlers: { "1.6": v16Handlers, "2.0.1": v201Handlers },
+      published,
+    });
+    const commands = new Commands({ db, config, central, instanceId, published });
+    return { instanceId, central, commands };
+  },
+  app: buildApp,
+  onStart: async ({ app, central, commands }) => {
+    // the OCPP-J endpoint answers upgrades on the app's server once it listens
+    central.attach(app);
+    commands.attach(app);
+    // chargers are told to go, and their disconnections recorded, before the HTTP server closes
+    app.addHook("preClose", () => central.close());
+  },
+  consumers: [
+    {
+      // the registry data the central system needs: charger devices (who may connect), their
+      // ev_charger_port DERs (where readings go) and memberships (who may command them); snapshots are
+      // upserted, so a replay from the start rebuilds the same tables
+      group: "registry-projection",
+      subscriptions: [registryDevices, registryDers, registryMemberships, registryOrganizations],
+    },
+    {
+      // commands from Kafka, in a group per instance (`ocpp.commands.<instanceId>`): every instance sees
+      // every command and the one holding the socket sends it; no processed_message (shared by instances)
+      group: "commands",
+      groupId: ({ instanceId }) => `commands.${instanceId}`,
+      transactional: false,
+      fromBeginning: false,
+      maxWaitTimeMs: 100,
+      subscriptions: [ocppCommands],
+    },
+  ],
+  jobs: [
+    {
+      // the routing table's heartbeat, superseded sockets and command timeouts
+      name: "instance loop",
+      start: ({ db, central, commands, instanceId, config, log }) =>
+        startInstanceLoop({
+          db,
+          central,
+          commands,
+          instanceId,
+          intervalMs: config.INSTANCE_LOOP_INTERVAL_MS,
+          log: log.child({ loop: "instance" }),
+        }),
+    },
+  ],
+});
