@@ -1,6 +1,15 @@
 export { createTestDatabase, type TestDatabase } from "./database.ts";
 export { kafkaBrokers, postgresUrl } from "./env.ts";
-export { createTestKafka, headersToStrings, type ReadMessage, readTopic, type TestKafka } from "./kafka.ts";
+export {
+  after,
+  createTestKafka,
+  endOffsets,
+  headersToStrings,
+  messagesOn,
+  type ReadMessage,
+  readTopic,
+  type TestKafka,
+} from "./kafka.ts";
 export {
   type JsonSchema,
   type OpenApiDocument,

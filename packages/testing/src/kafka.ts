@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ensureTopics } from "@energy/infra/topics";
-import { type IHeaders, Kafka, logLevel } from "kafkajs";
+import { type Admin, type IHeaders, Kafka, logLevel } from "kafkajs";
 import { kafkaBrokers } from "./env.ts";
 
 export interface TestKafka {
@@ -81,6 +81,28 @@ export async function readTopic(
   } finally {
     await consumer.disconnect();
   }
+}
+
+/**
+ * How many messages `topic` holds right now: the sum of its partitions' end offsets, read with one
+ * request of an admin client already connected (call it the moment an answer arrives to learn whether a
+ * message was on the topic by then).
+ */
+export async function messagesOn(admin: Admin, topic: string): Promise<number> {
+  let sum = 0;
+  for (const end of (await endOffsets(admin, topic)).values()) sum += end;
+  return sum;
+}
+
+/** Each partition's end offset (the offset its next message will get), by partition. */
+export async function endOffsets(admin: Admin, topic: string): Promise<Map<number, number>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
+}
+
+/** The messages of `read` that came after `ends` (what `endOffsets` said before): on each partition, from its end then. */
+export function after(ends: Map<number, number>, read: ReadMessage[]): ReadMessage[] {
+  return read.filter((m) => Number(m.offset) >= (ends.get(m.partition) ?? 0));
 }
 
 export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
