@@ -4,6 +4,7 @@ export {
   after,
   createTestKafka,
   endOffsets,
+  groupCaughtUp,
   headersToStrings,
   messagesOn,
   type ReadMessage,

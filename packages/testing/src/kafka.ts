@@ -100,6 +100,24 @@ export async function endOffsets(admin: Admin, topic: string): Promise<Map<numbe
   return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
 }
 
+/**
+ * Whether consumer group `groupId` has committed the end offset of every partition of `topic`: it has
+ * handled everything on the topic, so nothing more will be delivered to it (what "caught up" means
+ * before a test checks that nothing was handled twice).
+ */
+export async function groupCaughtUp(admin: Admin, groupId: string, topic: string): Promise<boolean> {
+  const [ends, committed] = await Promise.all([
+    endOffsets(admin, topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]);
+  const partitions = committed.find((t) => t.topic === topic)?.partitions ?? [];
+  // a partition the group never committed on answers -1: caught up only if the partition is empty
+  return [...ends].every(([partition, end]) => {
+    const offset = Number(partitions.find((p) => p.partition === partition)?.offset ?? -1);
+    return Math.max(offset, 0) === end;
+  });
+}
+
 /** The messages of `read` that came after `ends` (what `endOffsets` said before): on each partition, from its end then. */
 export function after(ends: Map<number, number>, read: ReadMessage[]): ReadMessage[] {
   return read.filter((m) => Number(m.offset) >= (ends.get(m.partition) ?? 0));
