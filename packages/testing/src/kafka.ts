@@ -19,12 +19,17 @@ export interface TestKafka {
 export async function createTestKafka(opts: { topics: readonly string[] }): Promise<TestKafka> {
   const brokers = kafkaBrokers();
   const topicPrefix = `t${randomBytes(4).toString("hex")}.`;
-  try {
-    await ensureTopics({ brokers, prefix: topicPrefix, only: opts.topics });
-  } catch (error) {
-    throw new Error(
-      `could not create test topics on TEST_KAFKA_BROKERS=${brokers}: ${(error as Error).message}`,
-    );
+  // Under load the shared broker may answer the wait for the new topics' leaders with "does not host
+  // this topic-partition" before their metadata has spread; creating is idempotent, so ask again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureTopics({ brokers, prefix: topicPrefix, only: opts.topics });
+      break;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (attempt < 3 && /does not host this topic-partition|leader/i.test(message)) continue;
+      throw new Error(`could not create test topics on TEST_KAFKA_BROKERS=${brokers}: ${message}`);
+    }
   }
   const kafka = new Kafka({
     clientId: `test-${topicPrefix}`,
