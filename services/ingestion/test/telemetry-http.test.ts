@@ -1,6 +1,5 @@
 import { gzipSync } from "node:zlib";
 import { after, endOffsets, messagesOn, readTopic, waitFor } from "@energy/testing";
-import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 
@@ -11,7 +10,7 @@ const now = Date.now();
 const T0 = now - 60_000;
 
 let ing: Ingestion;
-let admin: Admin;
+let admin: ReturnType<Ingestion["testKafka"]["kafka"]["admin"]>;
 const telemetryTopic = () => `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`;
 const rejectedTopic = () => `${ing.testKafka.topicPrefix}ingestion.telemetry-rejected.v1`;
 

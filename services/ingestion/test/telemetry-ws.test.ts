@@ -1,6 +1,5 @@
 import type { AddressInfo } from "node:net";
 import { after, endOffsets, messagesOn, readTopic } from "@energy/testing";
-import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
@@ -8,7 +7,7 @@ import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 const GATEWAY = "gw-ws-1";
 let ing: Ingestion;
 let url: string;
-let admin: Admin;
+let admin: ReturnType<Ingestion["testKafka"]["kafka"]["admin"]>;
 const telemetryTopic = () => `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`;
 
 beforeAll(async () => {
