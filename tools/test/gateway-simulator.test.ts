@@ -19,7 +19,6 @@ import { WebSocketServer } from "ws";
 import { startRegistry } from "../../services/registry/test/helpers.ts";
 import {
   clearSkyFraction,
-  LOCATIONS,
   localTime,
   SiteSimulator,
   type SiteStep,
@@ -213,7 +212,11 @@ describe("curves: a simulated day of a site", () => {
       const starts = ports.filter(
         (p, k) => p.session_id != null && (k === 0 || ports[k - 1]!.session_id !== p.session_id),
       );
-      for (const p of starts.filter((_, k) => k > 0 || ports[0]!.session_id == null)) {
+      // a session already running at midnight started the evening before: not seen starting here
+      const seenStarting = starts.filter((_, k) => k > 0 || ports[0]!.session_id == null);
+      expect(seenStarting.length).toBeGreaterThan(0);
+      expect(ports.some((p) => p.W! > 0)).toBe(true);
+      for (const p of seenStarting) {
         const { hour } = localTime(timezone, p.timestamp);
         expect(hour).toBeGreaterThanOrEqual(17);
         expect(hour).toBeLessThanOrEqual(20.6);
@@ -766,10 +769,8 @@ describe("provisioning in a real registry, and the CLI end to end", () => {
   const provisionOnce = () =>
     provision({ registryUrl, dataDir, gateways: 2, devices: 3, seed: "test", operator });
 
-  let first: ProvisionedGateway[];
-
   it("registers each gateway, claims it for a site and adds the plan's devices and DERs through it", async () => {
-    first = await provisionOnce();
+    const first = await provisionOnce();
     expect(first).toHaveLength(2);
     for (const g of first) {
       const identity = await r.db.identity.findUnique({ where: { id: g.gatewayId } });
@@ -791,10 +792,11 @@ describe("provisioning in a real registry, and the CLI end to end", () => {
   });
 
   it("finds everything again when run again: same ids, nothing added", async () => {
+    const before = await provisionOnce(); // the first run, or one again if the test above ran
     const devicesBefore = await r.db.device.count();
     const again = await provisionOnce();
     const ids = (gs: ProvisionedGateway[]) => gs.map((g) => [g.gatewayId, g.siteId, g.derIds]);
-    expect(ids(again)).toEqual(ids(first));
+    expect(ids(again)).toEqual(ids(before));
     expect(await r.db.device.count()).toBe(devicesBefore);
   });
 
@@ -839,7 +841,7 @@ describe("provisioning in a real registry, and the CLI end to end", () => {
         .slice(0, firstRun)
         .flatMap((b) => b.items.filter((i) => i.derId === der.id));
       const after = second.flatMap((b) => b.items.filter((i) => i.derId === der.id));
-      if (after.length === 0) continue;
+      expect(after.length, der.id).toBeGreaterThan(0);
       const last = before.at(-1)!.reading;
       const next = after[0]!.reading;
       expect(next.timestamp).toBe(last.timestamp + 1_000);
@@ -864,5 +866,4 @@ it("the status line names sent, accepted, rejected and the latency percentiles",
   expect(stats.line(new Date("2025-06-21T12:00:10Z"))).toBe(
     "12:00:10 sent 10 (+10) accepted 10 rejected 0 failed 0 slowed 0 | ack p50 9.0 ms p99 200 ms (5 batches) | readings up to 12:00:00Z",
   );
-  expect(LOCATIONS.length).toBeGreaterThan(1);
 });

@@ -2,9 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   type DerType,
   type DeviceType,
-  ID_PREFIXES,
-  IDENTITY_KEY_ALGORITHM,
+  IdentityRegisteredSchema,
+  type IdentityType,
+  IdentityTypeSchema,
   isDerAllowedOnDevice,
+  type KeyAlgorithm,
+  KeyAlgorithmSchema,
 } from "../src/index.ts";
 
 describe("which DERs a device may expose", () => {
@@ -28,18 +31,33 @@ describe("which DERs a device may expose", () => {
 });
 
 describe("identities", () => {
-  it("humans sign with Ed25519, machines with ES256", () => {
-    expect(IDENTITY_KEY_ALGORITHM).toEqual({
-      user: "Ed25519",
-      admin: "Ed25519",
-      root: "Ed25519",
-      gateway: "ES256",
-      device: "ES256",
-      integration: "ES256",
-    });
+  const registered = (identityType: IdentityType, algorithm: KeyAlgorithm) =>
+    IdentityRegisteredSchema.safeParse({
+      identityId: "id-1",
+      identityType,
+      name: null,
+      keyId: "key-1",
+      algorithm,
+      publicKey: "MCowBQYDK2VwAyEA",
+    }).success;
+
+  // an identity.registered event is refused unless the key's algorithm fits the identity's kind
+  it.each<[IdentityType, KeyAlgorithm]>([
+    ["user", "Ed25519"],
+    ["admin", "Ed25519"],
+    ["root", "Ed25519"],
+    ["gateway", "ES256"],
+    ["device", "ES256"],
+    ["integration", "ES256"],
+  ])("a %s registers with an %s key, not the other", (type, algorithm) => {
+    expect(registered(type, algorithm)).toBe(true);
+    expect(registered(type, algorithm === "Ed25519" ? "ES256" : "Ed25519")).toBe(false);
   });
 
-  it("gateway ids start with zap-", () => {
-    expect(ID_PREFIXES.gateway).toBe("zap-");
+  it("every kind of identity, including any added later, accepts exactly one algorithm", () => {
+    for (const type of IdentityTypeSchema.options) {
+      const accepted = KeyAlgorithmSchema.options.filter((algorithm) => registered(type, algorithm));
+      expect(accepted, type).toHaveLength(1);
+    }
   });
 });

@@ -7,7 +7,11 @@ describe("runService", () => {
     const { app, logs } = await buildTestApp();
     const order: string[] = [];
     const exits: number[] = [];
-    const closer = (name: string) => ({ name, close: async () => void order.push(name) });
+    // each closer notes whether the HTTP server still listened when its turn came
+    const closer = (name: string) => ({
+      name,
+      close: async () => void order.push(`${name}${app.server.listening ? " (server still listening)" : ""}`),
+    });
     const running = await runService({
       app,
       port: 0,
@@ -24,7 +28,11 @@ describe("runService", () => {
     expect(exits).toEqual([0]);
     expect(app.server.listening).toBe(false);
     expect(logs()).toContain('"msg":"service started"');
-    expect(logs().indexOf('"closed":"http server"')).toBeLessThan(logs().indexOf('"closed":"consumer"'));
+    const closed = logs()
+      .split("\n")
+      .filter((line) => line.includes('"msg":"closed"'))
+      .map((line) => JSON.parse(line).closed);
+    expect(closed).toEqual(["http server", "consumer", "producer", "database"]);
   });
 
   it("exits with 1 when a closer fails, still closing the rest", async () => {

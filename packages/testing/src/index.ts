@@ -1,6 +1,16 @@
 export { createTestDatabase, type TestDatabase } from "./database.ts";
 export { kafkaBrokers, postgresUrl } from "./env.ts";
-export { createTestKafka, headersToStrings, type ReadMessage, readTopic, type TestKafka } from "./kafka.ts";
+export {
+  after,
+  createTestKafka,
+  endOffsets,
+  groupCaughtUp,
+  headersToStrings,
+  messagesOn,
+  type ReadMessage,
+  readTopic,
+  type TestKafka,
+} from "./kafka.ts";
 export {
   type JsonSchema,
   type OpenApiDocument,

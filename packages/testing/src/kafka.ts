@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ensureTopics } from "@energy/infra/topics";
-import { type IHeaders, Kafka, logLevel } from "kafkajs";
+import { type Admin, type IHeaders, Kafka, logLevel } from "kafkajs";
 import { kafkaBrokers } from "./env.ts";
 
 export interface TestKafka {
@@ -19,12 +19,17 @@ export interface TestKafka {
 export async function createTestKafka(opts: { topics: readonly string[] }): Promise<TestKafka> {
   const brokers = kafkaBrokers();
   const topicPrefix = `t${randomBytes(4).toString("hex")}.`;
-  try {
-    await ensureTopics({ brokers, prefix: topicPrefix, only: opts.topics });
-  } catch (error) {
-    throw new Error(
-      `could not create test topics on TEST_KAFKA_BROKERS=${brokers}: ${(error as Error).message}`,
-    );
+  // Under load the shared broker may answer the wait for the new topics' leaders with "does not host
+  // this topic-partition" before their metadata has spread; creating is idempotent, so ask again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureTopics({ brokers, prefix: topicPrefix, only: opts.topics });
+      break;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (attempt < 3 && /does not host this topic-partition|leader/i.test(message)) continue;
+      throw new Error(`could not create test topics on TEST_KAFKA_BROKERS=${brokers}: ${message}`);
+    }
   }
   const kafka = new Kafka({
     clientId: `test-${topicPrefix}`,
@@ -81,6 +86,46 @@ export async function readTopic(
   } finally {
     await consumer.disconnect();
   }
+}
+
+/**
+ * How many messages `topic` holds right now: the sum of its partitions' end offsets, read with one
+ * request of an admin client already connected (call it the moment an answer arrives to learn whether a
+ * message was on the topic by then).
+ */
+export async function messagesOn(admin: Admin, topic: string): Promise<number> {
+  let sum = 0;
+  for (const end of (await endOffsets(admin, topic)).values()) sum += end;
+  return sum;
+}
+
+/** Each partition's end offset (the offset its next message will get), by partition. */
+export async function endOffsets(admin: Admin, topic: string): Promise<Map<number, number>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
+}
+
+/**
+ * Whether consumer group `groupId` has committed the end offset of every partition of `topic`: it has
+ * handled everything on the topic, so nothing more will be delivered to it (what "caught up" means
+ * before a test checks that nothing was handled twice).
+ */
+export async function groupCaughtUp(admin: Admin, groupId: string, topic: string): Promise<boolean> {
+  const [ends, committed] = await Promise.all([
+    endOffsets(admin, topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]);
+  const partitions = committed.find((t) => t.topic === topic)?.partitions ?? [];
+  // a partition the group never committed on answers -1: caught up only if the partition is empty
+  return [...ends].every(([partition, end]) => {
+    const offset = Number(partitions.find((p) => p.partition === partition)?.offset ?? -1);
+    return Math.max(offset, 0) === end;
+  });
+}
+
+/** The messages of `read` that came after `ends` (what `endOffsets` said before): on each partition, from its end then. */
+export function after(ends: Map<number, number>, read: ReadMessage[]): ReadMessage[] {
+  return read.filter((m) => Number(m.offset) >= (ends.get(m.partition) ?? 0));
 }
 
 export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {

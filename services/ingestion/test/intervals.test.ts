@@ -97,7 +97,14 @@ describe("intervalDeltas", () => {
   });
 
   it("half-hours are 30 minutes on :00 and :30", () => {
-    expect(INTERVAL_MS).toBe(1_800_000);
-    for (const start of splitPairs([p(-47, 0), p(93, 10)]).keys()) expect(start % INTERVAL_MS).toBe(0);
+    // 09:13 → 11:33 spreads 140 Wh, 1 Wh a minute: 17 / 30 / 30 / 30 / 30 / 3 on each half-hour it touches
+    expect(byStart(splitPairs([p(-47, 0), p(93, 140)]))).toEqual({
+      "09:00": 17,
+      "09:30": 30,
+      "10:00": 30,
+      "10:30": 30,
+      "11:00": 30,
+      "11:30": 3,
+    });
   });
 });

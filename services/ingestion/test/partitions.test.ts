@@ -1,6 +1,6 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, type TestDatabase } from "@energy/testing";
+import { createTestDatabase, type TestDatabase, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb, createDb, type Db } from "../src/db.ts";
 import { maintainPartitions, partitionDay, partitionName } from "../src/readings/partitions.ts";
@@ -149,6 +149,7 @@ describe("raw reading partitions", () => {
     const day = "2027-06-10";
     let stop = false;
     let n = 0;
+    let written = 0;
     const failures: unknown[] = [];
     const writer = async (derId: string) => {
       while (!stop) {
@@ -164,13 +165,16 @@ describe("raw reading partitions", () => {
             );
             await tx.$queryRawUnsafe("SELECT count(*)::int AS n FROM reading WHERE der_id = $1", derId);
           })
+          .then(() => written++)
           .catch((error: unknown) => failures.push(error));
       }
     };
     const writers = [writer("der-w1"), writer("der-w2"), writer("der-w3")];
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // the writers are under way before the partition is made, and go on writing after it
+    await waitFor("readings written before", () => written >= 15 || failures.length > 0);
     const report = await maintainPartitions(db, { now: new Date(`${day}T12:00:00Z`), retentionDays: 36_500 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const atReport = written;
+    await waitFor("readings written after", () => written >= atReport + 15 || failures.length > 0);
     stop = true;
     await Promise.all(writers);
     expect(failures).toEqual([]);

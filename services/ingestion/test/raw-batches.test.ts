@@ -62,29 +62,53 @@ const body = (...derIds: string[]) =>
     })),
   );
 
-async function put(payload: { body: string; signature: string; gatewayId?: string }) {
+async function put(payload: { body: string; signature: string; gatewayId?: string }, key?: string) {
   await bridge.publish(
     topics.ingestionRaw,
     "batch.received",
     { gatewayId: GATEWAY, receivedAt: new Date().toISOString(), ...payload },
-    { key: payload.gatewayId ?? GATEWAY },
+    { key: key ?? payload.gatewayId ?? GATEWAY },
   );
 }
 
-/** Readings on the topic, each once (a raw batch redelivered after a rebalance publishes its readings again). */
-const distinctReadings = (messages: Array<{ value: string | null }>) =>
+/** The readings a batch body carries, as `derId@timestamp` (how they are found on the topic). */
+const readingsOf = (batch: string): string[] =>
+  (JSON.parse(batch) as Array<{ derId: string; reading: { timestamp: number } }>).map(
+    (r) => `${r.derId}@${r.reading.timestamp}`,
+  );
+const readingsIn = (messages: Array<{ value: string | null }>) =>
   new Set(
     messages.flatMap((m) => {
       const p = JSON.parse(m.value!);
       return p.readings.map((r: { timestamp: number }) => `${p.derId}@${r.timestamp}`);
     }),
-  ).size;
+  );
 /** All messages of the telemetry topic so far (a fresh reader needs a few seconds to join under load). */
 const everything = () =>
   readTopic(ing.testKafka.kafka, `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`, {
     count: Number.MAX_SAFE_INTEGER,
     timeoutMs: 6_000,
   });
+/** Waits until every reading named is on the topic (a raw batch redelivered after a rebalance publishes its readings again); returns all messages. */
+const untilOnTopic = (what: string, readings: string[]) =>
+  waitFor(
+    what,
+    async () => {
+      const all = await everything();
+      const seen = readingsIn(all);
+      return readings.every((r) => seen.has(r)) ? all : null;
+    },
+    { timeoutMs: 45_000 },
+  );
+/**
+ * Puts a good batch behind, with the same message key (same partition: handled after what came before),
+ * and waits for it on the topic; returns the readings on the topic by then.
+ */
+async function caughtUp(key = GATEWAY) {
+  const sentinel = body("der-r-pv");
+  await put({ body: sentinel, signature: signed(sentinel) }, key);
+  return readingsIn(await untilOnTopic("a good batch put behind on the topic", readingsOf(sentinel)));
+}
 const refusals = () =>
   ing.db.rejectedReading.findMany({ where: { channel: "kafka" }, orderBy: { id: "asc" } });
 
@@ -94,16 +118,13 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     await put({ body: first, signature: signed(first) });
     const second = `${body("der-r-pv")}\n`;
     await put({ body: second, signature: signed(second, gatewayKey.privateKey, "der") });
+    const messages = await untilOnTopic("both batches on the topic", [
+      ...readingsOf(first),
+      ...readingsOf(second),
+    ]);
     // one message per DER and batch: the first batch's two readings travel together
-    const messages = await waitFor(
-      "both batches on the topic",
-      async () => {
-        const all = await everything();
-        return distinctReadings(all) === 3 ? all : null;
-      },
-      { timeoutMs: 45_000 },
-    );
-    expect(JSON.parse(messages[0]!.value!).readings).toHaveLength(2);
+    const firstMessage = messages.find((m) => readingsIn([m]).has(readingsOf(first)[0]!))!;
+    expect([...readingsIn([firstMessage])].sort()).toEqual(readingsOf(first).sort());
     expect(new Set(messages.map((m) => JSON.parse(m.value!).gatewayId))).toEqual(new Set([GATEWAY]));
   });
 
@@ -111,12 +132,18 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     ["a body changed after signing", () => ({ body: body("der-r-pv"), signature: signed(body("der-r-pv")) })],
     [
       "a batch signed with another key",
-      () => ({ body: "[]", signature: signed("[]", strangerKey.privateKey) }),
+      () => {
+        const batch = body("der-r-pv");
+        return { body: batch, signature: signed(batch, strangerKey.privateKey) };
+      },
     ],
-    ["a signature that is not base64", () => ({ body: "[]", signature: "%%%" })],
+    ["a signature that is not base64", () => ({ body: body("der-r-pv"), signature: "%%%" })],
     [
       "a gateway without a registered key",
-      () => ({ body: "[]", signature: signed("[]"), gatewayId: "gw-unknown" }),
+      () => {
+        const batch = body("der-r-pv");
+        return { body: batch, signature: signed(batch), gatewayId: "gw-unknown" };
+      },
     ],
   ])("refuses %s whole: stored with the reason, nothing published", async (_what, make) => {
     const before = (await refusals()).length;
@@ -129,9 +156,8 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     expect(stored.reasons).toEqual([
       { field: "signature", message: expect.stringMatching(/^signature: .*the batch was not read$/) },
     ]);
-    await waitFor("the 3 readings on the topic", async () => distinctReadings(await everything()) === 3, {
-      timeoutMs: 45_000,
-    });
+    const onTopic = await caughtUp(batch.gatewayId);
+    for (const reading of readingsOf(batch.body)) expect(onTopic.has(reading), reading).toBe(false);
   });
 
   it("refuses a signed batch that cannot be read, naming why", async () => {
@@ -145,15 +171,27 @@ describe("signed raw batches on ingestion.raw.v1", () => {
 
   it("refuses a key once revoked", async () => {
     await ing.db.identityKey.update({ where: { keyId: "key-raw-1" }, data: { revokedAt: new Date() } });
-    const later = body("der-r-pv");
-    await put({ body: later, signature: signed(later) });
-    // this gateway's refusal (the unknown gateway's earlier one says the same of gw-unknown)
-    await waitFor("the refusal stored", async () =>
-      (await refusals()).some((r) =>
-        JSON.stringify(r.reasons).includes(`gateway ${GATEWAY} has no registered ES256 key`),
-      ),
-    );
-    await ing.db.identityKey.update({ where: { keyId: "key-raw-1" }, data: { revokedAt: null } });
+    try {
+      const later = body("der-r-pv");
+      const before = (await refusals()).length;
+      await put({ body: later, signature: signed(later) });
+      const stored = await waitFor("the refusal stored", async () => {
+        const rows = await refusals();
+        return rows.length > before ? rows[rows.length - 1] : null;
+      });
+      expect(stored.reasons).toEqual([
+        {
+          field: "signature",
+          message: expect.stringContaining(`gateway ${GATEWAY} has no registered ES256 key`),
+        },
+      ]);
+      await ing.db.identityKey.update({ where: { keyId: "key-raw-1" }, data: { revokedAt: null } });
+      // the key is good again: the batch behind is published, the refused one is not
+      const onTopic = await caughtUp();
+      expect(onTopic.has(readingsOf(later)[0]!)).toBe(false);
+    } finally {
+      await ing.db.identityKey.update({ where: { keyId: "key-raw-1" }, data: { revokedAt: null } });
+    }
   });
 
   it("in a good batch, still refuses the reading for a device the gateway does not serve", async () => {
@@ -165,8 +203,9 @@ describe("signed raw batches on ingestion.raw.v1", () => {
     expect(stored.reasons).toEqual([
       { field: "derId", message: expect.stringContaining(`gateway ${GATEWAY} does not serve device dev-r2`) },
     ]);
-    await waitFor("the 4 readings on the topic", async () => distinctReadings(await everything()) === 4, {
-      timeoutMs: 45_000,
-    });
+    const [served, notServed] = readingsOf(mixed);
+    await untilOnTopic("the served reading on the topic", [served!]);
+    const onTopic = await caughtUp();
+    expect(onTopic.has(notServed!)).toBe(false);
   });
 });

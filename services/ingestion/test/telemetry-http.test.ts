@@ -1,5 +1,5 @@
 import { gzipSync } from "node:zlib";
-import { readTopic } from "@energy/testing";
+import { after, endOffsets, messagesOn, readTopic, waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 
@@ -10,9 +10,14 @@ const now = Date.now();
 const T0 = now - 60_000;
 
 let ing: Ingestion;
+let admin: ReturnType<Ingestion["testKafka"]["kafka"]["admin"]>;
+const telemetryTopic = () => `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`;
+const rejectedTopic = () => `${ing.testKafka.topicPrefix}ingestion.telemetry-rejected.v1`;
 
 beforeAll(async () => {
   ing = await startIngestion();
+  admin = ing.testKafka.kafka.admin();
+  await admin.connect();
   await seedSite(ing.db, {
     orgId: "org-a",
     siteId: "site-a",
@@ -46,6 +51,7 @@ beforeAll(async () => {
   await ing.db.device.update({ where: { id: "dev-orphan" }, data: { state: "orphaned" } });
 });
 afterAll(async () => {
+  await admin?.disconnect();
   await ing?.close();
 });
 
@@ -251,18 +257,27 @@ const REFUSED: Array<[string, unknown, string]> = [
 describe("POST /v1/telemetry", () => {
   it.each(ACCEPTED)("accepts %s, on Kafka before the answer", async (_what, derId, reading) => {
     const item = { derId, reading: { ...reading, timestamp: ts() } };
+    const before = await messagesOn(admin, telemetryTopic());
     const res = await send([item]);
+    // read the topic the moment the answer is here, before looking at the answer
+    const atAnswer = await messagesOn(admin, telemetryTopic());
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ accepted: 1, rejected: [] });
+    expect(atAnswer).toBe(before + 1);
   });
 
-  it("published every accepted reading keyed by DER, normalized, with both times", async () => {
-    // one batch per accepted case above, each of one reading: one message each
-    const messages = await readTopic(
-      ing.testKafka.kafka,
-      `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`,
-      { count: ACCEPTED.length },
-    );
+  it("publishes every accepted reading keyed by DER, normalized, with both times", async () => {
+    // one batch per accepted case above, each of one reading: one message each, after those already there
+    const from = await messagesOn(admin, telemetryTopic());
+    const sent = new Set<number>();
+    for (const [, derId, reading] of ACCEPTED) {
+      const timestamp = ts();
+      sent.add(timestamp);
+      expect((await send([{ derId, reading: { ...reading, timestamp } }])).json().accepted).toBe(1);
+    }
+    const messages = (
+      await readTopic(ing.testKafka.kafka, telemetryTopic(), { count: from + ACCEPTED.length })
+    ).filter((m) => JSON.parse(m.value!).readings.some((r: { timestamp: number }) => sent.has(r.timestamp)));
     expect(messages).toHaveLength(ACCEPTED.length);
     for (const m of messages) expect(m.key).toBe(JSON.parse(m.value!).derId);
     const payloads = messages.flatMap((m) => {
@@ -305,8 +320,15 @@ describe("POST /v1/telemetry", () => {
       expect(reason.message).toContain(reason.field.replace(/^reading\./, ""));
   });
 
-  it("stored and published every refused reading with its reasons", async () => {
-    const stored = await ing.db.rejectedReading.findMany({ orderBy: { id: "asc" } });
+  it("stores and publishes every refused reading with its reasons", async () => {
+    const storedBefore = await ing.db.rejectedReading.findMany({ select: { id: true } });
+    const ends = await endOffsets(admin, rejectedTopic());
+    const publishedFrom = { ends, total: [...ends.values()].reduce((a, b) => a + b, 0) };
+    for (const [, item] of REFUSED) expect((await send([item])).json().rejected).toHaveLength(1);
+    const known = new Set(storedBefore.map((r) => r.id));
+    const stored = (await ing.db.rejectedReading.findMany({ orderBy: { id: "asc" } })).filter(
+      (r) => !known.has(r.id),
+    );
     expect(stored).toHaveLength(REFUSED.length);
     expect(stored.every((r) => r.gatewayId === GATEWAY && r.channel === "http")).toBe(true);
     const other = stored.find((r) => r.derId === "der-b-pv")!;
@@ -322,15 +344,15 @@ describe("POST /v1/telemetry", () => {
       derId: "der-pv",
       reading: { type: "pv", timestamp: T0, make: "De\\u0000ye" },
     });
-    const published = await readTopic(
-      ing.testKafka.kafka,
-      `${ing.testKafka.topicPrefix}ingestion.telemetry-rejected.v1`,
-      {
-        count: REFUSED.length,
-      },
+    const published = await waitFor("the refusals on the topic", async () =>
+      (await messagesOn(admin, rejectedTopic())) >= publishedFrom.total + REFUSED.length
+        ? readTopic(ing.testKafka.kafka, rejectedTopic(), { count: publishedFrom.total + REFUSED.length })
+        : null,
     );
-    expect(published).toHaveLength(REFUSED.length);
-    expect(published.map((m) => JSON.parse(m.value!).reasons[0].field).sort()).toEqual(
+    // what this test published: each partition beyond its end offset before
+    const mine = after(publishedFrom.ends, published);
+    expect(mine).toHaveLength(REFUSED.length);
+    expect(mine.map((m) => JSON.parse(m.value!).reasons[0].field).sort()).toEqual(
       REFUSED.map(([, , f]) => f).sort(),
     );
   });
@@ -394,12 +416,12 @@ describe("POST /v1/telemetry", () => {
       "not gzip",
       { "content-type": "application/json", "content-encoding": "gzip" },
       400,
-      undefined,
+      "bad_request",
     ],
   ])("refuses %s as a whole", async (_what, body, headers, status, code) => {
     const res = await send(body, headers as Record<string, string>);
     expect(res.statusCode, res.body).toBe(status);
-    if (code) expect(res.json().error.code).toBe(code);
+    expect(res.json().error.code, res.body).toBe(code);
   });
 
   it("refuses a batch above the item limit, naming it", async () => {

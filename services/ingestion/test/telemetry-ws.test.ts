@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { readTopic } from "@energy/testing";
+import { after, endOffsets, messagesOn, readTopic } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
@@ -7,9 +7,13 @@ import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
 const GATEWAY = "gw-ws-1";
 let ing: Ingestion;
 let url: string;
+let admin: ReturnType<Ingestion["testKafka"]["kafka"]["admin"]>;
+const telemetryTopic = () => `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`;
 
 beforeAll(async () => {
   ing = await startIngestion();
+  admin = ing.testKafka.kafka.admin();
+  await admin.connect();
   await seedSite(ing.db, {
     orgId: "org-ws",
     siteId: "site-ws",
@@ -21,15 +25,21 @@ beforeAll(async () => {
   url = `ws://127.0.0.1:${(ing.app.server.address() as AddressInfo).port}/v1/telemetry/ws`;
 });
 afterAll(async () => {
+  await admin?.disconnect();
   await ing?.close();
 });
 
-/** A connected gateway socket with a way to await the answer to each frame. */
+/**
+ * A connected gateway socket with a way to await the answer to each frame; for each answer, how many
+ * messages the telemetry topic held the moment it arrived (asked before anything else is done with it).
+ */
 async function connect(headers: Record<string, string>) {
   const socket = new WebSocket(url, { headers });
   const answers: Array<Record<string, unknown>> = [];
+  const onTopicAtAnswer: Array<Promise<number>> = [];
   const waiters: Array<() => void> = [];
   socket.on("message", (data) => {
+    onTopicAtAnswer.push(messagesOn(admin, telemetryTopic()));
     answers.push(JSON.parse(data.toString()));
     for (const wake of waiters.splice(0)) wake();
   });
@@ -39,6 +49,8 @@ async function connect(headers: Record<string, string>) {
   });
   return {
     socket,
+    answers,
+    onTopicAtAnswer,
     async answerTo(batchId: string | null, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -62,6 +74,8 @@ const reading = (minute: number, W: number) => ({
 describe("the WebSocket stream", () => {
   it("answers every batch by its id once its readings are on Kafka, several in flight", async () => {
     const gw = await connect(ing.auth(GATEWAY));
+    const ends = await endOffsets(admin, telemetryTopic());
+    const before = await messagesOn(admin, telemetryTopic());
     for (let b = 0; b < 5; b++) {
       gw.socket.send(
         JSON.stringify({ batchId: `b-${b}`, items: [reading(b * 2, -100), reading(b * 2 + 1, -200)] }),
@@ -69,10 +83,12 @@ describe("the WebSocket stream", () => {
     }
     for (let b = 0; b < 5; b++)
       expect(await gw.answerTo(`b-${b}`)).toEqual({ batchId: `b-${b}`, accepted: 2, rejected: [] });
-    const onKafka = await readTopic(
-      ing.testKafka.kafka,
-      `${ing.testKafka.topicPrefix}ingestion.telemetry.v1`,
-      { count: 5 },
+    // one message per batch (one DER): the n-th answer to arrive found at least n of them on the topic
+    const atAnswer = await Promise.all(gw.onTopicAtAnswer);
+    expect(atAnswer.map((count, n) => count >= before + n + 1)).toEqual([true, true, true, true, true]);
+    const onKafka = after(
+      ends,
+      await readTopic(ing.testKafka.kafka, telemetryTopic(), { count: before + 5 }),
     );
     // one message per DER and batch, with the batch's two readings
     expect(onKafka.map((m) => JSON.parse(m.value!).readings.length)).toEqual([2, 2, 2, 2, 2]);
