@@ -16,7 +16,7 @@ import {
 import { createTestKafka, readTopic } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { startRegistry } from "../../services/registry/test/helpers.ts";
+import { startRegistry } from "@energy/registry/testing";
 import {
   clearSkyFraction,
   localTime,
