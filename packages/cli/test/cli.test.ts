@@ -185,17 +185,27 @@ describe("energy, the command-line tool, against the real registry and Kafka", (
     });
     expect(reuse.status).toBe(401);
 
-    // Expired, and its refresh token no longer works: logged in again with the kept key file.
+    // Expired, and its refresh token can never work (not one the registry issued): only a new login with
+    // the kept key file can give a token now.
     const second = session();
     writeFileSync(
       sessionPath,
-      JSON.stringify({ ...second, refreshToken: first.refreshToken, expiresAt: new Date(0).toISOString() }),
+      JSON.stringify({
+        ...second,
+        refreshToken: "never-issued-refresh-token",
+        expiresAt: new Date(0).toISOString(),
+      }),
     );
     const relogged = await energy(["token"], env);
     expect(relogged.code, relogged.stderr).toBe(0);
     const third = session();
     expect(third.accessToken).not.toBe(second.accessToken);
-    expect(third.refreshToken).not.toBe(first.refreshToken);
+    expect(third.refreshToken).not.toBe("never-issued-refresh-token");
+    expect(third.identityId).toBe(first.identityId);
+    // the registry takes the new token (an organization it is not in: 404, not the 401 of a bad token)
+    const api = new ApiClient(registry.url);
+    expect((await api.send("GET", "/organizations/org-none", { token: third.accessToken })).status).toBe(404);
+    expect((await api.send("GET", "/organizations/org-none", { token: "garbage" })).status).toBe(401);
   });
 
   it("refuses bad input with usage errors (exit 2), and says when a service cannot be reached (exit 1)", async () => {
