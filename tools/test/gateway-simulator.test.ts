@@ -17,27 +17,25 @@ import { ingestion } from "@energy/ingestion/service";
 import { type Ingestion, seedSite, startIngestion } from "@energy/ingestion/testing";
 import { BatchConsumerRunner } from "@energy/kafka";
 import { startRegistry } from "@energy/registry/testing";
-import { createTestKafka, endOffsets, readTopic, waitFor } from "@energy/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   clearSkyFraction,
+  GatewaySimulator,
   localTime,
+  planSite,
+  type SimulatedGateway,
   SiteSimulator,
   type SiteStep,
   SOC_MAX,
   SOC_MIN,
   sunElevationSine,
-} from "../gateway-simulator/curves.ts";
-import {
-  GatewaySimulator,
-  type SimulatedGateway,
   syntheticGateways,
   type TelemetryItem,
-} from "../gateway-simulator/fleet.ts";
+} from "@energy/simulation";
+import { createTestKafka, endOffsets, readTopic, waitFor } from "@energy/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main, parseDuration } from "../gateway-simulator/main.ts";
 import { type ProvisionedGateway, provision } from "../gateway-simulator/provision.ts";
 import { run } from "../gateway-simulator/runner.ts";
-import { planSite } from "../gateway-simulator/site-plan.ts";
 import { Stats } from "../gateway-simulator/stats.ts";
 import { HttpTransport } from "../gateway-simulator/transports/http.ts";
 import { KafkaTransport, RAW_TOPIC } from "../gateway-simulator/transports/kafka.ts";
