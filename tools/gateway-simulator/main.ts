@@ -10,7 +10,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { SiteState } from "./curves.ts";
+import type { SiteState } from "@energy/simulation";
 import {
   demoOperator,
   type Operator,

@@ -5,7 +5,7 @@
  * For gateway i: an ES256 (P-256) key kept in <dataDir>/simulator/gateway-<i>.key; a gateway identity
  * registered with it; a site; the gateway claimed by the organization for that site (with the gateway's
  * signature of the registry's claim challenge, as a gateway proves possession); the devices and DERs
- * of the site plan (site-plan.ts), each device talking through the gateway (commIdentityId). Idempotent:
+ * of the site plan (@energy/simulation's site-plan.ts), each device talking through the gateway (commIdentityId). Idempotent:
  * the ids are kept in <dataDir>/simulator/state.json and checked against the registry on every run, and
  * what is missing (a wiped registry, a new device count) is created again.
  */
@@ -19,8 +19,7 @@ import {
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiClient, ApiError, TokenSource } from "@energy/client";
-import type { SimulatedGateway } from "./fleet.ts";
-import { type DerKey, planSite } from "./site-plan.ts";
+import { type DerKey, planSite, type SimulatedGateway } from "@energy/simulation";
 
 // --- registry calls: the shared client (packages/client) -------------------------------------------------
 

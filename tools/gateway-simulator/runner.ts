@@ -5,8 +5,7 @@
  * `window` batches in flight; retriable failures are sent again with backoff. After each acknowledged batch
  * the gateway's site state is handed to `onProgress`, so a restart can continue where it stopped.
  */
-import type { SiteState } from "./curves.ts";
-import { GatewaySimulator, type SimulatedGateway } from "./fleet.ts";
+import { GatewaySimulator, type SimulatedGateway, type SiteState } from "@energy/simulation";
 import type { Stats } from "./stats.ts";
 import type { GatewayLink, Transport } from "./transports/transport.ts";
 import { TransportError } from "./transports/transport.ts";

@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createKafka } from "@energy/kafka";
-import type { TelemetryItem } from "../../../tools/gateway-simulator/fleet.ts";
+import type { TelemetryItem } from "@energy/simulation";
 
 /** Where a DER sits (the projection's rows). */
 export interface DerScope {

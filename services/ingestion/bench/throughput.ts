@@ -1,5 +1,5 @@
 /**
- * Ingestion end to end: simulated gateways stream realistic readings (tools/gateway-simulator's curves,
+ * Ingestion end to end: simulated gateways stream realistic readings (@energy/simulation's curves,
  * counters included) to the ingestion service started as a child process, over WebSocket (default) or
  * HTTP; the service publishes them on ingestion.telemetry.v1 and its telemetry store applies them to
  * PostgreSQL (raw readings, twins, half-hourly energy, liveness).
@@ -34,14 +34,14 @@
  * KAFKA_BROKERS (default 127.0.0.1:9092). Prints figures; asserts nothing (goal: >= 25,000 readings/s).
  */
 import { randomBytes } from "node:crypto";
-import pg from "pg";
-import { WebSocket } from "ws";
 import {
   GatewaySimulator,
   type SimulatedGateway,
   syntheticGateways,
   type TelemetryItem,
-} from "../../../tools/gateway-simulator/fleet.ts";
+} from "@energy/simulation";
+import pg from "pg";
+import { WebSocket } from "ws";
 import { copyBaseline, type DerScope, kafkaBaseline } from "./baselines.ts";
 import {
   CpuMeter,
@@ -328,7 +328,7 @@ try {
       `${seeded.ders} DERs (projection seeded by inserting rows into ${setup.database})`,
   );
   console.log(
-    `readings: tools/gateway-simulator curves, one every ${INTERVAL_MS / 1000} s per DER from ` +
+    `readings: @energy/simulation curves, one every ${INTERVAL_MS / 1000} s per DER from ` +
       `${new Date(start).toISOString()} (a backfill); batches of up to ${BATCH_ITEMS} readings (whole timestamps)`,
   );
 

@@ -3,7 +3,7 @@
  * NDJSON, optionally gzip-compressed. The answer: `{ accepted, rejected: [{ index, reasons }] }`.
  */
 import { gzipSync } from "node:zlib";
-import type { TelemetryItem } from "../fleet.ts";
+import type { TelemetryItem } from "@energy/simulation";
 import {
   type BatchResult,
   bearer,

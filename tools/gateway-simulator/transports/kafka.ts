@@ -10,7 +10,7 @@ import { topics } from "@energy/contracts";
  * ServiceName has no value for it; "ingestion" is the one that names whose intake this is.
  */
 import { createKafka, EventProducer, InvalidMessageError } from "@energy/kafka";
-import type { TelemetryItem } from "../fleet.ts";
+import type { TelemetryItem } from "@energy/simulation";
 import { signBatch } from "../provision.ts";
 import { type BatchResult, type GatewayLink, type Transport, TransportError } from "./transport.ts";
 

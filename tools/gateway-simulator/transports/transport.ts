@@ -1,6 +1,6 @@
 /** What every transport does: send one gateway's batch of items and say what ingestion made of it. */
 import type { KeyObject } from "node:crypto";
-import type { TelemetryItem } from "../fleet.ts";
+import type { TelemetryItem } from "@energy/simulation";
 
 /** The gateway a batch is sent as. */
 export interface GatewayLink {

@@ -7,8 +7,9 @@
  * later (the window then slows the gateway down by itself); one not answered within the ack timeout is sent
  * again.
  */
+
+import type { TelemetryItem } from "@energy/simulation";
 import { WebSocket } from "ws";
-import type { TelemetryItem } from "../fleet.ts";
 import { type BatchResult, bearer, type GatewayLink, type Transport, TransportError } from "./transport.ts";
 
 export interface WsTransportOptions {
