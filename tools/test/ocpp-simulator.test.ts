@@ -1,6 +1,6 @@
+import { type Ocpp, seedCharger, startOcpp } from "@energy/ocpp/testing";
 import { waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Ocpp, seedCharger, startOcpp } from "@energy/ocpp/testing";
 import { SimulatedCharger, type Version } from "../ocpp-simulator/charger.ts";
 
 // The charger simulator against the real ocpp service: each version boots, charges with meter values and
