@@ -1,4 +1,5 @@
-import type { Logger } from "@energy/kafka";
+import { topics } from "@energy/contracts";
+import { enqueueEvent, type Logger } from "@energy/kafka";
 import { type JsonRpcProvider, Transaction, type TransactionReceipt, type Wallet } from "ethers";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
@@ -12,7 +13,6 @@ import {
   replacementFees,
   type Tier,
 } from "../domain/gas.ts";
-import { recordCertificateEvent } from "../events.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { decodeRevert, RESERVATION_STATUS, registryAbi } from "./registry.ts";
 
@@ -33,10 +33,13 @@ export interface ChainSenderDeps {
   registryAddress: string;
   chainId: number;
   config: Config;
-  log: Logger;
+  /** where its warnings go (the app's log once the service has one: see useLog) */
+  log?: Logger;
   /** wakes the outbox relay after a transaction that recorded events */
   published: () => void;
 }
+
+const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 const describe = (error: unknown): string => {
   const revert = decodeRevert(error);
@@ -46,7 +49,7 @@ const describe = (error: unknown): string => {
 };
 /** An answer that means "this node knows the transaction, or its nonce is already used": not a failure to send. */
 const alreadyKnown = (error: unknown) =>
-  /already known|known transaction|nonce too low|nonce has already been used|replacement transaction underpriced/i.test(
+  /already known|already imported|known transaction|nonce too low|nonce has already been used|replacement transaction underpriced/i.test(
     describe(error) + String((error as { message?: string }).message ?? ""),
   );
 
@@ -65,6 +68,7 @@ export class ChainSender {
   private readonly caps: FeeCaps;
   private readonly signer: string;
   private failures = 0;
+  private log: Logger;
 
   constructor(private readonly deps: ChainSenderDeps) {
     this.caps = {
@@ -72,6 +76,12 @@ export class ChainSender {
       maxPriorityFeePerGas: gweiToWei(deps.config.MAX_PRIORITY_FEE_PER_GAS_GWEI),
     };
     this.signer = deps.wallet.address;
+    this.log = deps.log ?? silentLogger;
+  }
+
+  /** Sends its warnings to `log` from now on (the runtime builds the sender before the app's log exists). */
+  useLog(log: Logger): void {
+    this.log = log;
   }
 
   /** Reconciles nonces with the chain, then runs the loop. */
@@ -101,7 +111,7 @@ export class ChainSender {
       } catch (error) {
         // RPC or database trouble: back off and try again (nothing is lost; every step is stored).
         this.failures++;
-        this.deps.log.warn({ err: error, failures: this.failures }, "chain sender: tick failed, will retry");
+        this.log.warn({ err: error, failures: this.failures }, "chain sender: tick failed, will retry");
       }
       const wait = this.failures
         ? Math.min(200 * 2 ** this.failures, 10_000)
@@ -129,7 +139,8 @@ export class ChainSender {
    * the database was restored), and every transaction not yet mined is sent again (same bytes).
    */
   async reconcile(): Promise<void> {
-    const { db, provider, log } = this.deps;
+    const { db, provider } = this.deps;
+    const log = this.log;
     const chainNonce = await provider.getTransactionCount(this.signer, "latest");
     const row = await db.signerNonce.findUnique({ where: { signer: this.signer } });
     if (!row) {
@@ -422,7 +433,8 @@ export class ChainSender {
    * restarting) is not a failure of the work: it stays as it is and is sent again on a later tick.
    */
   private async broadcast(row: ChainTxRow): Promise<void> {
-    const { db, provider, log } = this.deps;
+    const { db, provider } = this.deps;
+    const log = this.log;
     try {
       await provider.send("eth_sendRawTransaction", [row.rawTx]);
     } catch (error) {
@@ -489,7 +501,8 @@ export class ChainSender {
 
   /** Not mined within its tier's time: the same transaction again at higher fees (same nonce). */
   private async maybeReplace(row: ChainTxRow): Promise<void> {
-    const { db, wallet, log } = this.deps;
+    const { db, wallet } = this.deps;
+    const log = this.log;
     const waitedMs = Date.now() - row.pricedAt.getTime();
     if (waitedMs < this.tierSeconds(row.tier) * 1000) {
       // Resend now and then: a node may have dropped it (restart, reorganization, a full pool).
@@ -607,8 +620,9 @@ export class ChainSender {
         detail: { tokenId, txHash, blockNumber },
       },
     });
-    await recordCertificateEvent(
+    await enqueueEvent(
       tx,
+      topics.certificateCertificate,
       "certificate.issued",
       {
         certificateId: c.id,
@@ -656,8 +670,9 @@ export class ChainSender {
             detail: { confirmations },
           },
         });
-        await recordCertificateEvent(
+        await enqueueEvent(
           tx,
+          topics.certificateCertificate,
           "certificate.confirmed",
           {
             certificateId: c.id,
@@ -694,8 +709,9 @@ export class ChainSender {
         detail: { claimId, amountWh: claim.amountWh.toString(), beneficiary: claim.beneficiary, txHash },
       },
     });
-    await recordCertificateEvent(
+    await enqueueEvent(
       tx,
+      topics.certificateCertificate,
       "certificate.claimed",
       {
         certificateId: c.id,
@@ -742,7 +758,7 @@ export class ChainSender {
       });
       return u;
     });
-    this.deps.log.warn(
+    this.log.warn(
       { nonce: row.nonce, hash: row.minedHash },
       "chain sender: a reorganization dropped a mined transaction; resending",
     );
@@ -784,8 +800,9 @@ export class ChainSender {
       await tx.issuanceLog.create({
         data: { certificateId: c.id, requestId: c.requestId, event: "failed", detail: { reason, txHash } },
       });
-      await recordCertificateEvent(
+      await enqueueEvent(
         tx,
+        topics.certificateCertificate,
         "certificate.failed",
         {
           certificateId: c.id,
