@@ -18,6 +18,19 @@ import { decodeRevert, RESERVATION_STATUS, registryAbi } from "./registry.ts";
 
 type Tx = Prisma.TransactionClient;
 type ChainTxRow = Awaited<ReturnType<Db["chainTx"]["findFirstOrThrow"]>>;
+/**
+ * Queued work (certificates, a claim, a reservation log entry) as assign() sees it: how to count an RPC
+ * failure while its transaction is prepared, and how to give it up after MAX_SEND_ATTEMPTS.
+ */
+interface Work {
+  /** what it is, for the log */
+  what: Record<string, unknown>;
+  /** counts one failed attempt; returns how many there have been */
+  failedAttempt(): Promise<number>;
+  /** ends it failed with `reason` (and publishes what its kind publishes) */
+  giveUp(reason: string): Promise<void>;
+}
+
 interface Attempt {
   hash: string;
   raw: string;
@@ -39,13 +52,26 @@ export interface ChainSenderDeps {
   published: () => void;
 }
 
+interface RpcError {
+  code?: string;
+  data?: string | null;
+  shortMessage?: string;
+  message?: string;
+  error?: { message?: string };
+  info?: { error?: { message?: string } };
+}
+const nodeMessage = (e: RpcError): string | undefined => e.info?.error?.message ?? e.error?.message;
+
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 const describe = (error: unknown): string => {
   const revert = decodeRevert(error);
   if (revert) return `${revert.name}(${revert.args.map(String).join(", ")})`;
-  const e = error as { shortMessage?: string; message?: string };
-  return e.shortMessage ?? e.message ?? String(error);
+  const e = error as RpcError;
+  const said = e.shortMessage ?? e.message ?? String(error);
+  // the node's own words, when ethers wrapped them (an error it could not classify, or no revert data)
+  const node = nodeMessage(e);
+  return node && !said.includes(node) ? `${said}: ${node}` : said;
 };
 /** An answer that means "this node knows the transaction, or its nonce is already used": not a failure to send. */
 const alreadyKnown = (error: unknown) =>
@@ -187,7 +213,10 @@ export class ChainSender {
   /** Signs the next piece of queued work under the next nonce; false when nothing is queued. */
   private async assignNext(): Promise<boolean> {
     const { db } = this.deps;
-    const log = await db.reservationLog.findFirst({ where: { chainTxId: null }, orderBy: { id: "asc" } });
+    const log = await db.reservationLog.findFirst({
+      where: { chainTxId: null, failureReason: null },
+      orderBy: { id: "asc" },
+    });
     if (log) {
       const data = registryAbi.encodeFunctionData("logReservation", [
         log.reservationId,
@@ -197,7 +226,20 @@ export class ChainSender {
         BigInt(Math.floor(log.periodEnd.getTime() / 1000)),
         RESERVATION_STATUS[log.status as keyof typeof RESERVATION_STATUS] ?? 1,
       ]);
-      return this.assign("log_reservation", data, "slow", async (tx, id) => {
+      const work: Work = {
+        what: { reservationLog: String(log.id), reservationId: log.reservationId },
+        failedAttempt: async () =>
+          (
+            await db.reservationLog.update({
+              where: { id: log.id },
+              data: { sendAttempts: { increment: 1 } },
+            })
+          ).sendAttempts,
+        giveUp: async (reason) => {
+          await db.reservationLog.update({ where: { id: log.id }, data: { failureReason: reason } });
+        },
+      };
+      return this.assign("log_reservation", data, "slow", work, async (tx, id) => {
         await tx.reservationLog.update({ where: { id: log.id }, data: { chainTxId: id } });
       });
     }
@@ -219,16 +261,25 @@ export class ChainSender {
       claim.amountWh,
       claimData,
     ]);
+    const failClaim = async (reason: string) => {
+      await db.claim.update({ where: { id: claim.id }, data: { status: "failed", failureReason: reason } });
+    };
+    const work: Work = {
+      what: { claimId: claim.id, certificateId: claim.certificateId },
+      failedAttempt: async () =>
+        (await db.claim.update({ where: { id: claim.id }, data: { sendAttempts: { increment: 1 } } }))
+          .sendAttempts,
+      giveUp: failClaim,
+    };
     return this.assign(
       "claim",
       data,
       this.deps.config.DEFAULT_GAS_TIER,
+      work,
       async (tx, id) => {
         await tx.claim.update({ where: { id: claim.id }, data: { chainTxId: id, status: "sent" } });
       },
-      async (reason) => {
-        await db.claim.update({ where: { id: claim.id }, data: { status: "failed", failureReason: reason } });
-      },
+      failClaim,
     );
   }
 
@@ -249,7 +300,13 @@ export class ChainSender {
     // chain's word for it instead of trying again, which the contract would refuse anyway.
     const fresh: typeof group = [];
     for (const c of group) {
-      if (await this.adoptExistingMint(c)) continue;
+      let adopted: boolean;
+      try {
+        adopted = await this.adoptExistingMint(c);
+      } catch (error) {
+        return this.attemptFailed(this.certificatesWork([c.id]), error);
+      }
+      if (adopted) continue;
       fresh.push(c);
     }
     if (fresh.length === 0) return true;
@@ -273,6 +330,7 @@ export class ChainSender {
       kind,
       data,
       first.tier as Tier,
+      this.certificatesWork(ids),
       async (tx, chainTxId) => {
         await tx.certificate.updateMany({ where: { id: { in: ids } }, data: { chainTxId } });
         await tx.issuanceLog.createMany({
@@ -306,6 +364,42 @@ export class ChainSender {
         await this.failCertificates(ids, reason, null);
       },
     );
+  }
+
+  /** Certificates queued together, as work: counted and failed together. */
+  private certificatesWork(ids: string[]): Work {
+    const { db } = this.deps;
+    return {
+      what: { certificateIds: ids },
+      failedAttempt: async () => {
+        await db.certificate.updateMany({
+          where: { id: { in: ids } },
+          data: { sendAttempts: { increment: 1 } },
+        });
+        const rows = await db.certificate.findMany({
+          where: { id: { in: ids } },
+          select: { sendAttempts: true },
+        });
+        return Math.max(0, ...rows.map((r) => r.sendAttempts));
+      },
+      giveUp: (reason) => this.failCertificates(ids, reason, null),
+    };
+  }
+
+  /**
+   * An RPC failure while work's transaction was prepared (nothing was signed: no nonce is used). Counted
+   * on the work; below MAX_SEND_ATTEMPTS it is thrown again (the loop backs off and tries again), at it the
+   * work ends failed with the reason (published for a certificate) and the sender goes on with the rest.
+   */
+  private async attemptFailed(work: Work, error: unknown): Promise<boolean> {
+    const attempts = await work.failedAttempt();
+    const max = this.deps.config.MAX_SEND_ATTEMPTS;
+    if (attempts < max) throw error;
+    const reason = `not sent after ${attempts} attempts: ${describe(error)}`;
+    this.log.error({ ...work.what, attempts, reason }, "chain sender: giving up");
+    await work.giveUp(reason);
+    this.deps.published();
+    return true;
   }
 
   /** Why the chain would refuse this call now, or null when it would accept it. */
@@ -355,20 +449,24 @@ export class ChainSender {
     kind: string,
     data: string,
     tier: Tier,
+    work: Work,
     link: (tx: Tx, chainTxId: bigint) => Promise<void>,
     refused?: (reason: string) => Promise<void>,
   ): Promise<boolean> {
     const { db, provider, wallet, registryAddress, chainId } = this.deps;
     let gas: bigint;
+    let fees: Fees;
     try {
       gas = await provider.estimateGas({ from: this.signer, to: registryAddress, data });
+      fees = await this.fees(tier);
     } catch (error) {
-      if (!isRevert(error) || !refused) throw error;
-      await refused(describe(error));
-      this.deps.published();
-      return true;
+      if (isRevert(error) && refused) {
+        await refused(describe(error));
+        this.deps.published();
+        return true;
+      }
+      return this.attemptFailed(work, error);
     }
-    const fees = await this.fees(tier);
     const gasLimit = (gas * 6n) / 5n + 10_000n;
     await db.$transaction(
       async (tx) => {
@@ -848,8 +946,15 @@ const attemptOf = (hash: string, raw: string, fees: Fees): Attempt => ({
   at: new Date().toISOString(),
 });
 
-/** The call itself was refused by the contract (not the node being unreachable). */
+/**
+ * The call itself was refused by the contract (not the node failing). ethers reports any failed
+ * eth_estimateGas as a CALL_EXCEPTION; one with no revert data is a revert only if the node says so.
+ */
 function isRevert(error: unknown): boolean {
-  const e = error as { code?: string; shortMessage?: string; message?: string };
-  return e.code === "CALL_EXCEPTION" || /revert/i.test(e.shortMessage ?? e.message ?? "");
+  const e = error as RpcError;
+  if (e.code === "CALL_EXCEPTION") {
+    if (e.data != null && e.data !== "0x") return true;
+    return e.shortMessage !== "missing revert data" || /revert/i.test(nodeMessage(e) ?? "");
+  }
+  return /revert/i.test(e.shortMessage ?? e.message ?? "");
 }
