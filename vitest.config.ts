@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
 // same PostgreSQL server and Kafka broker.
 const dirs = ["packages", "services"]
   .flatMap((parent) => readdirSync(parent).map((name) => `${parent}/${name}`))
-  .concat(["infra", "tools"])
+  .concat(["infra", "tools", "e2e"])
   .filter((dir) => existsSync(`${dir}/test`));
 
 export default defineConfig({

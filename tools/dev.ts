@@ -7,6 +7,8 @@
  *                              each with the `pnpm energy` command that opens it with the demo user's token
  *                              An anvil chain (npm @foundry-rs/anvil) on 127.0.0.1:8545 for the certificate
  *                              service, its state kept in .data/anvil; the service deploys its contract once.
+ *                              The certificate demo (demo-certificate.ts): demo reads, a demo buyer's
+ *                              hourly reservation, its certificate minted once the reads' hour has closed.
  *   node tools/dev.ts stop     stops the simulator, the services, anvil and Kafka
  *   node tools/dev.ts status   what runs where
  *
@@ -26,6 +28,7 @@ import { ANVIL_KEYS, anvilBinary } from "../infra/anvil/anvil.ts";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
 import { ensureTopics } from "../infra/kafka/topics.ts";
 import { bootstrapDatabases, DEFAULT_POSTGRES_URL, redact } from "../infra/postgres/postgres.ts";
+import { certificateDemo } from "./demo-certificate.ts";
 import { demoOperator, type ProvisionedGateway, provision } from "./gateway-simulator/provision.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -355,7 +358,8 @@ async function start(): Promise<void> {
     }
     if (service === "certificate") {
       // anvil's first dev account issues (public key material: local chains only).
-      Object.assign(env, { CHAIN_RPC_URL: chainUrl, ISSUER_PRIVATE_KEY: ANVIL_KEYS[0] });
+      // anvil mines a block per transaction: one block makes a certificate confirmed (the demo's included).
+      Object.assign(env, { CHAIN_RPC_URL: chainUrl, ISSUER_PRIVATE_KEY: ANVIL_KEYS[0], CONFIRMATIONS: "1" });
     }
     say(`starting ${service}…`);
     urls[service] = await startService(service, env);
@@ -374,6 +378,31 @@ async function start(): Promise<void> {
     }
   }
   if (simulatorNote) say(`gateway simulator ${simulatorNote}`);
+  // The value chain: demo reads → a demo buyer's reservation → a certificate on anvil (tools/demo-certificate.ts).
+  let certificateLines: string[] = [];
+  if (demoInfo && urls.registry && urls["meter-read"] && urls.reservation && urls.certificate) {
+    say("certificate demo: demo reads, a demo buyer's reservation, its certificate on anvil…");
+    try {
+      const token = await login(
+        urls.registry,
+        demoInfo.userId,
+        devKeyPair("demo-user", "ed25519").privateKey,
+      );
+      certificateLines = await certificateDemo({
+        dataDir,
+        developerOrgId: demoInfo.orgId,
+        token,
+        urls: {
+          registry: urls.registry,
+          meterRead: urls["meter-read"],
+          reservation: urls.reservation,
+          certificate: urls.certificate,
+        },
+      });
+    } catch (error) {
+      certificateLines = [`not set up: ${(error as Error).message}`];
+    }
+  }
   let chargers = "";
   if (demoInfo && urls.registry && urls.ocpp) {
     say("charger simulator: provisioning the demo chargers, then running them against ocpp…");
@@ -435,6 +464,9 @@ async function start(): Promise<void> {
         console.log(open("meter-read", `/organizations/${g.orgId}/devices/${inverter}/reads`));
       }
     }
+  }
+  for (const [i, line] of certificateLines.entries()) {
+    console.log(`  ${(i === 0 ? "certificate" : "").padEnd(12)} ${line}`);
   }
   if (chargers) {
     console.log(`  ${"chargers".padEnd(12)} ${chargers}`);

@@ -1,8 +1,7 @@
 import { MemberRoleSchema } from "@energy/contracts";
-import { outboxReadiness } from "@energy/kafka";
-import { createApp, createOrgGuard } from "@energy/service-kit";
-import type { Chain } from "./chain/connect.ts";
+import { type BaseContext, createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
+import type { CertificateShared } from "./context.ts";
 import type { Db } from "./db.ts";
 import { bundleRoutes } from "./routes/bundles.ts";
 import { certificateRoutes } from "./routes/certificates.ts";
@@ -10,15 +9,7 @@ import { claimRoutes } from "./routes/claims.ts";
 import { documentRoutes } from "./routes/documents.ts";
 import { verificationRoutes } from "./routes/verification.ts";
 
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  chain: Chain;
-  /** readiness of the Kafka producer */
-  kafkaReady: () => Promise<unknown>;
-  /** wakes the chain sender (a claim was queued) */
-  nudgeChain: () => void;
-}
+export type AppDeps = BaseContext<Config, Db> & CertificateShared;
 
 /** The certificate HTTP app: built without listening, so tests drive it with app.inject(). */
 export async function buildApp(deps: AppDeps) {
@@ -29,12 +20,8 @@ export async function buildApp(deps: AppDeps) {
       "Renewable-energy certificates minted on an EVM chain (ERC-1155, in the spirit of ERC-1888): queries, " +
       "public verification against the chain, documents by hash, granular bundles, claims.",
     config,
-    readiness: {
-      database: () => db.$queryRawUnsafe("SELECT 1"),
-      kafka: deps.kafkaReady,
-      chain: () => chain.provider.getBlockNumber(),
-      outbox: outboxReadiness(db, { maxPendingAgeMs: config.OUTBOX_MAX_PENDING_AGE_SECONDS * 1000 }),
-    },
+    // the runtime's (database, Kafka, outbox) and the chain's node
+    readiness: { ...deps.readiness, chain: () => chain.provider.getBlockNumber() },
   });
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
     const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
@@ -46,7 +33,7 @@ export async function buildApp(deps: AppDeps) {
     provider: chain.provider,
     registryAddress: chain.registryAddress,
     chainId: chain.chainId,
-    nudgeChain: deps.nudgeChain,
+    nudgeChain: () => deps.sender.nudge(),
   };
   await app.register(certificateRoutes(routes));
   await app.register(bundleRoutes(routes));

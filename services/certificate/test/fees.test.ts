@@ -35,9 +35,9 @@ describe("gas tiers and replacement", () => {
       });
       await tx.wait();
     }
-    const fast = await h.parts.sender.fees("fast");
-    const standard = await h.parts.sender.fees("standard");
-    const slow = await h.parts.sender.fees("slow");
+    const fast = await h.sender.fees("fast");
+    const standard = await h.sender.fees("standard");
+    const slow = await h.sender.fees("slow");
     expect(fast.maxPriorityFeePerGas).toBeGreaterThan(standard.maxPriorityFeePerGas);
     expect(standard.maxPriorityFeePerGas).toBeGreaterThan(slow.maxPriorityFeePerGas);
     expect(fast.maxFeePerGas).toBeGreaterThan(slow.maxFeePerGas);
@@ -86,11 +86,9 @@ describe("gas tiers and replacement", () => {
     expect(await h.registry.balanceOf!(h.buyer.address, BigInt(issued.tokenId!))).toBe(4_500n);
     // The nonce was used once: the next one is the chain's.
     const nonce = await h.db.signerNonce.findUniqueOrThrow({
-      where: { signer: h.parts.chain.wallet.address },
+      where: { signer: h.chain.wallet.address },
     });
-    expect(nonce.nextNonce).toBe(
-      await h.provider.getTransactionCount(h.parts.chain.wallet.address, "latest"),
-    );
+    expect(nonce.nextNonce).toBe(await h.provider.getTransactionCount(h.chain.wallet.address, "latest"));
   });
 });
 

@@ -1,115 +1,84 @@
-import { generateKeyPairSync, randomUUID } from "node:crypto";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { IssuanceRequest } from "@energy/contracts";
+import { randomUUID } from "node:crypto";
+import { type EventInput, type IssuanceRequest, topics } from "@energy/contracts";
 import { ANVIL_KEYS, type Anvil, startAnvil } from "@energy/infra/anvil";
-import { createKafka, EventProducer } from "@energy/kafka";
-import { createTestDatabase, createTestKafka, waitFor } from "@energy/testing";
+import { EventProducer } from "@energy/kafka";
+import { startTestService } from "@energy/service-kit/testing";
+import { waitFor } from "@energy/testing";
 import { JsonRpcProvider, Wallet } from "ethers";
-import jwt from "jsonwebtoken";
-import { buildApp } from "../src/app.ts";
 import { registryAt } from "../src/chain/registry.ts";
-import { ConfigSchema } from "../src/config.ts";
 import { closeDb, createDb } from "../src/db.ts";
-import { createParts } from "../src/service.ts";
+import { certificate } from "../src/service.ts";
 
-export const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-export const CERTIFICATE_TOPICS = [
-  "reservation.issuance-request.v1",
-  "reservation.reservation.v1",
-  "certificate.certificate.v1",
-  "registry.organization.v1",
-  "registry.membership.v1",
-];
+export const serviceDir = certificate.dir;
 
 const ENVELOPE_HEADER = "envelope";
-const quiet = process.env.CERTIFICATE_TEST_LOG ? console : { info() {}, warn() {}, error() {} };
-
-/**
- * The file's topics. The shared broker sometimes answers a topic creation with "does not host this
- * topic-partition" while its metadata catches up under load: try again, a few times.
- */
-async function testTopics() {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createTestKafka({ topics: CERTIFICATE_TOPICS });
-    } catch (error) {
-      if (attempt >= 3 || !/does not host this topic-partition/.test(String(error))) throw error;
-      await new Promise((r) => setTimeout(r, 1_000 * attempt));
-    }
-  }
-}
+type ReservationTopic = typeof topics.reservationReservation;
 
 /** Anvil's first keys: the issuer, a custodial buyer, a self-custody buyer. */
 export const ISSUER_KEY = ANVIL_KEYS[0];
 export const BUYER_KEY = ANVIL_KEYS[1];
 export const OTHER_KEY = ANVIL_KEYS[2];
 
-/** The service wired to a fresh database, topic prefix and chain (anvil) on the real components. */
+/**
+ * Certificate as server.ts starts it (the same declaration and runtime) on a fresh database, topic
+ * prefix and chain (anvil) of the real components, without listening (tests use app.inject).
+ * `startSender: false` leaves out the chain sender's job (nothing is signed or sent). The harness reads
+ * the database with a client of its own, so it goes on reading after the service stopped (in the
+ * restart test, the real server.ts takes over the same database).
+ */
 export async function startCertificate(
   opts: { env?: Record<string, string>; anvil?: Anvil; startSender?: boolean } = {},
 ) {
-  const [database, testKafka, anvil] = await Promise.all([
-    createTestDatabase({ cwd: serviceDir }),
-    testTopics(),
-    opts.anvil ?? startAnvil(),
-  ]);
-  const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const env = {
-    NODE_ENV: "test",
-    LOG_LEVEL: "warn",
-    PORT: "0",
-    DATABASE_URL: database.url,
-    KAFKA_BROKERS: testKafka.brokers,
-    KAFKA_TOPIC_PREFIX: testKafka.topicPrefix,
-    JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
-    CHAIN_RPC_URL: anvil.url,
-    ISSUER_PRIVATE_KEY: ISSUER_KEY,
-    CONFIRMATIONS: "2",
-    POLL_INTERVAL_MS: "100",
-    ...opts.env,
-  };
-  const config = ConfigSchema.parse(env);
+  const anvil = opts.anvil ?? (await startAnvil());
+  const start = () =>
+    startTestService(certificate, {
+      env: {
+        CHAIN_RPC_URL: anvil.url,
+        ISSUER_PRIVATE_KEY: ISSUER_KEY,
+        CONFIRMATIONS: "2",
+        POLL_INTERVAL_MS: "100",
+        LOG_LEVEL: process.env.CERTIFICATE_TEST_LOG ? "info" : "error",
+        ...opts.env,
+      },
+      ...(opts.startSender === false ? { jobs: false } : {}),
+    });
+  // The shared broker sometimes answers a topic creation with "does not host this topic-partition" while
+  // its metadata catches up under load: try again, a few times.
+  let service: Awaited<ReturnType<typeof start>> | undefined;
+  for (let attempt = 1; !service; attempt++) {
+    try {
+      service = await start();
+    } catch (error) {
+      if (attempt >= 3 || !/does not host this topic-partition/.test(String(error))) {
+        if (!opts.anvil) await anvil.stop();
+        throw error;
+      }
+      await new Promise((r) => setTimeout(r, 1_000 * attempt));
+    }
+  }
+  const { config, env, chain, sender } = { ...service, ...service.ctx };
   const db = createDb(config.DATABASE_URL, 5);
-  const parts = await createParts(config, db, quiet);
-  const app = await buildApp({
-    config,
-    db,
-    chain: parts.chain,
-    kafkaReady: async () => true,
-    nudgeChain: () => parts.sender.nudge(),
-  });
-  parts.relay.start();
-  await Promise.all(parts.consumers.map((c) => c.start()));
-  if (opts.startSender !== false) await parts.sender.start();
-
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "certificate-test" });
+  const kafka = service.ctx.kafka;
+  // Publishes as the reservation service does (its source on the envelope).
   const reservationProducer = new EventProducer(kafka, {
     source: "reservation",
-    topicPrefix: testKafka.topicPrefix,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
   });
   await reservationProducer.connect();
   const provider = new JsonRpcProvider(anvil.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
   const buyer = new Wallet(BUYER_KEY, provider);
-  const registry = registryAt(parts.chain.registryAddress, provider);
-
-  const tokenFor = (sub: string, typ = "user") =>
-    jwt.sign({ typ }, keys.privateKey, {
-      algorithm: "ES256",
-      subject: sub,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      expiresIn: "5m",
-    });
+  const registry = registryAt(chain.registryAddress, provider);
 
   // Every certificate result, as published: a reader from the beginning of the topic for the whole file.
   // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields of its event type
   const events: Array<{ type: string | undefined; payload: any }> = [];
-  const collector = kafka.consumer({ groupId: `${testKafka.topicPrefix}collector`, maxWaitTimeInMs: 100 });
+  const collector = kafka.consumer({
+    groupId: `${config.KAFKA_TOPIC_PREFIX}collector`,
+    maxWaitTimeInMs: 100,
+  });
   await collector.connect();
   await collector.subscribe({
-    topic: `${testKafka.topicPrefix}certificate.certificate.v1`,
+    topic: `${config.KAFKA_TOPIC_PREFIX}${topics.certificateCertificate.name}`,
     fromBeginning: true,
   });
   await collector.run({
@@ -121,36 +90,37 @@ export async function startCertificate(
     },
   });
 
+  let stopped = false;
   let closed = false;
+  const stopService = async () => {
+    if (stopped) return;
+    stopped = true;
+    await service.stop();
+    chain.provider.destroy(); // the chain sender's job does it, when it ran
+  };
   return {
-    app,
+    app: service.app,
+    service,
     db,
     config,
     env,
-    parts,
+    chain,
+    sender,
     anvil,
     provider,
     buyer,
     registry,
-    testKafka,
-    auth: (sub: string) => ({ authorization: `Bearer ${tokenFor(sub)}` }),
+    testKafka: service.testKafka,
+    auth: (sub: string) => service.auth(sub),
     rpc: (method: string, params: unknown[] = []) => provider.send(method, params),
     /** Mines `n` blocks now. */
     mine: (n = 1) => provider.send("anvil_mine", [`0x${n.toString(16)}`]),
     publishRequest: (request: IssuanceRequest) =>
-      reservationProducer.publish({
-        topic: "reservation.issuance-request.v1",
-        key: request.reservationId,
-        type: "issuance.requested",
-        payload: request,
-      }),
-    publishReservation: (type: string, payload: unknown) =>
-      reservationProducer.publish({
-        topic: "reservation.reservation.v1",
-        key: (payload as { reservationId: string }).reservationId,
-        type,
-        payload,
-      }),
+      reservationProducer.publish(topics.reservationIssuanceRequest, "issuance.requested", request),
+    publishReservation: (
+      type: "reservation.created" | "reservation.updated",
+      payload: EventInput<ReservationTopic, "reservation.created">,
+    ) => reservationProducer.publish(topics.reservationReservation, type, payload),
     /** Waits for the certificate of a request to reach `status`. */
     certificateOf: (requestId: string, status: string, timeoutMs = 20_000) =>
       waitFor(
@@ -175,20 +145,17 @@ export async function startCertificate(
     kafka,
     waitFor: <T>(what: string, check: () => Promise<T>, timeoutMs = 20_000) =>
       waitFor(what, check, { timeoutMs }),
-    async stopParts() {
-      await app.close();
-      await parts.stop();
-    },
+    /** Stops the service (app, consumers, chain sender, relay); the harness's database client stays. */
+    stopService,
     async close() {
       if (closed) return;
       closed = true;
-      await app.close().catch(() => {});
-      await parts.stop().catch(() => {});
+      await stopService().catch(() => {});
       await reservationProducer.disconnect();
       await collector.disconnect();
       provider.destroy();
       await closeDb(db);
-      await database.drop();
+      await service.database.drop();
       if (!opts.anvil) await anvil.stop();
     },
   };

@@ -1,3 +1,4 @@
+import { topics } from "@energy/contracts";
 import { createEnvelope, envelopeToHeaders } from "@energy/kafka";
 import { readTopic } from "@energy/testing";
 import { keccak256, toUtf8Bytes } from "ethers";
@@ -170,7 +171,7 @@ describe("claims", () => {
     expect(notYet.statusCode).toBe(409); // the buyer has not made the service its operator
     // The custodial buyer approves the issuer as operator once.
     const approve = await h.registry.connect(h.buyer).getFunction("setApprovalForAll")(
-      h.parts.chain.wallet.address,
+      h.chain.wallet.address,
       true,
     );
     await approve.wait();
@@ -217,7 +218,7 @@ describe("claims", () => {
 
 describe("batches, the reservation log, poison messages", () => {
   it("mints requests that wait together in one batchIssue transaction", async () => {
-    await h.parts.sender.stop();
+    await h.sender.stop();
     const requests = [1, 2, 3, 4, 5].map(() => issuanceRequest({ buyerAddress: h.buyer.address }));
     for (const r of requests) await h.publishRequest(r);
     await h.waitFor(
@@ -226,7 +227,7 @@ describe("batches, the reservation log, poison messages", () => {
         (await h.db.certificate.count({ where: { requestId: { in: requests.map((r) => r.requestId) } } })) ===
         5,
     );
-    await h.parts.sender.start();
+    await h.sender.start();
     const issued = [];
     for (const r of requests) issued.push(await h.certificateOf(r.requestId, "issued"));
     expect(new Set(issued.map((c) => c.txHash)).size).toBe(1);
@@ -254,11 +255,11 @@ describe("batches, the reservation log, poison messages", () => {
       deviceOrgIds: ["org-dev"],
       start: "2026-11-01T00:00:00.000Z",
       end: "2026-12-01T00:00:00.000Z",
-      frequency: "daily",
+      frequency: "daily" as const,
       timezone: "UTC",
       targetVolumeWh: null,
       authorityToExceed: false,
-      status: "active",
+      status: "active" as const,
     };
     await h.publishReservation("reservation.created", reservation);
     const logged = await h.waitFor("the log entry mined", async () => {
@@ -283,7 +284,7 @@ describe("batches, the reservation log, poison messages", () => {
     await producer.connect();
     const envelope = createEnvelope({ type: "issuance.requested", source: "reservation" });
     await producer.send({
-      topic: `${h.testKafka.topicPrefix}reservation.issuance-request.v1`,
+      topic: `${h.testKafka.topicPrefix}${topics.reservationIssuanceRequest.name}`,
       messages: [
         {
           key: "res-bad",
@@ -293,9 +294,13 @@ describe("batches, the reservation log, poison messages", () => {
       ],
     });
     await producer.disconnect();
-    const [dead] = await readTopic(h.kafka, `${h.testKafka.topicPrefix}reservation.issuance-request.v1.dlq`, {
-      count: 1,
-    });
+    const [dead] = await readTopic(
+      h.kafka,
+      `${h.testKafka.topicPrefix}${topics.reservationIssuanceRequest.name}.dlq`,
+      {
+        count: 1,
+      },
+    );
     expect(dead?.key).toBe("res-bad");
     expect(JSON.stringify(dead?.headers)).toMatch(/requestId|invalid/i);
     // The consumer goes on: a good request after it is minted.

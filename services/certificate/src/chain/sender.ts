@@ -1,4 +1,5 @@
-import type { Logger } from "@energy/kafka";
+import { topics } from "@energy/contracts";
+import { enqueueEvent, type Logger } from "@energy/kafka";
 import { type JsonRpcProvider, Transaction, type TransactionReceipt, type Wallet } from "ethers";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
@@ -12,12 +13,24 @@ import {
   replacementFees,
   type Tier,
 } from "../domain/gas.ts";
-import { recordCertificateEvent } from "../events.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { decodeRevert, RESERVATION_STATUS, registryAbi } from "./registry.ts";
 
 type Tx = Prisma.TransactionClient;
 type ChainTxRow = Awaited<ReturnType<Db["chainTx"]["findFirstOrThrow"]>>;
+/**
+ * Queued work (certificates, a claim, a reservation log entry) as assign() sees it: how to count an RPC
+ * failure while its transaction is prepared, and how to give it up after MAX_SEND_ATTEMPTS.
+ */
+interface Work {
+  /** what it is, for the log */
+  what: Record<string, unknown>;
+  /** counts one failed attempt; returns how many there have been */
+  failedAttempt(): Promise<number>;
+  /** ends it failed with `reason` (and publishes what its kind publishes) */
+  giveUp(reason: string): Promise<void>;
+}
+
 interface Attempt {
   hash: string;
   raw: string;
@@ -33,20 +46,36 @@ export interface ChainSenderDeps {
   registryAddress: string;
   chainId: number;
   config: Config;
-  log: Logger;
+  /** where its warnings go (the app's log once the service has one: see useLog) */
+  log?: Logger;
   /** wakes the outbox relay after a transaction that recorded events */
   published: () => void;
 }
 
+interface RpcError {
+  code?: string;
+  data?: string | null;
+  shortMessage?: string;
+  message?: string;
+  error?: { message?: string };
+  info?: { error?: { message?: string } };
+}
+const nodeMessage = (e: RpcError): string | undefined => e.info?.error?.message ?? e.error?.message;
+
+const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
 const describe = (error: unknown): string => {
   const revert = decodeRevert(error);
   if (revert) return `${revert.name}(${revert.args.map(String).join(", ")})`;
-  const e = error as { shortMessage?: string; message?: string };
-  return e.shortMessage ?? e.message ?? String(error);
+  const e = error as RpcError;
+  const said = e.shortMessage ?? e.message ?? String(error);
+  // the node's own words, when ethers wrapped them (an error it could not classify, or no revert data)
+  const node = nodeMessage(e);
+  return node && !said.includes(node) ? `${said}: ${node}` : said;
 };
 /** An answer that means "this node knows the transaction, or its nonce is already used": not a failure to send. */
 const alreadyKnown = (error: unknown) =>
-  /already known|known transaction|nonce too low|nonce has already been used|replacement transaction underpriced/i.test(
+  /already known|already imported|known transaction|nonce too low|nonce has already been used|replacement transaction underpriced/i.test(
     describe(error) + String((error as { message?: string }).message ?? ""),
   );
 
@@ -65,6 +94,7 @@ export class ChainSender {
   private readonly caps: FeeCaps;
   private readonly signer: string;
   private failures = 0;
+  private log: Logger;
 
   constructor(private readonly deps: ChainSenderDeps) {
     this.caps = {
@@ -72,6 +102,12 @@ export class ChainSender {
       maxPriorityFeePerGas: gweiToWei(deps.config.MAX_PRIORITY_FEE_PER_GAS_GWEI),
     };
     this.signer = deps.wallet.address;
+    this.log = deps.log ?? silentLogger;
+  }
+
+  /** Sends its warnings to `log` from now on (the runtime builds the sender before the app's log exists). */
+  useLog(log: Logger): void {
+    this.log = log;
   }
 
   /** Reconciles nonces with the chain, then runs the loop. */
@@ -101,7 +137,7 @@ export class ChainSender {
       } catch (error) {
         // RPC or database trouble: back off and try again (nothing is lost; every step is stored).
         this.failures++;
-        this.deps.log.warn({ err: error, failures: this.failures }, "chain sender: tick failed, will retry");
+        this.log.warn({ err: error, failures: this.failures }, "chain sender: tick failed, will retry");
       }
       const wait = this.failures
         ? Math.min(200 * 2 ** this.failures, 10_000)
@@ -129,7 +165,8 @@ export class ChainSender {
    * the database was restored), and every transaction not yet mined is sent again (same bytes).
    */
   async reconcile(): Promise<void> {
-    const { db, provider, log } = this.deps;
+    const { db, provider } = this.deps;
+    const log = this.log;
     const chainNonce = await provider.getTransactionCount(this.signer, "latest");
     const row = await db.signerNonce.findUnique({ where: { signer: this.signer } });
     if (!row) {
@@ -176,7 +213,10 @@ export class ChainSender {
   /** Signs the next piece of queued work under the next nonce; false when nothing is queued. */
   private async assignNext(): Promise<boolean> {
     const { db } = this.deps;
-    const log = await db.reservationLog.findFirst({ where: { chainTxId: null }, orderBy: { id: "asc" } });
+    const log = await db.reservationLog.findFirst({
+      where: { chainTxId: null, failureReason: null },
+      orderBy: { id: "asc" },
+    });
     if (log) {
       const data = registryAbi.encodeFunctionData("logReservation", [
         log.reservationId,
@@ -186,7 +226,20 @@ export class ChainSender {
         BigInt(Math.floor(log.periodEnd.getTime() / 1000)),
         RESERVATION_STATUS[log.status as keyof typeof RESERVATION_STATUS] ?? 1,
       ]);
-      return this.assign("log_reservation", data, "slow", async (tx, id) => {
+      const work: Work = {
+        what: { reservationLog: String(log.id), reservationId: log.reservationId },
+        failedAttempt: async () =>
+          (
+            await db.reservationLog.update({
+              where: { id: log.id },
+              data: { sendAttempts: { increment: 1 } },
+            })
+          ).sendAttempts,
+        giveUp: async (reason) => {
+          await db.reservationLog.update({ where: { id: log.id }, data: { failureReason: reason } });
+        },
+      };
+      return this.assign("log_reservation", data, "slow", work, async (tx, id) => {
         await tx.reservationLog.update({ where: { id: log.id }, data: { chainTxId: id } });
       });
     }
@@ -208,16 +261,25 @@ export class ChainSender {
       claim.amountWh,
       claimData,
     ]);
+    const failClaim = async (reason: string) => {
+      await db.claim.update({ where: { id: claim.id }, data: { status: "failed", failureReason: reason } });
+    };
+    const work: Work = {
+      what: { claimId: claim.id, certificateId: claim.certificateId },
+      failedAttempt: async () =>
+        (await db.claim.update({ where: { id: claim.id }, data: { sendAttempts: { increment: 1 } } }))
+          .sendAttempts,
+      giveUp: failClaim,
+    };
     return this.assign(
       "claim",
       data,
       this.deps.config.DEFAULT_GAS_TIER,
+      work,
       async (tx, id) => {
         await tx.claim.update({ where: { id: claim.id }, data: { chainTxId: id, status: "sent" } });
       },
-      async (reason) => {
-        await db.claim.update({ where: { id: claim.id }, data: { status: "failed", failureReason: reason } });
-      },
+      failClaim,
     );
   }
 
@@ -238,7 +300,13 @@ export class ChainSender {
     // chain's word for it instead of trying again, which the contract would refuse anyway.
     const fresh: typeof group = [];
     for (const c of group) {
-      if (await this.adoptExistingMint(c)) continue;
+      let adopted: boolean;
+      try {
+        adopted = await this.adoptExistingMint(c);
+      } catch (error) {
+        return this.attemptFailed(this.certificatesWork([c.id]), error);
+      }
+      if (adopted) continue;
       fresh.push(c);
     }
     if (fresh.length === 0) return true;
@@ -262,6 +330,7 @@ export class ChainSender {
       kind,
       data,
       first.tier as Tier,
+      this.certificatesWork(ids),
       async (tx, chainTxId) => {
         await tx.certificate.updateMany({ where: { id: { in: ids } }, data: { chainTxId } });
         await tx.issuanceLog.createMany({
@@ -295,6 +364,42 @@ export class ChainSender {
         await this.failCertificates(ids, reason, null);
       },
     );
+  }
+
+  /** Certificates queued together, as work: counted and failed together. */
+  private certificatesWork(ids: string[]): Work {
+    const { db } = this.deps;
+    return {
+      what: { certificateIds: ids },
+      failedAttempt: async () => {
+        await db.certificate.updateMany({
+          where: { id: { in: ids } },
+          data: { sendAttempts: { increment: 1 } },
+        });
+        const rows = await db.certificate.findMany({
+          where: { id: { in: ids } },
+          select: { sendAttempts: true },
+        });
+        return Math.max(0, ...rows.map((r) => r.sendAttempts));
+      },
+      giveUp: (reason) => this.failCertificates(ids, reason, null),
+    };
+  }
+
+  /**
+   * An RPC failure while work's transaction was prepared (nothing was signed: no nonce is used). Counted
+   * on the work; below MAX_SEND_ATTEMPTS it is thrown again (the loop backs off and tries again), at it the
+   * work ends failed with the reason (published for a certificate) and the sender goes on with the rest.
+   */
+  private async attemptFailed(work: Work, error: unknown): Promise<boolean> {
+    const attempts = await work.failedAttempt();
+    const max = this.deps.config.MAX_SEND_ATTEMPTS;
+    if (attempts < max) throw error;
+    const reason = `not sent after ${attempts} attempts: ${describe(error)}`;
+    this.log.error({ ...work.what, attempts, reason }, "chain sender: giving up");
+    await work.giveUp(reason);
+    this.deps.published();
+    return true;
   }
 
   /** Why the chain would refuse this call now, or null when it would accept it. */
@@ -344,20 +449,24 @@ export class ChainSender {
     kind: string,
     data: string,
     tier: Tier,
+    work: Work,
     link: (tx: Tx, chainTxId: bigint) => Promise<void>,
     refused?: (reason: string) => Promise<void>,
   ): Promise<boolean> {
     const { db, provider, wallet, registryAddress, chainId } = this.deps;
     let gas: bigint;
+    let fees: Fees;
     try {
       gas = await provider.estimateGas({ from: this.signer, to: registryAddress, data });
+      fees = await this.fees(tier);
     } catch (error) {
-      if (!isRevert(error) || !refused) throw error;
-      await refused(describe(error));
-      this.deps.published();
-      return true;
+      if (isRevert(error) && refused) {
+        await refused(describe(error));
+        this.deps.published();
+        return true;
+      }
+      return this.attemptFailed(work, error);
     }
-    const fees = await this.fees(tier);
     const gasLimit = (gas * 6n) / 5n + 10_000n;
     await db.$transaction(
       async (tx) => {
@@ -422,7 +531,8 @@ export class ChainSender {
    * restarting) is not a failure of the work: it stays as it is and is sent again on a later tick.
    */
   private async broadcast(row: ChainTxRow): Promise<void> {
-    const { db, provider, log } = this.deps;
+    const { db, provider } = this.deps;
+    const log = this.log;
     try {
       await provider.send("eth_sendRawTransaction", [row.rawTx]);
     } catch (error) {
@@ -489,7 +599,8 @@ export class ChainSender {
 
   /** Not mined within its tier's time: the same transaction again at higher fees (same nonce). */
   private async maybeReplace(row: ChainTxRow): Promise<void> {
-    const { db, wallet, log } = this.deps;
+    const { db, wallet } = this.deps;
+    const log = this.log;
     const waitedMs = Date.now() - row.pricedAt.getTime();
     if (waitedMs < this.tierSeconds(row.tier) * 1000) {
       // Resend now and then: a node may have dropped it (restart, reorganization, a full pool).
@@ -607,8 +718,9 @@ export class ChainSender {
         detail: { tokenId, txHash, blockNumber },
       },
     });
-    await recordCertificateEvent(
+    await enqueueEvent(
       tx,
+      topics.certificateCertificate,
       "certificate.issued",
       {
         certificateId: c.id,
@@ -656,8 +768,9 @@ export class ChainSender {
             detail: { confirmations },
           },
         });
-        await recordCertificateEvent(
+        await enqueueEvent(
           tx,
+          topics.certificateCertificate,
           "certificate.confirmed",
           {
             certificateId: c.id,
@@ -694,8 +807,9 @@ export class ChainSender {
         detail: { claimId, amountWh: claim.amountWh.toString(), beneficiary: claim.beneficiary, txHash },
       },
     });
-    await recordCertificateEvent(
+    await enqueueEvent(
       tx,
+      topics.certificateCertificate,
       "certificate.claimed",
       {
         certificateId: c.id,
@@ -742,7 +856,7 @@ export class ChainSender {
       });
       return u;
     });
-    this.deps.log.warn(
+    this.log.warn(
       { nonce: row.nonce, hash: row.minedHash },
       "chain sender: a reorganization dropped a mined transaction; resending",
     );
@@ -784,8 +898,9 @@ export class ChainSender {
       await tx.issuanceLog.create({
         data: { certificateId: c.id, requestId: c.requestId, event: "failed", detail: { reason, txHash } },
       });
-      await recordCertificateEvent(
+      await enqueueEvent(
         tx,
+        topics.certificateCertificate,
         "certificate.failed",
         {
           certificateId: c.id,
@@ -831,8 +946,15 @@ const attemptOf = (hash: string, raw: string, fees: Fees): Attempt => ({
   at: new Date().toISOString(),
 });
 
-/** The call itself was refused by the contract (not the node being unreachable). */
+/**
+ * The call itself was refused by the contract (not the node failing). ethers reports any failed
+ * eth_estimateGas as a CALL_EXCEPTION; one with no revert data is a revert only if the node says so.
+ */
 function isRevert(error: unknown): boolean {
-  const e = error as { code?: string; shortMessage?: string; message?: string };
-  return e.code === "CALL_EXCEPTION" || /revert/i.test(e.shortMessage ?? e.message ?? "");
+  const e = error as RpcError;
+  if (e.code === "CALL_EXCEPTION") {
+    if (e.data != null && e.data !== "0x") return true;
+    return e.shortMessage !== "missing revert data" || /revert/i.test(nodeMessage(e) ?? "");
+  }
+  return /revert/i.test(e.shortMessage ?? e.message ?? "");
 }

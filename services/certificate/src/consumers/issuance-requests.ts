@@ -1,15 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { type EventPayload, topics } from "@energy/contracts";
-import type { HandlerContext, Subscription } from "@energy/kafka";
+import { topics } from "@energy/contracts";
+import { enqueueEvent } from "@energy/kafka";
 import { issuanceKeyOf } from "../chain/registry.ts";
-import type { GasTier } from "../config.ts";
+import { defineSubscription } from "../context.ts";
 import { checkTargetAddress } from "../domain/address.ts";
 import { buildDocument, documentHash } from "../domain/document.ts";
-import { recordCertificateEvent } from "../events.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-
-type T = typeof topics.reservationIssuanceRequest;
-type Tx = Prisma.TransactionClient;
 
 /**
  * reservation.issuance-request.v1 → a certificate row with its canonical document and hash, queued for
@@ -22,83 +18,81 @@ type Tx = Prisma.TransactionClient;
  *    with an impossible request: the certificate ends failed with the reason, published for the
  *    reservation's counters, and nothing is sent to the chain.
  */
-export function issuanceRequests(opts: {
-  chainId: number;
-  defaultTier: GasTier;
-  nudge: () => void;
-}): Subscription {
-  return {
-    topic: topics.reservationIssuanceRequest.name,
-    handlers: {
-      "issuance.requested": async (request: EventPayload<T, "issuance.requested">, ctx: HandlerContext) => {
-        const tx = ctx.tx as unknown as Tx;
-        const known = await tx.certificate.findUnique({ where: { requestId: request.requestId } });
-        if (known) return;
-        const certificateId = randomUUID();
-        const document = buildDocument(request, certificateId);
-        const hash = documentHash(document);
-        const address = checkTargetAddress(request.buyerAddress);
-        const correlationId = ctx.envelope.correlationId;
-        const causationId = ctx.envelope.id;
-        await tx.certificate.create({
-          data: {
-            id: certificateId,
-            requestId: request.requestId,
-            reservationId: request.reservationId,
-            buyerOrgId: request.buyerOrgId,
-            ownerAddress: address.ok ? address.address : request.buyerAddress,
-            deviceIds: document.deviceIds,
-            periodStart: new Date(request.window.start),
-            periodEnd: new Date(request.window.end),
-            energyWh: BigInt(request.energyWh),
-            document: document as unknown as Prisma.InputJsonValue,
-            documentHash: hash,
-            issuanceKey: issuanceKeyOf(request.requestId),
-            tier: opts.defaultTier,
-            status: address.ok ? "requested" : "failed",
-            failureReason: address.ok ? null : address.reason,
-            correlationId,
-          },
-        });
-        const ref = { certificateId, requestId: request.requestId, reservationId: request.reservationId };
-        const logRef = { certificateId, requestId: request.requestId };
-        await tx.issuanceLog.create({
-          data: { ...logRef, event: "requested", detail: { documentHash: hash, energyWh: request.energyWh } },
-        });
-        await recordCertificateEvent(
-          tx,
-          "certificate.requested",
-          {
-            ...ref,
-            buyerOrgId: request.buyerOrgId,
-            ownerAddress: request.buyerAddress,
-            energyWh: request.energyWh,
-            window: request.window,
-            documentHash: hash,
-            tier: opts.defaultTier,
-          },
-          { correlationId, causationId },
-        );
-        if (!address.ok) {
-          await tx.issuanceLog.create({
-            data: { ...logRef, event: "failed", detail: { reason: address.reason } },
-          });
-          await recordCertificateEvent(
-            tx,
-            "certificate.failed",
-            {
-              ...ref,
-              txHash: null,
-              chainId: opts.chainId,
-              energyWh: request.energyWh,
-              reason: address.reason,
-            },
-            { correlationId, causationId },
-          );
-          return;
-        }
-        setImmediate(opts.nudge); // after the commit, most likely; the sender polls anyway
+export const issuanceRequests = defineSubscription(topics.reservationIssuanceRequest, {
+  "issuance.requested": async (request, ctx) => {
+    const { tx, service } = ctx;
+    const opts = {
+      chainId: service.chain.chainId,
+      defaultTier: service.config.DEFAULT_GAS_TIER,
+      nudge: service.nudge,
+    };
+    const known = await tx.certificate.findUnique({ where: { requestId: request.requestId } });
+    if (known) return;
+    const certificateId = randomUUID();
+    const document = buildDocument(request, certificateId);
+    const hash = documentHash(document);
+    const address = checkTargetAddress(request.buyerAddress);
+    const correlationId = ctx.envelope.correlationId;
+    const causationId = ctx.envelope.id;
+    await tx.certificate.create({
+      data: {
+        id: certificateId,
+        requestId: request.requestId,
+        reservationId: request.reservationId,
+        buyerOrgId: request.buyerOrgId,
+        ownerAddress: address.ok ? address.address : request.buyerAddress,
+        deviceIds: document.deviceIds,
+        periodStart: new Date(request.window.start),
+        periodEnd: new Date(request.window.end),
+        energyWh: BigInt(request.energyWh),
+        document: document as unknown as Prisma.InputJsonValue,
+        documentHash: hash,
+        issuanceKey: issuanceKeyOf(request.requestId),
+        tier: opts.defaultTier,
+        status: address.ok ? "requested" : "failed",
+        failureReason: address.ok ? null : address.reason,
+        correlationId,
       },
-    },
-  };
-}
+    });
+    const ref = { certificateId, requestId: request.requestId, reservationId: request.reservationId };
+    const logRef = { certificateId, requestId: request.requestId };
+    await tx.issuanceLog.create({
+      data: { ...logRef, event: "requested", detail: { documentHash: hash, energyWh: request.energyWh } },
+    });
+    await enqueueEvent(
+      tx,
+      topics.certificateCertificate,
+      "certificate.requested",
+      {
+        ...ref,
+        buyerOrgId: request.buyerOrgId,
+        ownerAddress: request.buyerAddress,
+        energyWh: request.energyWh,
+        window: request.window,
+        documentHash: hash,
+        tier: opts.defaultTier,
+      },
+      { correlationId, causationId },
+    );
+    if (!address.ok) {
+      await tx.issuanceLog.create({
+        data: { ...logRef, event: "failed", detail: { reason: address.reason } },
+      });
+      await enqueueEvent(
+        tx,
+        topics.certificateCertificate,
+        "certificate.failed",
+        {
+          ...ref,
+          txHash: null,
+          chainId: opts.chainId,
+          energyWh: request.energyWh,
+          reason: address.reason,
+        },
+        { correlationId, causationId },
+      );
+      return;
+    }
+    setImmediate(opts.nudge); // after the commit, most likely; the sender polls anyway
+  },
+});

@@ -1,4 +1,4 @@
-import type { MemberRole } from "@energy/contracts";
+import { IdSchema, type MemberRole } from "@energy/contracts";
 import type { RequireOrgRole } from "@energy/service-kit";
 import type { JsonRpcProvider } from "ethers";
 import { z } from "zod";
@@ -19,7 +19,7 @@ export interface RouteDeps {
   nudgeChain: () => void;
 }
 
-export const OrgParams = z.object({ orgId: z.string().min(1) });
+export const OrgParams = z.object({ orgId: IdSchema });
 export const CertificateParams = OrgParams.extend({ certificateId: z.uuid() });
 
 type CertificateRow = Awaited<ReturnType<Db["certificate"]["findFirstOrThrow"]>>;

@@ -1,3 +1,4 @@
+import { IdSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -11,8 +12,8 @@ import {
 } from "./access.ts";
 
 const ListQuery = z.object({
-  reservationId: z.string().min(1).optional(),
-  deviceId: z.string().min(1).optional(),
+  reservationId: IdSchema.optional(),
+  deviceId: IdSchema.optional(),
   status: z.enum(["requested", "issued", "confirmed", "failed"]).optional(),
   from: z.iso.datetime().optional().describe("certificates whose period ends after this"),
   to: z.iso.datetime().optional().describe("certificates whose period starts before this"),

@@ -4,8 +4,16 @@ import { z } from "zod";
 import { registryAt } from "../chain/registry.ts";
 import { CertificateParams, CLAIMERS, READERS, type RouteDeps } from "./access.ts";
 
+/** The most one claim retires: a thousand GWh, far above any one certificate (its energy is the true bound). */
+const MAX_CLAIM_WH = 1_000_000_000_000;
+
 const ClaimBody = z.object({
-  amountWh: z.number().int().positive().describe("how much of the certificate to retire, whole Wh"),
+  amountWh: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_CLAIM_WH)
+    .describe("how much of the certificate to retire, whole Wh"),
   beneficiary: z.string().min(1).max(200).describe("on whose behalf the energy is claimed"),
   purpose: z.string().max(500).optional(),
 });

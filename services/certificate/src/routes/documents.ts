@@ -3,7 +3,12 @@ import { z } from "zod";
 import { canonicalJson } from "../domain/canonical-json.ts";
 import type { RouteDeps } from "./access.ts";
 
-const Params = z.object({ hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed keccak256") });
+const Params = z.object({
+  hash: z
+    .string()
+    .max(66)
+    .regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed keccak256"),
+});
 
 /**
  * A certificate document by its hash, for anyone who has the hash (it is on chain): the exact canonical

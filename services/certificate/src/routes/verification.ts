@@ -4,7 +4,7 @@ import { registryAt } from "../chain/registry.ts";
 import { documentHash } from "../domain/canonical-json.ts";
 import type { RouteDeps } from "./access.ts";
 
-const Params = z.object({ tokenId: z.string().regex(/^\d+$/, "must be a decimal token id") });
+const Params = z.object({ tokenId: z.string().max(78).regex(/^\d+$/, "must be a decimal token id") });
 
 const VerificationView = z.object({
   tokenId: z.string(),
