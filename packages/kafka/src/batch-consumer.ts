@@ -1,7 +1,6 @@
 import type { AnyTopic, EventPayload, EventTypeOf } from "@energy/contracts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Registry } from "prom-client";
-import { catalogTopic } from "./consumer.ts";
 import { type Logger, silentLogger } from "./db.ts";
 import { sendToDeadLetter } from "./dead-letter.ts";
 import { type DecodedMessage, decodeMessage } from "./decode.ts";
@@ -39,8 +38,8 @@ export type AnyEventPayload<T extends AnyTopic> = {
 }[EventTypeOf<T>];
 
 export interface BatchSubscription<S = unknown> {
-  /** the catalog topic (a topic name is the deprecated untyped form, looked up in the catalog) */
-  topic: AnyTopic | string;
+  /** the catalog topic */
+  topic: AnyTopic;
   /** gets every event type the catalog declares for the topic; tell them apart by `envelope.type` */
   // biome-ignore lint/suspicious/noExplicitAny: erased payload type (defineBatchSubscription checks it)
   handler: BatchHandler<any, S>;
@@ -145,8 +144,7 @@ export class BatchConsumerRunner<S = unknown> {
     this.groupId = (opts.topicPrefix ?? "") + opts.groupId;
     this.consumer = groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs });
     for (const sub of opts.subscriptions) {
-      const topic = catalogTopic(sub.topic);
-      this.byTopic.set(this.fullTopic(topic.name), { ...sub, topic });
+      this.byTopic.set(this.fullTopic(sub.topic.name), sub);
     }
   }
 

@@ -1,10 +1,4 @@
-import {
-  type AnyTopic,
-  type Envelope,
-  type EventPayload,
-  type EventTypeOf,
-  findTopic,
-} from "@energy/contracts";
+import type { AnyTopic, Envelope, EventPayload, EventTypeOf } from "@energy/contracts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Registry } from "prom-client";
 import { type Logger, type SqlClient, silentLogger, type TransactionalDb } from "./db.ts";
@@ -42,8 +36,8 @@ export type EventHandlers<T extends AnyTopic, Tx = undefined, S = unknown> = {
 };
 
 export interface Subscription<Tx = undefined, S = unknown> {
-  /** the catalog topic (a topic name is the deprecated untyped form, looked up in the catalog) */
-  topic: AnyTopic | string;
+  /** the catalog topic */
+  topic: AnyTopic;
   /** event type → handler; event types of the topic without a handler are skipped */
   // biome-ignore lint/suspicious/noExplicitAny: erased per-event payload types (defineSubscription checks them)
   handlers: Record<string, EventHandler<any, Tx, S> | undefined>;
@@ -59,14 +53,6 @@ export function defineSubscription<T extends AnyTopic, S = unknown>(
   handlers: EventHandlers<T, undefined, S>,
 ): Subscription<undefined, S> {
   return { topic, handlers };
-}
-
-/** A subscription's topic as the catalog declares it (a name is looked up; an unknown one is a bug). */
-export function catalogTopic(topic: AnyTopic | string): AnyTopic {
-  if (typeof topic !== "string") return topic;
-  const found = findTopic(topic);
-  if (!found) throw new Error(`${topic} is not a topic of the contracts catalog`);
-  return found;
 }
 
 export type ConsumerRunnerOptions<Tx = undefined, S = unknown> = {
@@ -130,8 +116,7 @@ export class ConsumerRunner<Tx = undefined, S = unknown> {
     this.groupId = (opts.topicPrefix ?? "") + opts.groupId;
     this.consumer = groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs });
     for (const sub of opts.subscriptions) {
-      const topic = catalogTopic(sub.topic);
-      this.byTopic.set(this.fullTopic(topic.name), { ...sub, topic });
+      this.byTopic.set(this.fullTopic(sub.topic.name), sub);
     }
   }
 

@@ -13,7 +13,6 @@ export {
   ConsumerRunner,
   type ConsumerRunnerOptions,
   type ConsumerStats,
-  catalogTopic,
   defineSubscription,
   type EventHandler,
   type EventHandlers,
@@ -48,9 +47,7 @@ export {
 export {
   type EventOptions,
   EventProducer,
-  type EventToPublish,
   event,
-  fromLegacy,
   type OutgoingEvent,
   type PreparedMessage,
   prepareEvent,

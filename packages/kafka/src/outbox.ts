@@ -10,8 +10,6 @@ import {
 import {
   type EventOptions,
   type EventProducer,
-  type EventToPublish,
-  fromLegacy,
   type OutgoingEvent,
   type PreparedMessage,
   prepareEvent,
@@ -30,23 +28,14 @@ export async function enqueueEvent<T extends AnyTopic, K extends EventTypeOf<T>>
   payload: EventInput<T, K>,
   options?: EventOptions,
 ): Promise<string>;
-/** @deprecated the untyped form (a source and an EventToPublish): see EventToPublish */
 export async function enqueueEvent(
   tx: SqlClient,
-  source: ServiceName,
-  event: EventToPublish,
-): Promise<string>;
-export async function enqueueEvent(
-  tx: SqlClient,
-  topic: AnyTopic | ServiceName,
-  type: string | EventToPublish,
+  topic: AnyTopic,
+  type: string,
   payload?: unknown,
   options?: EventOptions,
 ): Promise<string> {
-  const outgoing =
-    typeof topic === "string"
-      ? fromLegacy(type as EventToPublish)
-      : { topic, type: type as string, payload, ...(options ? { options } : {}) };
+  const outgoing = { topic, type, payload, ...(options ? { options } : {}) };
   const [id] = await enqueueEvents(tx, [outgoing]);
   return id!;
 }

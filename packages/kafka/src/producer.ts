@@ -4,7 +4,6 @@ import {
   type EventInput,
   type EventTypeOf,
   findEventSchema,
-  findTopic,
   type ServiceName,
 } from "@energy/contracts";
 import type { Kafka, Message, Producer } from "kafkajs";
@@ -49,27 +48,6 @@ export function event<T extends AnyTopic, K extends EventTypeOf<T>>(
   options?: EventOptions,
 ): OutgoingEvent {
   return options ? { topic, type, payload, options } : { topic, type, payload };
-}
-
-/**
- * @deprecated the untyped form services used before the catalog was typed end to end: use `event()` /
- * `publish(topic, type, payload)` / `enqueueEvent(tx, topic, type, payload)`. Kept only while the services
- * written against it move over; validated against the catalog all the same.
- */
-export interface EventToPublish {
-  /** catalog topic name, e.g. "registry.device.v1" */
-  topic: string;
-  key: string;
-  type: string;
-  payload: unknown;
-  envelope?: Omit<EventOptions, "key">;
-}
-
-/** The typed form of a legacy EventToPublish (its topic looked up in the catalog). */
-export function fromLegacy(e: EventToPublish): OutgoingEvent {
-  const topic = findTopic(e.topic);
-  if (!topic) throw new InvalidMessageError(`${e.topic} is not a topic of the contracts catalog`);
-  return { topic, type: e.type, payload: e.payload, options: { ...e.envelope, key: e.key } };
 }
 
 /** A validated event with its envelope and key, addressed to a topic by name (without prefix). */
@@ -184,19 +162,8 @@ export class EventProducer {
     payload: EventInput<T, K>,
     options?: EventOptions,
   ): Promise<Envelope>;
-  /** @deprecated the untyped form: see EventToPublish */
-  async publish(events: EventToPublish | EventToPublish[]): Promise<Envelope[]>;
-  async publish(
-    topicOrEvents: AnyTopic | EventToPublish | EventToPublish[],
-    type?: string,
-    payload?: unknown,
-    options?: EventOptions,
-  ): Promise<Envelope | Envelope[]> {
-    if (Array.isArray(topicOrEvents) || !("events" in topicOrEvents)) {
-      const list = Array.isArray(topicOrEvents) ? topicOrEvents : [topicOrEvents];
-      return this.publishAll(list.map(fromLegacy));
-    }
-    const [envelope] = await this.publishAll([{ topic: topicOrEvents, type: type!, payload, options }]);
+  async publish(topic: AnyTopic, type: string, payload: unknown, options?: EventOptions): Promise<Envelope> {
+    const [envelope] = await this.publishAll([{ topic, type, payload, options }]);
     return envelope!;
   }
 

@@ -91,7 +91,7 @@ describe("the outbox is never blocked by one row (real broker and database)", ()
   it("refuses to enqueue an event over the size limit, naming the limit", async () => {
     const big = { ...organization(1), name: "x".repeat(TWO_MIB) };
     const attempt = prisma.$transaction((tx) =>
-      enqueueEvent(tx, "registry", { topic: ORGS, key: "org-1", type: "organization.created", payload: big }),
+      enqueueEvent(tx, topics.registryOrganization, "organization.created", big, { key: "org-1" }),
     );
     const error = await attempt.then(
       () => null,
@@ -126,11 +126,8 @@ describe("the outbox is never blocked by one row (real broker and database)", ()
 
     // The relay keeps going: a later event goes out, the dead row stays aside.
     const later = await prisma.$transaction((tx) =>
-      enqueueEvent(tx, "registry", {
-        topic: ORGS,
+      enqueueEvent(tx, topics.registryOrganization, "organization.created", organization(4), {
         key: "org-4",
-        type: "organization.created",
-        payload: organization(4),
       }),
     );
     relay.nudge();
@@ -188,18 +185,19 @@ describe("the outbox is never blocked by one row (real broker and database)", ()
     // The first row's topic does not exist yet (UNKNOWN_TOPIC_OR_PARTITION: retriable): nothing after
     // it may go out first, and nothing is given up.
     const site = await prisma.$transaction((tx) =>
-      enqueueEvent(tx, "registry", {
-        topic: SITES,
-        key: "sit-1",
-        type: "site.created",
-        payload: {
+      enqueueEvent(
+        tx,
+        topics.registrySite,
+        "site.created",
+        {
           siteId: "sit-1",
           orgId: "org-1",
           name: "Site",
           address: null,
           timezone: "Europe/Stockholm",
         },
-      }),
+        { key: "sit-1" },
+      ),
     );
     const orgs: string[] = [];
     // one key, so one partition: their order on the topic is the outbox's

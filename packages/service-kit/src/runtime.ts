@@ -3,7 +3,6 @@ import {
   BatchConsumerRunner,
   type BatchSubscription,
   ConsumerRunner,
-  catalogTopic,
   createKafka,
   EventProducer,
   type KafkaConfig,
@@ -143,13 +142,12 @@ export function defineService<C extends RuntimeConfig, D extends RuntimeDb, X ex
 
 /** Every topic a service's consumer groups subscribe to (tests create them, with the ones it owns). */
 export function consumedTopics(definition: {
-  consumers?: ReadonlyArray<{ subscriptions: ReadonlyArray<{ topic: AnyTopic | string }> }>;
+  consumers?: ReadonlyArray<{ subscriptions: ReadonlyArray<{ topic: AnyTopic }> }>;
 }): AnyTopic[] {
   const seen = new Map<string, AnyTopic>();
   for (const group of definition.consumers ?? []) {
     for (const sub of group.subscriptions) {
-      const topic = catalogTopic(sub.topic);
-      seen.set(topic.name, topic);
+      seen.set(sub.topic.name, sub.topic);
     }
   }
   return [...seen.values()];

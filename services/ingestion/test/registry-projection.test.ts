@@ -234,17 +234,17 @@ describe("the registry projection", () => {
     const key = (keyId: string) => ({
       identityId: "gw-p5",
       keyId,
-      algorithm: "ES256",
+      algorithm: "ES256" as const,
       publicKey: `-----BEGIN PUBLIC KEY-----\n${keyId}\n-----END PUBLIC KEY-----`,
     });
-    await registry.publish([
-      {
-        topic: "registry.identity.v1",
-        key: "gw-p5",
-        type: "identity.registered",
-        payload: { identityType: "gateway", name: "GW5", ...key("key-p5a") },
-      },
-      { topic: "registry.identity.v1", key: "gw-p5", type: "identity.key_added", payload: key("key-p5b") },
+    await registry.publishAll([
+      event(
+        topics.registryIdentity,
+        "identity.registered",
+        { identityType: "gateway", name: "GW5", ...key("key-p5a") },
+        { key: "gw-p5" },
+      ),
+      event(topics.registryIdentity, "identity.key_added", key("key-p5b"), { key: "gw-p5" }),
     ]);
     const sendWith = (keyId: string) =>
       ing.app.inject({
@@ -259,12 +259,12 @@ describe("the registry projection", () => {
     );
     expect((await sendWith("key-p5a")).statusCode).toBe(200);
     const published = Date.now();
-    await registry.publish({
-      topic: "registry.identity.v1",
-      key: "gw-p5",
-      type: "identity.key_revoked",
-      payload: { identityId: "gw-p5", keyId: "key-p5a", reason: null },
-    });
+    await registry.publish(
+      topics.registryIdentity,
+      "identity.key_revoked",
+      { identityId: "gw-p5", keyId: "key-p5a", reason: null },
+      { key: "gw-p5" },
+    );
     await until(
       "the revoked key's token refused",
       async () => (await sendWith("key-p5a")).statusCode === 401,
