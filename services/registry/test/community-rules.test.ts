@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   assetPropertiesViolation,
   assetsReferencing,
+  memberRemovalViolation,
   relationshipViolation,
 } from "../src/domain/community-rules.ts";
 
@@ -62,5 +63,15 @@ describe("asset relationships", () => {
     ];
     expect(assetsReferencing("pv", assets)).toEqual(["m", "b"]);
     expect(assetsReferencing("m", assets)).toEqual([]);
+  });
+});
+
+describe("removing a community member", () => {
+  it.each([
+    ["anna", [], null],
+    ["anna", ["pv-anna"], "member anna still owns assets: pv-anna"],
+    ["anna", ["meter-anna", "battery-anna"], "member anna still owns assets: battery-anna, meter-anna"],
+  ] as [string, string[], string | null][])("%s owning %j: %s", (member, owned, violation) => {
+    expect(memberRemovalViolation(member, owned)).toBe(violation);
   });
 });

@@ -220,3 +220,10 @@ export function assetsReferencing(
     )
     .map((asset) => asset.key);
 }
+
+/** Why a community member may not be removed, if not: a member who still owns assets stays (naming them). */
+export function memberRemovalViolation(memberKey: string, ownedAssetKeys: readonly string[]): string | null {
+  return ownedAssetKeys.length > 0
+    ? `member ${memberKey} still owns assets: ${[...ownedAssetKeys].sort().join(", ")}`
+    : null;
+}

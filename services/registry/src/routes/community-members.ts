@@ -18,7 +18,12 @@ import {
   text,
   unique,
 } from "../communities/lookups.ts";
-import { DeliveryPointsSchema, KeySchema, MemberExtraSchema } from "../domain/community-rules.ts";
+import {
+  DeliveryPointsSchema,
+  KeySchema,
+  MemberExtraSchema,
+  memberRemovalViolation,
+} from "../domain/community-rules.ts";
 import type { CommunityMember as MemberRow, Prisma } from "../generated/prisma/client.ts";
 import { READERS, type RouteDeps, WRITERS } from "./access.ts";
 
@@ -214,12 +219,11 @@ export function communityMemberRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
             where: { communityId: community.id, ownerMemberKey: memberKey },
             select: { key: true },
           });
-          if (owned.length > 0) {
-            throw conflict(
-              "member_has_assets",
-              `member ${memberKey} still owns assets: ${owned.map((a) => a.key).join(", ")}`,
-            );
-          }
+          const violation = memberRemovalViolation(
+            memberKey,
+            owned.map((a) => a.key),
+          );
+          if (violation) throw conflict("member_has_assets", violation);
           await tx.communityMember.delete({
             where: { communityId_key: { communityId: community.id, key: memberKey } },
           });
