@@ -159,8 +159,10 @@ interface SendOutcome {
 }
 
 /**
- * Publishes outbox rows in commit order (seq), marks them sent in the same transaction, and resumes
- * after a crash: a row published but not marked is published again, and consumers drop the
+ * Publishes outbox rows in `seq` order (the order they were inserted; a row whose transaction has not
+ * committed yet is not seen, so rows of concurrent transactions can go out in either order, while one
+ * transaction's rows, and one entity's changes made under its lock, keep theirs), marks them sent in the
+ * same transaction, and resumes after a crash: a row published but not marked is published again, and consumers drop the
  * duplicate by its envelope id.
  *
  * No row can block the ones after it: a row that can never be published (over the message size limit,

@@ -2,8 +2,6 @@ import type { MemberRole } from "@energy/contracts";
 import type { FastifyRequest } from "fastify";
 import { forbidden, notFound } from "./errors.ts";
 
-// Local until @energy/contracts exports the shared enum.
-
 export type LookupRole = (identityId: string, orgId: string) => Promise<MemberRole | null>;
 
 export type RequireOrgRole = (
