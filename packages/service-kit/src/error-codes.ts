@@ -1,5 +1,3 @@
-import { AppError } from "./errors.ts";
-
 /**
  * The error codes every service answers with, over HTTP (`{ error: { code, message } }` with the status
  * below) and over WebSockets (`{ error: { code, message } }` in a frame): one code for one meaning
@@ -45,15 +43,6 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
-
-/** An AppError with a catalog code and its status: `appError("forbidden", "Only an owner may …")`. */
-export function appError(
-  code: ErrorCode,
-  message: string = ERROR_CODES[code].meaning,
-  details?: unknown,
-): AppError {
-  return new AppError(code, ERROR_CODES[code].status, message, details);
-}
 
 /** The codes that stand for their status alone (a 4xx fastify or a plugin raised without a code). */
 const BY_STATUS: readonly ErrorCode[] = [

@@ -90,8 +90,9 @@ export function describeCrossOrgIsolation(
           );
           continue;
         }
-        const headers = target.headersFor?.(route) ?? target.headers;
-        if (target.headersFor?.(route) === null) continue;
+        const chosen = target.headersFor?.(route);
+        if (chosen === null) continue;
+        const headers = chosen ?? target.headers;
         const given = target.bodies?.[name];
         const payload =
           route.method === "GET" || route.method === "DELETE"
