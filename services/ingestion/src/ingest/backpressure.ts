@@ -5,6 +5,8 @@ import type { StoreLag } from "../store/store-lag.ts";
  * half-hours and liveness) stays bounded instead of growing with a sustained load: acknowledgements could
  * otherwise outrun the store without limit. Gateways are slowed from half of the bound on, because what was
  * acknowledged before the slow-down still has to be applied: the lag keeps growing while the store drains it.
+ * They are slowed by the pressure, not the lag alone: the time what is acknowledged and not yet applied takes
+ * the store at its rate, so the slow-down starts as soon as acknowledgements outrun the store.
  * HTTP batches are answered 503 with Retry-After; WebSocket frames wait (their acknowledgement with them).
  * Both go on by themselves once the store has caught up.
  */
@@ -25,11 +27,16 @@ export class Backpressure {
     return this.lag?.lagMs() ?? 0;
   }
 
+  /** The lag gateways are slowed by (see StoreLag.pressureMs), ms. */
+  pressureMs(): number {
+    return this.lag?.pressureMs() ?? 0;
+  }
+
   /** null while gateways go at full speed; else how long a gateway should wait before sending again, s. */
   retryAfterSeconds(): number | null {
-    const lag = this.lagMs();
-    if (lag <= this.slowFromMs) return null;
-    return Math.min(30, Math.max(1, Math.ceil((lag - this.slowFromMs) / 1000)));
+    const pressure = this.pressureMs();
+    if (pressure <= this.slowFromMs) return null;
+    return Math.min(30, Math.max(1, Math.ceil((pressure - this.slowFromMs) / 1000)));
   }
 
   /** Resolves once gateways may go on (at once while they are not slowed). */

@@ -29,7 +29,7 @@ export const StoreBehindView = z.object({
 
 /** The answer to a gateway slowed while the telemetry store catches up. */
 export function storeBehind(backpressure: Backpressure, retryAfterSeconds: number) {
-  const lag = (backpressure.lagMs() / 1000).toFixed(1);
+  const lag = (backpressure.pressureMs() / 1000).toFixed(1);
   return {
     error: {
       code: "store_behind" as const,

@@ -13,7 +13,13 @@ export interface OffsetsAdmin {
 export interface StoreLag {
   /** Age of the oldest acknowledged message the store has not applied yet (0 when it is caught up), ms. */
   lagMs(): number;
-  /** Resolves once the lag is at most `ms` (at once when it is already). */
+  /**
+   * The lag gateways are slowed by, ms: the larger of the lag and the time the store needs to apply what
+   * is acknowledged and not applied yet at the rate it has been applying (what a message acknowledged now
+   * will wait). The second grows as soon as acknowledgements outrun the store, before the lag shows it.
+   */
+  pressureMs(): number;
+  /** Resolves once the pressure is at most `ms` (at once when it is already). */
   below(ms: number): Promise<void>;
 }
 
@@ -31,6 +37,9 @@ export interface StoreLagMonitorOptions {
 /** When the end of a partition was first seen at or beyond an offset. */
 type Sighting = { end: bigint; at: number };
 
+/** Weight of the newest sample in the store's apply rate (an exponentially weighted mean). */
+const RATE_WEIGHT = 0.3;
+
 /**
  * Measures the telemetry store's lag from Kafka alone, so it holds whichever instance runs the store's
  * partitions: every poll reads the end offset of each partition of ingestion.telemetry.v1 and the store
@@ -38,10 +47,20 @@ type Sighting = { end: bigint; at: number };
  * partition is the one at the committed offset; it was produced by the first poll that saw the partition's end
  * beyond it, so the lag is the time since that poll (to within one poll interval). A store that stopped
  * (crashed, stuck, not started) shows a lag that grows, as it should.
+ *
+ * The lag alone reacts late: what was acknowledged before gateways are slowed still has to be applied, so
+ * the lag goes on growing after it. The monitor also keeps the store's apply rate (messages per second,
+ * sampled only over polls with a backlog at both ends, when the store was busy the whole time) and the
+ * backlog; their quotient is how long a message acknowledged now would wait, and the pressure is the larger
+ * of the two.
  */
 export class StoreLagMonitor implements StoreLag {
   private readonly sightings = new Map<number, Sighting[]>();
   private lag = 0;
+  private pressure = 0;
+  /** the store's apply rate, messages/ms (0 until measured) */
+  private rate = 0;
+  private previous: { at: number; applied: bigint; behind: bigint } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private polling: Promise<unknown> = Promise.resolve();
@@ -49,7 +68,7 @@ export class StoreLagMonitor implements StoreLag {
 
   constructor(private readonly opts: StoreLagMonitorOptions) {}
 
-  /** `ingestion_store_lag_seconds` on the service's registry. */
+  /** `ingestion_store_lag_seconds` and `ingestion_store_pressure_seconds` on the service's registry. */
   registerMetrics(registry: Registry): void {
     const monitor = this;
     new Gauge({
@@ -60,14 +79,26 @@ export class StoreLagMonitor implements StoreLag {
         this.set(monitor.lag / 1000);
       },
     });
+    new Gauge({
+      name: "ingestion_store_pressure_seconds",
+      help: "what gateways are slowed by: the larger of the store lag and the time the store needs to apply its backlog at its rate",
+      registers: [registry],
+      collect() {
+        this.set(monitor.pressure / 1000);
+      },
+    });
   }
 
   lagMs(): number {
     return this.lag;
   }
 
+  pressureMs(): number {
+    return this.pressure;
+  }
+
   below(ms: number): Promise<void> {
-    if (this.lag <= ms || !this.running) return Promise.resolve();
+    if (this.pressure <= ms || !this.running) return Promise.resolve();
     return new Promise((resolve) => this.waiters.add({ ms, resolve }));
   }
 
@@ -104,21 +135,38 @@ export class StoreLagMonitor implements StoreLag {
       ]),
     );
     let lag = 0;
+    let applied = 0n;
+    let behind = 0n;
     for (const { partition, high, low } of ends) {
       const end = BigInt(high);
       // a group that has committed nothing yet starts from the beginning of what is kept
       const next = committed.get(partition) ?? -1n;
-      const applied = next < 0n ? BigInt(low) : next;
+      const appliedHere = next < 0n ? BigInt(low) : next;
+      applied += appliedHere;
+      if (appliedHere < end) behind += end - appliedHere;
       const seen = this.sightings.get(partition) ?? [];
       if (seen.length === 0 || seen[seen.length - 1]!.end < end) seen.push({ end, at: now });
       // sightings whose end the store has reached tell nothing any more
-      while (seen.length > 0 && seen[0]!.end <= applied) seen.shift();
+      while (seen.length > 0 && seen[0]!.end <= appliedHere) seen.shift();
       this.sightings.set(partition, seen);
-      if (applied < end && seen.length > 0) lag = Math.max(lag, now - seen[0]!.at);
+      if (appliedHere < end && seen.length > 0) lag = Math.max(lag, now - seen[0]!.at);
     }
+    this.sampleRate(now, applied, behind);
     this.lag = lag;
-    this.release(lag);
+    const drainMs = behind > 0n && this.rate > 0 ? Number(behind) / this.rate : 0;
+    this.pressure = Math.max(lag, drainMs);
+    this.release(this.pressure);
     return lag;
+  }
+
+  /** One sample of the apply rate, when the store had a backlog over the whole interval since the last poll. */
+  private sampleRate(now: number, applied: bigint, behind: bigint): void {
+    const previous = this.previous;
+    this.previous = { at: now, applied, behind };
+    if (!previous || previous.behind === 0n || behind === 0n || now <= previous.at) return;
+    const sample = Number(applied - previous.applied) / (now - previous.at);
+    if (sample < 0) return; // a group reset: nothing to learn
+    this.rate = this.rate === 0 ? sample : RATE_WEIGHT * sample + (1 - RATE_WEIGHT) * this.rate;
   }
 
   private release(lag: number): void {
