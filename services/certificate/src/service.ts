@@ -66,7 +66,7 @@ export const certificate = defineService({
     {
       // claims made on chain with the owners' own keys (self-custody), read from the registry's events
       name: "chain claims",
-      start: ({ db, chain, config, log, published }) => {
+      start: ({ db, chain, config, log, app, published }) => {
         const watcher = new ClaimWatcher({
           db,
           provider: chain.provider,
@@ -75,6 +75,7 @@ export const certificate = defineService({
           signer: chain.wallet.address,
           config,
           log,
+          metrics: app.metrics,
           published,
         });
         watcher.start();

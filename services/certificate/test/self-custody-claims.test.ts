@@ -34,6 +34,13 @@ const caughtUp = () =>
     const cursor = await h.db.chainCursor.findUnique({ where: { name: CLAIMS_CURSOR } });
     return cursor && Number(cursor.block) >= head - 1 && cursor.blockHash ? cursor : undefined;
   });
+/** Waits until the watcher has seen the chain at `block` (or later) and read what is confirmed there. */
+const seenHead = (block: number) =>
+  h.waitFor(`the claim watcher to have seen block ${block}`, async () => {
+    const metrics = (await h.app.inject({ url: "/metrics" })).body;
+    const line = metrics.match(/^certificate_chain_claims_synced_head_block(?:\{[^}]*\})? (\S+)$/m);
+    return line && Number(line[1]) >= block ? true : undefined;
+  });
 const claimedWh = async () =>
   Number((await h.db.certificate.findUniqueOrThrow({ where: { id: certificateId } })).claimedWh);
 
@@ -56,9 +63,9 @@ afterAll(async () => {
 
 describe("self-custody claims, read from the chain's events", () => {
   it("records a claim the owner made with its own key once it is confirmed: API, /verify and the topic show it", async () => {
-    const { hash } = await claimOnChain(1_000, "Acme school");
-    // Mined, one confirmation: not taken yet.
-    await caughtUp();
+    const { hash, block } = await claimOnChain(1_000, "Acme school");
+    // Mined, one confirmation: the watcher has seen it and not taken it.
+    await seenHead(block);
     expect(await h.db.claim.count({ where: { txHash: hash } })).toBe(0);
     await h.mine(1);
     const claim = await h.waitFor("the chain claim recorded", async () =>
@@ -95,7 +102,8 @@ describe("self-custody claims, read from the chain's events", () => {
     // Dropped before it had its confirmations: never recorded.
     let snapshot = (await h.rpc("evm_snapshot")) as string;
     const early = await claimOnChain(200, "Dropped early");
-    await caughtUp();
+    await seenHead(early.block);
+    expect(await h.db.claim.count({ where: { txHash: early.hash } })).toBe(0);
     await h.rpc("evm_revert", [snapshot]);
     await h.mine(3);
     await caughtUp();

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { topics } from "@energy/contracts";
 import { enqueueEvent, type Logger } from "@energy/kafka";
 import { getBytes, hexlify, type JsonRpcProvider, type Log, toUtf8String } from "ethers";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -27,8 +28,45 @@ export interface ClaimWatcherDeps {
   signer: string;
   config: Config;
   log: Logger;
+  /** the service's metrics registry (the app's) */
+  metrics: Registry;
   /** wakes the outbox relay after a transaction that recorded events */
   published: () => void;
+}
+
+/** The watcher's metrics, once per registry (one service, one registry). */
+const metricsByRegistry = new WeakMap<
+  Registry,
+  { cursor: Gauge; syncedHead: Gauge; recorded: Counter; undone: Counter }
+>();
+function watcherMetrics(registry: Registry) {
+  let found = metricsByRegistry.get(registry);
+  if (!found) {
+    found = {
+      cursor: new Gauge({
+        name: "certificate_chain_claims_cursor_block",
+        help: "the last block the claim watcher has read (claims made on chain)",
+        registers: [registry],
+      }),
+      syncedHead: new Gauge({
+        name: "certificate_chain_claims_synced_head_block",
+        help: "the chain head whose confirmed blocks (head - CONFIRMATIONS + 1) the claim watcher has all read",
+        registers: [registry],
+      }),
+      recorded: new Counter({
+        name: "certificate_chain_claims_recorded_total",
+        help: "claims made on chain with the owners' own keys, recorded",
+        registers: [registry],
+      }),
+      undone: new Counter({
+        name: "certificate_chain_claims_undone_total",
+        help: "recorded chain claims undone because a reorganization dropped their block",
+        registers: [registry],
+      }),
+    };
+    metricsByRegistry.set(registry, found);
+  }
+  return found;
 }
 
 /** What a claim's data says, for the record: JSON as the service writes it, else its text, else its hex. */
@@ -74,8 +112,11 @@ export class ClaimWatcher {
   private loopDone: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private failures = 0;
+  private readonly metrics: ReturnType<typeof watcherMetrics>;
 
-  constructor(private readonly deps: ClaimWatcherDeps) {}
+  constructor(private readonly deps: ClaimWatcherDeps) {
+    this.metrics = watcherMetrics(deps.metrics);
+  }
 
   start(): void {
     if (this.running) return;
@@ -148,7 +189,11 @@ export class ClaimWatcher {
     }
     const head = await provider.getBlockNumber();
     const safe = head - config.CONFIRMATIONS + 1; // the newest block with CONFIRMATIONS confirmations
-    if (safe <= cursor.block) return false;
+    if (safe <= cursor.block) {
+      this.metrics.cursor.set(cursor.block);
+      this.metrics.syncedHead.set(head);
+      return false;
+    }
     const to = Math.min(safe, cursor.block + MAX_RANGE);
     const toBlock = await provider.getBlock(to);
     if (!toBlock?.hash) return false;
@@ -166,6 +211,7 @@ export class ClaimWatcher {
     )
       return true;
     let recorded = 0;
+    let moved = false;
     await db.$transaction(
       async (tx) => {
         // the cursor row locked: two instances do not read the same range together
@@ -179,10 +225,18 @@ export class ClaimWatcher {
           where: { name: CLAIMS_CURSOR },
           data: { block: BigInt(to), blockHash: toBlock.hash },
         });
+        moved = true;
       },
       { timeout: 30_000 },
     );
-    if (recorded > 0) this.deps.published();
+    if (recorded > 0) {
+      this.metrics.recorded.inc(recorded);
+      this.deps.published();
+    }
+    if (moved) {
+      this.metrics.cursor.set(to);
+      if (to === safe) this.metrics.syncedHead.set(head);
+    }
     return to < safe;
   }
 
@@ -322,6 +376,7 @@ export class ClaimWatcher {
         data: { block: BigInt(from), blockHash: null },
       });
     });
+    this.metrics.undone.inc(gone.length);
     log.warn(
       { cursorBlock, undone: gone.length, rescanFrom: from },
       "claim watcher: a reorganization deeper than CONFIRMATIONS; claims it dropped undone",
