@@ -127,6 +127,11 @@ describe("self-custody claims, read from the chain's events", () => {
     expect(await h.registry.claimedBalanceOf!(owner.address, tokenId)).toBe(1_000n);
     const log = await h.db.issuanceLog.findFirst({ where: { certificateId, event: "claim-reorged" } });
     expect(log?.detail).toMatchObject({ txHash: late.hash, amountWh: "300" });
+    expect(await h.result("certificate.unclaimed", (p) => p.txHash === late.hash)).toMatchObject({
+      certificateId,
+      amountWh: 300,
+      droppedBlock: late.block,
+    });
     const verify = await h.app.inject({ url: `/verify/${tokenId}` });
     expect(verify.json()).toMatchObject({ verified: true, chain: { claimedWh: "1000" } });
   });

@@ -104,7 +104,7 @@ export function readClaimData(data: string): { claimData: Prisma.InputJsonValue;
  * recorded once by (transaction hash, log index), in the same database transaction as the cursor, so a
  * restart reads on from where it was and never records a claim twice. A different hash at the cursor's
  * height later (a reorganization deeper than CONFIRMATIONS) undoes the chain claims whose block is no
- * longer in the chain and reads the last RESCAN_DEPTH blocks again. Claims the service signed itself
+ * longer in the chain (published as certificate.unclaimed) and reads the last RESCAN_DEPTH blocks again. Claims the service signed itself
  * (`claimFor` from its issuer key, through the API) are left to the chain sender, which records them.
  */
 export class ClaimWatcher {
@@ -370,6 +370,24 @@ export class ClaimWatcher {
             },
           },
         });
+        await enqueueEvent(
+          tx,
+          topics.certificateCertificate,
+          "certificate.unclaimed",
+          {
+            certificateId: c.id,
+            requestId: c.requestId,
+            reservationId: c.reservationId,
+            claimId: claim.id,
+            tokenId: c.tokenId!,
+            ownerAddress: claim.ownerAddress,
+            amountWh: Number(claim.amountWh),
+            txHash: claim.txHash!,
+            chainId: this.deps.chainId,
+            droppedBlock: Number(claim.blockNumber),
+          },
+          { correlationId: c.correlationId },
+        );
       }
       await tx.chainCursor.update({
         where: { name: CLAIMS_CURSOR },
@@ -377,6 +395,7 @@ export class ClaimWatcher {
       });
     });
     this.metrics.undone.inc(gone.length);
+    if (gone.length > 0) this.deps.published();
     log.warn(
       { cursorBlock, undone: gone.length, rescanFrom: from },
       "claim watcher: a reorganization deeper than CONFIRMATIONS; claims it dropped undone",
