@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { defineService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
+import { ClaimWatcher } from "./chain/claim-watcher.ts";
 import { connectChain } from "./chain/connect.ts";
 import { ChainSender } from "./chain/sender.ts";
 import { ConfigSchema } from "./config.ts";
@@ -12,7 +13,8 @@ import { closeDb, createDb } from "./db.ts";
 
 /**
  * Certificate, declared: the runtime (packages/service-kit) builds config → database → producer → outbox
- * relay → the chain connection and sender → app → consumer groups → the chain sender's loop, and closes
+ * relay → the chain connection and sender → app → consumer groups → the chain sender's loop and the
+ * watcher of self-custody claims on chain, and closes
  * them in reverse. Issuance requests and reservations have groups of their own, so a backlog of one
  * never holds up the other.
  */
@@ -59,6 +61,25 @@ export const certificate = defineService({
             chain.provider.destroy();
           },
         };
+      },
+    },
+    {
+      // claims made on chain with the owners' own keys (self-custody), read from the registry's events
+      name: "chain claims",
+      start: ({ db, chain, config, log, app, published }) => {
+        const watcher = new ClaimWatcher({
+          db,
+          provider: chain.provider,
+          registryAddress: chain.registryAddress,
+          chainId: chain.chainId,
+          signer: chain.wallet.address,
+          config,
+          log,
+          metrics: app.metrics,
+          published,
+        });
+        watcher.start();
+        return { stop: () => watcher.stop() };
       },
     },
   ],

@@ -1,12 +1,12 @@
 import { topics } from "@energy/contracts";
 import { createEnvelope, envelopeToHeaders } from "@energy/kafka";
 import { readTopic } from "@energy/testing";
-import { keccak256, toUtf8Bytes } from "ethers";
+import { keccak256, toUtf8Bytes, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registryAbi } from "../src/chain/registry.ts";
 import { devicesHashOf } from "../src/consumers/reservations.ts";
 import { canonicalJson } from "../src/domain/canonical-json.ts";
-import { type CertificateHarness, issuanceRequest, startCertificate } from "./helpers.ts";
+import { type CertificateHarness, ISSUER_KEY, issuanceRequest, startCertificate } from "./helpers.ts";
 
 // The service end to end on real Kafka, PostgreSQL and anvil: issuance requests in, tokens on chain,
 // results on certificate.certificate.v1, queries, verification, documents, bundles and claims.
@@ -236,6 +236,40 @@ describe("batches, the reservation log, poison messages", () => {
     const ids = issued.map((c) => BigInt(c.tokenId!));
     for (const id of ids) expect(await h.registry.balanceOf!(h.buyer.address, id)).toBe(4_500n);
     expect(new Set(ids).size).toBe(5);
+  });
+
+  it("adopts a certificate the chain already minted (its row lost its mint) and batches the rest: never minted twice", async () => {
+    await h.sender.stop();
+    const requests = [1, 2, 3].map(() => issuanceRequest({ buyerAddress: h.buyer.address }));
+    for (const r of requests) await h.publishRequest(r);
+    await h.waitFor(
+      "all three stored",
+      async () =>
+        (await h.db.certificate.count({ where: { requestId: { in: requests.map((r) => r.requestId) } } })) ===
+        3,
+    );
+    // The middle one minted already, with the issuer key, as if the database lost that it had sent it.
+    const lost = await h.db.certificate.findUniqueOrThrow({ where: { requestId: requests[1]!.requestId } });
+    const issuer = h.registry.connect(new Wallet(ISSUER_KEY, h.provider));
+    const mint = await issuer.getFunction("issue")(
+      lost.ownerAddress,
+      lost.energyWh,
+      lost.issuanceKey,
+      lost.documentHash,
+    );
+    await mint.wait();
+    const before = (await h.registry.lastTokenId!()) as bigint;
+    await h.sender.start(); // nonces reconciled: the chain is ahead by that mint
+    const issued = [];
+    for (const r of requests) issued.push(await h.certificateOf(r.requestId, "issued"));
+    expect(issued[1]).toMatchObject({ tokenId: before.toString(), txHash: mint.hash });
+    expect(issued[0]!.txHash).toBe(issued[2]!.txHash); // the other two in one batch
+    expect(issued[0]!.txHash).not.toBe(mint.hash);
+    expect(await h.registry.lastTokenId!()).toBe(before + 2n);
+    expect(await h.result("certificate.issued", (p) => p.requestId === lost.requestId)).toMatchObject({
+      tokenId: before.toString(),
+      txHash: mint.hash,
+    });
   });
 
   it("writes reservation events to the chain's reservation log", async () => {

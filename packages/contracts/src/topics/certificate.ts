@@ -78,6 +78,20 @@ export const certificateTopics = {
         chainId: z.int().positive(),
         source: z.enum(["api", "chain"]),
       }),
+      /**
+       * A claim seen on chain (source "chain", published as certificate.claimed) whose block a
+       * reorganization deeper than the service's confirmations dropped: it no longer counts. The same
+       * transaction may be seen again in a new block and is then published as a new claim.
+       */
+      "certificate.unclaimed": CertificateRefSchema.extend({
+        claimId: z.uuid(),
+        tokenId: TokenIdSchema,
+        ownerAddress: AddressSchema,
+        amountWh: WattHoursSchema.positive(),
+        txHash: TxHashSchema,
+        chainId: z.int().positive(),
+        droppedBlock: z.int().min(0),
+      }),
     },
   }),
 };

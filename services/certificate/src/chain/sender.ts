@@ -1,5 +1,5 @@
 import { topics } from "@energy/contracts";
-import { enqueueEvent, type Logger } from "@energy/kafka";
+import { enqueueEvent, enqueueEvents, event, type Logger } from "@energy/kafka";
 import { type JsonRpcProvider, Transaction, type TransactionReceipt, type Wallet } from "ethers";
 import type { Config } from "../config.ts";
 import type { Db } from "../db.ts";
@@ -18,6 +18,7 @@ import { decodeRevert, RESERVATION_STATUS, registryAbi } from "./registry.ts";
 
 type Tx = Prisma.TransactionClient;
 type ChainTxRow = Awaited<ReturnType<Db["chainTx"]["findFirstOrThrow"]>>;
+type CertificateRow = Awaited<ReturnType<Db["certificate"]["findFirstOrThrow"]>>;
 /**
  * Queued work (certificates, a claim, a reservation log entry) as assign() sees it: how to count an RPC
  * failure while its transaction is prepared, and how to give it up after MAX_SEND_ATTEMPTS.
@@ -297,17 +298,13 @@ export class ChainSender {
       take: config.BATCH_MAX,
     });
     // Minted already (a database restored from before its mint, or a mint whose row was lost): take the
-    // chain's word for it instead of trying again, which the contract would refuse anyway.
-    const fresh: typeof group = [];
-    for (const c of group) {
-      let adopted: boolean;
-      try {
-        adopted = await this.adoptExistingMint(c);
-      } catch (error) {
-        return this.attemptFailed(this.certificatesWork([c.id]), error);
-      }
-      if (adopted) continue;
-      fresh.push(c);
+    // chain's word for it instead of trying again, which the contract would refuse anyway. One check for
+    // the whole group: the calls go out together (one JSON-RPC batch), not one round trip each.
+    let fresh: typeof group;
+    try {
+      fresh = await this.withoutExistingMints(group);
+    } catch (error) {
+      return this.attemptFailed(this.certificatesWork(group.map((c) => c.id)), error);
     }
     if (fresh.length === 0) return true;
     const data =
@@ -413,28 +410,41 @@ export class ChainSender {
     }
   }
 
-  private async adoptExistingMint(
-    c: Awaited<ReturnType<Db["certificate"]["findFirstOrThrow"]>>,
-  ): Promise<boolean> {
+  /**
+   * The certificates of `group` the chain has not minted yet; the ones it has (their issuance key has a
+   * token) are adopted: marked issued with the chain's token and transaction.
+   */
+  private async withoutExistingMints(group: CertificateRow[]): Promise<CertificateRow[]> {
     const { provider, registryAddress } = this.deps;
-    const encoded = await provider.call({
-      to: registryAddress,
-      data: registryAbi.encodeFunctionData("tokenIdByIssuanceKey", [c.issuanceKey]),
-    });
-    const [tokenId] = registryAbi.decodeFunctionResult("tokenIdByIssuanceKey", encoded) as unknown as [
-      bigint,
-    ];
-    if (tokenId === 0n) return false;
-    const event = registryAbi.getEvent("CertificateIssued")!;
+    const tokenIds = await Promise.all(
+      group.map(async (c) => {
+        const encoded = await provider.call({
+          to: registryAddress,
+          data: registryAbi.encodeFunctionData("tokenIdByIssuanceKey", [c.issuanceKey]),
+        });
+        return (registryAbi.decodeFunctionResult("tokenIdByIssuanceKey", encoded) as unknown as [bigint])[0];
+      }),
+    );
+    const fresh: CertificateRow[] = [];
+    for (const [i, c] of group.entries()) {
+      const tokenId = tokenIds[i]!;
+      if (tokenId === 0n || !(await this.adoptExistingMint(c, tokenId))) fresh.push(c);
+    }
+    return fresh;
+  }
+
+  private async adoptExistingMint(c: CertificateRow, tokenId: bigint): Promise<boolean> {
+    const { provider, registryAddress } = this.deps;
+    const issued = registryAbi.getEvent("CertificateIssued")!;
     const logs = await provider.getLogs({
       address: registryAddress,
-      topics: [event.topicHash, null, c.issuanceKey],
+      topics: [issued.topicHash, null, c.issuanceKey],
       fromBlock: 0,
     });
     const log = logs.at(-1);
     if (!log) return false;
     await this.deps.db.$transaction(async (tx) => {
-      await this.markIssued(tx, c, tokenId.toString(), log.transactionHash, log.blockNumber);
+      await this.markIssued(tx, [{ c, tokenId: tokenId.toString() }], log.transactionHash, log.blockNumber);
     });
     this.deps.published();
     return true;
@@ -680,61 +690,70 @@ export class ChainSender {
       }
       const certs = await tx.certificate.findMany({ where: { chainTxId: row.id } });
       const byKey = new Map(certs.map((c) => [c.issuanceKey, c]));
+      const minted: Array<{ c: CertificateRow; tokenId: string }> = [];
       for (const log of receipt.logs) {
         const parsed = registryAbi.parseLog(log);
         if (parsed?.name !== "CertificateIssued") continue;
         const c = byKey.get(parsed.args.issuanceKey as string);
-        if (c)
-          await this.markIssued(
-            tx,
-            c,
-            (parsed.args.id as bigint).toString(),
-            receipt.hash,
-            receipt.blockNumber,
-          );
+        if (c) minted.push({ c, tokenId: (parsed.args.id as bigint).toString() });
       }
+      await this.markIssued(tx, minted, receipt.hash, receipt.blockNumber);
       await tx.claim.updateMany({ where: { chainTxId: row.id }, data: { txHash: receipt.hash } });
       void chainId;
     });
     this.deps.published();
   }
 
+  /**
+   * Certificates minted by one transaction, marked issued together: one UPDATE, one issuance log INSERT and
+   * one outbox INSERT for all of them (a batch of BATCH_MAX is three statements, not three per certificate).
+   */
   private async markIssued(
     tx: Tx,
-    c: Awaited<ReturnType<Db["certificate"]["findFirstOrThrow"]>>,
-    tokenId: string,
+    minted: Array<{ c: CertificateRow; tokenId: string }>,
     txHash: string,
     blockNumber: number,
   ): Promise<void> {
-    await tx.certificate.update({
-      where: { id: c.id },
-      data: { status: "issued", tokenId, txHash, blockNumber: BigInt(blockNumber), issuedAt: new Date() },
-    });
-    await tx.issuanceLog.create({
-      data: {
+    if (minted.length === 0) return;
+    await tx.$executeRawUnsafe(
+      `UPDATE certificate AS c
+          SET status = 'issued', token_id = m.token_id, tx_hash = $3, block_number = $4, issued_at = now()
+         FROM unnest($1::uuid[], $2::text[]) AS m(id, token_id)
+        WHERE c.id = m.id`,
+      minted.map((m) => m.c.id),
+      minted.map((m) => m.tokenId),
+      txHash,
+      BigInt(blockNumber),
+    );
+    await tx.issuanceLog.createMany({
+      data: minted.map(({ c, tokenId }) => ({
         certificateId: c.id,
         requestId: c.requestId,
         event: "issued",
         detail: { tokenId, txHash, blockNumber },
-      },
+      })),
     });
-    await enqueueEvent(
+    await enqueueEvents(
       tx,
-      topics.certificateCertificate,
-      "certificate.issued",
-      {
-        certificateId: c.id,
-        requestId: c.requestId,
-        reservationId: c.reservationId,
-        tokenId,
-        txHash,
-        chainId: this.deps.chainId,
-        blockNumber,
-        ownerAddress: c.ownerAddress,
-        energyWh: Number(c.energyWh),
-        documentHash: c.documentHash,
-      },
-      { correlationId: c.correlationId },
+      minted.map(({ c, tokenId }) =>
+        event(
+          topics.certificateCertificate,
+          "certificate.issued",
+          {
+            certificateId: c.id,
+            requestId: c.requestId,
+            reservationId: c.reservationId,
+            tokenId,
+            txHash,
+            chainId: this.deps.chainId,
+            blockNumber,
+            ownerAddress: c.ownerAddress,
+            energyWh: Number(c.energyWh),
+            documentHash: c.documentHash,
+          },
+          { correlationId: c.correlationId },
+        ),
+      ),
     );
   }
 
@@ -754,38 +773,41 @@ export class ChainSender {
     if (confirmations < config.CONFIRMATIONS) return;
     await db.$transaction(async (tx) => {
       await tx.chainTx.update({ where: { id: row.id }, data: { status: "confirmed" } });
+      // All of the transaction's certificates together: one UPDATE, one log INSERT, one outbox INSERT.
       const certs = await tx.certificate.findMany({ where: { chainTxId: row.id, status: "issued" } });
-      for (const c of certs) {
-        await tx.certificate.update({
-          where: { id: c.id },
-          data: { status: "confirmed", confirmedAt: new Date() },
-        });
-        await tx.issuanceLog.create({
-          data: {
-            certificateId: c.id,
-            requestId: c.requestId,
-            event: "confirmed",
-            detail: { confirmations },
-          },
-        });
-        await enqueueEvent(
-          tx,
-          topics.certificateCertificate,
-          "certificate.confirmed",
-          {
-            certificateId: c.id,
-            requestId: c.requestId,
-            reservationId: c.reservationId,
-            tokenId: c.tokenId!,
-            txHash: c.txHash!,
-            chainId: this.deps.chainId,
-            blockNumber: minedBlock,
-            confirmations,
-            energyWh: Number(c.energyWh),
-          },
-          { correlationId: c.correlationId },
-        );
-      }
+      await tx.certificate.updateMany({
+        where: { id: { in: certs.map((c) => c.id) } },
+        data: { status: "confirmed", confirmedAt: new Date() },
+      });
+      await tx.issuanceLog.createMany({
+        data: certs.map((c) => ({
+          certificateId: c.id,
+          requestId: c.requestId,
+          event: "confirmed",
+          detail: { confirmations },
+        })),
+      });
+      await enqueueEvents(
+        tx,
+        certs.map((c) =>
+          event(
+            topics.certificateCertificate,
+            "certificate.confirmed",
+            {
+              certificateId: c.id,
+              requestId: c.requestId,
+              reservationId: c.reservationId,
+              tokenId: c.tokenId!,
+              txHash: c.txHash!,
+              chainId: this.deps.chainId,
+              blockNumber: minedBlock,
+              confirmations,
+              energyWh: Number(c.energyWh),
+            },
+            { correlationId: c.correlationId },
+          ),
+        ),
+      );
       const claims = await tx.claim.findMany({ where: { chainTxId: row.id } });
       for (const claim of claims) await this.confirmClaim(tx, claim.id, row.minedHash!);
     });
