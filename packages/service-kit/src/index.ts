@@ -24,6 +24,7 @@ export {
 } from "./errors.ts";
 export type { ReadinessChecks } from "./health.ts";
 export { type LoggerOverride, REDACT_PATHS } from "./logger.ts";
+export { type MembershipTable, membershipProjection } from "./membership-projection.ts";
 export {
   createOrgGuard,
   type LookupRole,
