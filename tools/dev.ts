@@ -439,7 +439,7 @@ async function start(): Promise<void> {
     );
     console.log(
       `${"".padEnd(15)}log in (once; the token renews itself): ` +
-        `pnpm energy login --key .data/keys/demo-user.key --identity ${demoInfo.userId}`,
+        "pnpm energy login --key .data/keys/demo-user.key",
     );
     console.log(open("registry", `/organizations/${demoInfo.orgId}`));
   }

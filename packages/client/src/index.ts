@@ -7,4 +7,4 @@ export {
   readPrivateKey,
   signNonce,
 } from "./keys.ts";
-export { keyLogin, refreshTokens, renewAfterMs, TokenSource, type Tokens } from "./login.ts";
+export { identityOf, keyLogin, refreshTokens, renewAfterMs, TokenSource, type Tokens } from "./login.ts";

@@ -25,7 +25,12 @@ export const REGISTRY_ERROR_CODES = {
     status: 400,
     meaning:
       "publicKey is not a key of the identity type's algorithm (Ed25519 raw base64url, ES256 SPKI PEM)",
-    routes: ["POST /identities", "POST /identities/{id}/keys", "POST /invitations/accept"],
+    routes: [
+      "POST /identities",
+      "POST /identities/{id}/keys",
+      "POST /invitations/accept",
+      "POST /auth/challenge",
+    ],
   },
   public_key_in_use: {
     status: 409,
