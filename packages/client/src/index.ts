@@ -8,3 +8,4 @@ export {
   signNonce,
 } from "./keys.ts";
 export { identityOf, keyLogin, refreshTokens, renewAfterMs, TokenSource, type Tokens } from "./login.ts";
+export { isServiceName, LOCAL_PORTS, SERVICE_NAMES, type ServiceName } from "./services.ts";
