@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, wri
 import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ApiClient, keyLogin, readPrivateKey } from "@energy/client";
+import { ApiClient, keyLogin, LOCAL_PORTS, readPrivateKey } from "@energy/client";
 import { topics } from "@energy/contracts";
 import { ANVIL_KEYS, anvilBinary } from "../infra/anvil/anvil.ts";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
@@ -41,15 +41,8 @@ const MAIL_PORT = Number(process.env.MAIL_PORT ?? 1025);
 const ANVIL_PORT = Number(process.env.ANVIL_PORT ?? 8545);
 
 /** Where each service listens locally (the same ports as docker-compose.yml). */
-const PORTS: Record<string, number> = {
-  registry: 4001,
-  ingestion: 4002,
-  ocpp: 4003,
-  "meter-read": 4004,
-  reservation: 4005,
-  certificate: 4006,
-  console: 4000,
-};
+/** Each service's local port: the one list the `energy` CLI uses too (@energy/client). */
+const PORTS: Record<string, number> = LOCAL_PORTS;
 
 const say = (msg: string) => console.log(`\x1b[1;32m[platform]\x1b[0m ${msg}`);
 
@@ -439,7 +432,7 @@ async function start(): Promise<void> {
     );
     console.log(
       `${"".padEnd(15)}log in (once; the token renews itself): ` +
-        `pnpm energy login --key .data/keys/demo-user.key --identity ${demoInfo.userId}`,
+        "pnpm energy login --key .data/keys/demo-user.key",
     );
     console.log(open("registry", `/organizations/${demoInfo.orgId}`));
   }

@@ -4,6 +4,7 @@
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { LOCAL_PORTS, type ServiceName } from "@energy/client";
 
 /** $ENERGY_CONFIG_DIR, else $XDG_CONFIG_HOME/energy, else ~/.config/energy. */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -11,20 +12,8 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "energy");
 }
 
-/** The platform's services and the ports tools/dev.ts (and docker-compose.yml) run them on. */
-export const LOCAL_PORTS = {
-  registry: 4001,
-  ingestion: 4002,
-  ocpp: 4003,
-  "meter-read": 4004,
-  reservation: 4005,
-  certificate: 4006,
-} as const;
-
-export type ServiceName = keyof typeof LOCAL_PORTS;
-export const SERVICE_NAMES = Object.keys(LOCAL_PORTS) as ServiceName[];
-
-export const isServiceName = (name: string): name is ServiceName => Object.hasOwn(LOCAL_PORTS, name);
+// The platform's services and the ports tools/dev.ts runs them on: one list, in @energy/client.
+export { isServiceName, LOCAL_PORTS, SERVICE_NAMES, type ServiceName } from "@energy/client";
 
 /** ENERGY_METER_READ_URL for meter-read, and so on. */
 export const urlVariable = (service: ServiceName) =>

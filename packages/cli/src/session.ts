@@ -6,7 +6,15 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiClient, ApiError, keyLogin, readPrivateKey, refreshTokens, type Tokens } from "@energy/client";
+import {
+  ApiClient,
+  ApiError,
+  identityOf,
+  keyLogin,
+  readPrivateKey,
+  refreshTokens,
+  type Tokens,
+} from "@energy/client";
 import { CliError } from "./errors.ts";
 
 export interface Session {
@@ -68,10 +76,13 @@ export function sessionFrom(
   };
 }
 
-/** Logs in with a key file: reads the key, challenge, signature, verify. */
+/**
+ * Logs in with a key file: reads the key, challenge, signature, verify. Without an identity id the
+ * challenge is asked for the key itself and the session's identity is the one the registry found for it.
+ */
 export async function loginWithKeyFile(who: {
   registryUrl: string;
-  identityId: string;
+  identityId: string | null;
   keyFile: string;
   keyId?: string | undefined;
 }): Promise<Session> {
@@ -85,7 +96,7 @@ export async function loginWithKeyFile(who: {
   const tokens = await keyLogin(new ApiClient(who.registryUrl), who.identityId, key, {
     ...(who.keyId ? { keyId: who.keyId } : {}),
   });
-  return sessionFrom(tokens, who);
+  return sessionFrom(tokens, { ...who, identityId: who.identityId ?? identityOf(tokens.accessToken) });
 }
 
 const needsRenewal = (session: Session, now: number) =>
@@ -116,7 +127,7 @@ async function renew(session: Session): Promise<Session> {
   } catch (error) {
     throw new CliError(
       `the session of ${session.identityId} expired and logging in again with ${session.keyFile} failed ` +
-        `(${(error as Error).message}); run: energy login --key <file> --identity ${session.identityId}`,
+        `(${(error as Error).message}); run: energy login --key <file>`,
     );
   }
 }

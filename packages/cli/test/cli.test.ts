@@ -208,6 +208,42 @@ describe("energy, the command-line tool, against the real registry and Kafka", (
     expect((await api.send("GET", "/organizations/org-none", { token: "garbage" })).status).toBe(401);
   });
 
+  it("logs in with the key file alone: the registry finds the key's identity once the nonce is signed", async () => {
+    const user = await registered("user");
+    const gateway = await registered("gateway");
+    for (const [who, algorithm] of [
+      [user, "Ed25519"],
+      [gateway, "ES256"],
+    ] as const) {
+      const env = { ...person("by-key"), ENERGY_REGISTRY_URL: registry.url };
+      const login = await energy(["login", "--key", who.keyFile], env);
+      expect(login.code, login.stderr).toBe(0);
+      expect(login.stdout).toContain(`logged in to ${registry.url} as ${who.id}`);
+      expect(login.stdout).toContain(`with the ${algorithm} key ${who.keyFile}`);
+      const session = JSON.parse(readFileSync(join(env.ENERGY_CONFIG_DIR, "session.json"), "utf8"));
+      expect(session).toMatchObject({ identityId: who.id, keyFile: who.keyFile });
+      // the session's token was issued to the key's identity
+      const token = await energy(["token"], env);
+      expect(
+        JSON.parse(Buffer.from(token.stdout.trim().split(".")[1] ?? "", "base64url").toString()),
+      ).toMatchObject({ sub: who.id });
+    }
+
+    // a key no identity has: refused, exit 1, and nothing kept
+    const stranger = generateKeyPairSync("ed25519");
+    const strangerFile = join(work, "stranger.key");
+    writeFileSync(strangerFile, pem(stranger.privateKey), { mode: 0o600 });
+    const env = { ...person("stranger"), ENERGY_REGISTRY_URL: registry.url };
+    const refused = await energy(["login", "--key", strangerFile], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("login refused:");
+    expect(refused.stderr).toContain("401 invalid_signature: No identity logs in with this key");
+    expect(await energy(["token"], env)).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("not logged in: run energy login --key <file>"),
+    });
+  });
+
   it("refuses bad input with usage errors (exit 2), and says when a service cannot be reached (exit 1)", async () => {
     const env = { ...person("typo"), ENERGY_REGISTRY_URL: registry.url };
     const unknown = await energy(["frobnicate"], env);
@@ -226,10 +262,6 @@ describe("energy, the command-line tool, against the real registry and Kafka", (
     expect(await energy(["api", "GET", "/x", "--service", "nope"], env)).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('unknown service "nope"'),
-    });
-    expect(await energy(["login", "--key", rootKeyFile], env)).toMatchObject({
-      code: 2,
-      stderr: expect.stringContaining("--identity <id> is required"),
     });
     expect(await energy(["tail", "someone.nothing.v1"], env)).toMatchObject({
       code: 2,

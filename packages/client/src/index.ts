@@ -7,4 +7,5 @@ export {
   readPrivateKey,
   signNonce,
 } from "./keys.ts";
-export { keyLogin, refreshTokens, renewAfterMs, TokenSource, type Tokens } from "./login.ts";
+export { identityOf, keyLogin, refreshTokens, renewAfterMs, TokenSource, type Tokens } from "./login.ts";
+export { isServiceName, LOCAL_PORTS, SERVICE_NAMES, type ServiceName } from "./services.ts";

@@ -1,12 +1,12 @@
 /**
  * The registry's key login (services/registry/src/routes/auth.ts): POST /auth/challenge names the identity
- * and returns a single-use nonce; POST /auth/verify carries the nonce's signature by one of the identity's
+ * (or the key's public half) and returns a single-use nonce; POST /auth/verify carries the nonce's signature by one of the identity's
  * active keys and returns an access token (ES256 JWT, every service verifies it) and a refresh token;
  * POST /auth/refresh trades a refresh token for new ones (the old one is revoked).
  */
 import type { KeyObject } from "node:crypto";
 import { type ApiClient, ApiError } from "./http.ts";
-import { signNonce } from "./keys.ts";
+import { publicKeyPem, signNonce } from "./keys.ts";
 
 /** What /auth/verify and /auth/refresh answer. */
 export interface Tokens {
@@ -17,26 +17,41 @@ export interface Tokens {
   expiresIn: number;
 }
 
-/** Logs an identity in with its private key (Ed25519 or ES256): challenge, sign the nonce, verify. */
+/**
+ * Logs in with a private key (Ed25519 or ES256): challenge, sign the nonce, verify. With `identityId`, the
+ * challenge is asked for that identity; with null, for the key's public half, and the registry finds the
+ * identity by its key once the signature is checked (the access token's `sub` names it: identityOf).
+ */
 export async function keyLogin(
   registry: ApiClient,
-  identityId: string,
+  identityId: string | null,
   privateKey: KeyObject,
   opts: { keyId?: string } = {},
 ): Promise<Tokens> {
   const challenge = await registry.request<{ challengeId: string; nonce: string }>(
     "POST",
     "/auth/challenge",
-    { body: { identityId } },
+    { body: identityId === null ? { publicKey: publicKeyPem(privateKey) } : { identityId } },
   );
   return registry.request<Tokens>("POST", "/auth/verify", {
     body: {
       challengeId: challenge.challengeId,
-      identityId,
+      ...(identityId === null ? {} : { identityId }),
       signature: signNonce(privateKey, challenge.nonce),
       ...(opts.keyId ? { keyId: opts.keyId } : {}),
     },
   });
+}
+
+/** The identity an access token was issued to (its `sub`), read without checking the token. */
+export function identityOf(accessToken: string): string {
+  try {
+    const claims = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString("utf8"));
+    if (typeof claims.sub === "string") return claims.sub;
+  } catch {
+    // falls through
+  }
+  throw new Error("the access token names no identity (no sub claim)");
 }
 
 /** New tokens for a refresh token (which the registry then revokes); a 401 ApiError when it no longer works. */

@@ -69,6 +69,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
     title: opts.name,
     version: opts.version ?? "0.0.0",
     description: opts.description,
+    service: opts.name,
   });
   await app.register(metricsPlugin, { service: opts.name });
   await app.register(authPlugin, {

@@ -9,7 +9,19 @@ export {
 export { type AuthOptions, authPlugin } from "./auth-plugin.ts";
 export { type BaseConfig, BaseConfigSchema, ConfigError, type ConfigProblem, loadConfig } from "./config.ts";
 export { type App, type CreateAppOptions, createApp } from "./create-app.ts";
-export { codeOfStatus, ERROR_CODES, type ErrorCode } from "./error-codes.ts";
+export {
+  codeOfStatus,
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorCodeEntry,
+  type ErrorCodeOfStatus,
+  type ErrorStatus,
+  GENERIC_ERROR_CODES,
+  type RouteErrorCatalog,
+  type RouteErrorCodeEntry,
+  routeErrorCodes,
+  SERVICE_ERROR_CODES,
+} from "./error-codes.ts";
 export { installErrorHandling } from "./error-handler.ts";
 export {
   AppError,
@@ -24,6 +36,7 @@ export {
 } from "./errors.ts";
 export type { ReadinessChecks } from "./health.ts";
 export { type LoggerOverride, REDACT_PATHS } from "./logger.ts";
+export { type MembershipTable, membershipProjection } from "./membership-projection.ts";
 export {
   createOrgGuard,
   type LookupRole,

@@ -3,24 +3,32 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyPluginAsync } from "fastify";
 import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ERROR_CODES, type ErrorCode } from "./error-codes.ts";
+import { type ErrorCodeEntry, GENERIC_ERROR_CODES, routeErrorCodes } from "./error-codes.ts";
 import { ErrorResponseSchema } from "./errors.ts";
 import { globalPlugin } from "./global-plugin.ts";
 
-export type OpenApiOptions = { title: string; version: string; description?: string };
+export type OpenApiOptions = {
+  title: string;
+  version: string;
+  description?: string;
+  /** the service's name, whose rule codes of the catalog (error-codes/<service>.ts) its routes list */
+  service?: string;
+};
 
 /** The error body's JSON schema (the same for every error answer). */
 const { $schema: _, ...errorBody } = z.toJSONSchema(ErrorResponseSchema) as Record<string, unknown>;
 
-/** The catalog's codes of one status, as a response description: "`not_found`: No such resource …". */
-function describeStatus(status: number): string {
-  return (Object.entries(ERROR_CODES) as [ErrorCode, { status: number; meaning: string }][])
-    .filter(([, entry]) => entry.status === status)
-    .map(([code, entry]) => `\`${code}\`: ${entry.meaning}`)
-    .join("; ");
+/** Codes as a response description: "`not_found`: No such resource …; `last_owner`: …". */
+function describeCodes(entries: [string, ErrorCodeEntry][]): string {
+  return entries.map(([code, entry]) => `\`${code}\`: ${entry.meaning}`).join("; ");
 }
 
-/** The error answers any route may give (the route's own rule codes are in its description). */
+/** The generic codes of one status (any route may answer them). */
+function genericCodes(status: number): [string, ErrorCodeEntry][] {
+  return Object.entries(GENERIC_ERROR_CODES).filter(([, entry]) => entry.status === status);
+}
+
+/** The error answers any route may give (its own rule codes come from the catalog: routeErrorCodes). */
 function errorResponses(route: { method: string | string[]; config?: { public?: boolean } }): number[] {
   const methods = ([] as string[]).concat(route.method);
   const hasBody = methods.some((m) => ["POST", "PUT", "PATCH"].includes(m));
@@ -30,25 +38,48 @@ function errorResponses(route: { method: string | string[]; config?: { public?: 
   return statuses.sort();
 }
 
+/** "DELETE /organizations/{orgId}/members/{identityId}": a route as the OpenAPI document names it. */
+function openApiRoute(method: string, url: string): string {
+  return `${method} ${url.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`;
+}
+
 /**
  * zod → JSON schema; `security: []` on public routes (the document requires a bearer token by default); and
- * each route's error answers with the catalog's codes (error-codes.ts), unless the route documents its own.
+ * each route's error answers with the catalog's codes (error-codes.ts): the generic ones by status, and the
+ * service's rule codes that name the route. A status the route documents itself keeps its own description,
+ * with the catalog's codes of that status after it.
  */
-const transform: SwaggerTransform = (document) => {
-  const result = jsonSchemaTransform(document);
-  const schema = (result.schema ?? {}) as { response?: Record<string, unknown>; hide?: boolean };
-  if (schema.hide) return result;
-  // a route without a response schema is documented with fastify-swagger's default 200, and its errors
-  const response: Record<string, unknown> = schema.response
-    ? { ...schema.response }
-    : { 200: { description: "Default Response" } };
-  for (const status of errorResponses(document.route as Parameters<typeof errorResponses>[0])) {
-    response[status] ??= { description: describeStatus(status), ...errorBody };
-  }
-  const withErrors = { ...schema, response };
-  if (document.route.config?.public !== true) return { ...result, schema: withErrors };
-  return { ...result, schema: { ...withErrors, security: [] } };
-};
+function errorCatalogTransform(service: string | undefined): SwaggerTransform {
+  return (document) => {
+    const result = jsonSchemaTransform(document);
+    const schema = (result.schema ?? {}) as { response?: Record<string, unknown>; hide?: boolean };
+    if (schema.hide) return result;
+    const route = document.route as Parameters<typeof errorResponses>[0] & { url: string };
+    // a route without a response schema is documented with fastify-swagger's default 200, and its errors
+    const response: Record<string, unknown> = schema.response
+      ? { ...schema.response }
+      : { 200: { description: "Default Response" } };
+    const own = service
+      ? ([] as string[])
+          .concat(route.method)
+          .flatMap((method) => routeErrorCodes(service, openApiRoute(method, route.url)))
+      : [];
+    const statuses = new Set([...errorResponses(route), ...own.map(([, entry]) => entry.status)]);
+    for (const status of [...statuses].sort()) {
+      const codes = [...genericCodes(status), ...own.filter(([, entry]) => entry.status === status)];
+      const existing = response[status] as { description?: string } | undefined;
+      if (!existing) {
+        response[status] = { description: describeCodes(codes), ...errorBody };
+      } else if (codes.length > 0) {
+        const before = existing.description ? `${existing.description}. ` : "";
+        response[status] = { ...existing, description: `${before}Codes: ${describeCodes(codes)}` };
+      }
+    }
+    const withErrors = { ...schema, response };
+    if (document.route.config?.public !== true) return { ...result, schema: withErrors };
+    return { ...result, schema: { ...withErrors, security: [] } };
+  };
+}
 
 /**
  * OpenAPI 3.1 document generated from the routes' zod schemas, served at `/openapi.json`,
@@ -56,7 +87,7 @@ const transform: SwaggerTransform = (document) => {
  */
 export const openApiPlugin: FastifyPluginAsync<OpenApiOptions> = globalPlugin(
   "service-kit-openapi",
-  async (app, { title, version, description }) => {
+  async (app, { title, version, description, service }) => {
     await app.register(swagger, {
       openapi: {
         openapi: "3.1.0",
@@ -66,7 +97,7 @@ export const openApiPlugin: FastifyPluginAsync<OpenApiOptions> = globalPlugin(
         },
         security: [{ bearerAuth: [] }],
       },
-      transform,
+      transform: errorCatalogTransform(service),
     });
 
     await app.register(async (docs) => {

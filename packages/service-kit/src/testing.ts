@@ -15,6 +15,7 @@ import {
   waitFor,
 } from "@energy/testing";
 import jwt from "jsonwebtoken";
+import { type RouteErrorCatalog, SERVICE_ERROR_CODES } from "./error-codes.ts";
 import {
   consumedTopics,
   type RuntimeConfig,
@@ -193,4 +194,24 @@ export async function spawnService(
     throw new Error(`${(error as Error).message}\n${stderr.slice(-2000)}`);
   }
   return { child, url, stderr: () => stderr, kill };
+}
+
+/**
+ * The service's rule codes of the catalog (error-codes/<service>.ts) that its OpenAPI document does not list
+ * on a route the catalog names, as "code: METHOD /path" (empty when every one is listed under its status).
+ */
+export function undocumentedErrorCodes(
+  service: keyof typeof SERVICE_ERROR_CODES,
+  document: {
+    paths: Record<string, Record<string, { responses?: Record<string, { description?: string }> }>>;
+  },
+): string[] {
+  const own: RouteErrorCatalog = SERVICE_ERROR_CODES[service];
+  return Object.entries(own).flatMap(([code, entry]) =>
+    entry.routes.flatMap((route) => {
+      const [method = "", path = ""] = route.split(" ");
+      const response = document.paths[path]?.[method.toLowerCase()]?.responses?.[String(entry.status)];
+      return response?.description?.includes(`\`${code}\``) ? [] : [`${code}: ${route}`];
+    }),
+  );
 }

@@ -111,7 +111,7 @@ describe("errors", () => {
     const res = await t.app.inject({ method: "POST", url: "/things/duplicate", headers: auth });
     expect(res.statusCode).toBe(409);
     expect(res.json()).toEqual({
-      error: { code: "thing_exists", message: "A thing with this email already exists" },
+      error: { code: "conflict", message: "A thing with this email already exists" },
     });
   });
 

@@ -77,7 +77,7 @@ const testRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.post("/things/duplicate", async () => {
-    throw conflict("thing_exists", "A thing with this email already exists");
+    throw conflict("conflict", "A thing with this email already exists");
   });
 
   app.get("/boom", async () => {

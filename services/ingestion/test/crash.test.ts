@@ -147,8 +147,13 @@ describe("the service killed under load", () => {
     const sending = Promise.all(DERS.map(sender));
     for (const afterAcks of [600, 2_000]) {
       await waitFor("readings acknowledged", () => acknowledged.size >= afterAcks, { timeoutMs: 60_000 });
+      const refusedBefore = refusedConnections;
       await kill();
-      await new Promise((r) => setTimeout(r, 300));
+      // restart once a gateway has found the service down (a request refused), not after a fixed pause
+      await waitFor("a gateway refused while the service is down", () => refusedConnections > refusedBefore, {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
       await start();
     }
     await sending;

@@ -84,7 +84,16 @@ describe("housekeeping", () => {
     );
     await housekeeping.stop();
     const logged = log.lines.length;
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // a loop still running beside it, on the same interval, fails two more times: the stopped one, had it
+    // gone on, would have failed in the meantime too
+    const control = recordingLog();
+    const running = startHousekeeping({ db: broken, config, published: () => {}, log: control });
+    await waitFor(
+      "two more runs of a loop still running",
+      () => control.lines.filter((l) => l.msg?.includes("liveness sweep failed")).length >= 2,
+      { timeoutMs: 10_000 },
+    );
+    await running.stop();
     expect(log.lines.length).toBe(logged);
     expect(log.lines.every((l) => l.level === "error")).toBe(true);
     expect(log.lines[0]?.msg).toContain("reading partition maintenance failed");

@@ -1,3 +1,4 @@
+import { undocumentedErrorCodes } from "@energy/service-kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Ingestion, startIngestion } from "./helpers.ts";
 
@@ -47,5 +48,12 @@ describe("ingestion's OpenAPI document", () => {
 
   it("documents the 503 of a slowed gateway", () => {
     expect(doc.paths["/v1/telemetry"].post.responses["503"]).toBeDefined();
+    expect(doc.paths["/v1/telemetry"].post.responses["503"].description).toContain("`store_behind`");
+  });
+
+  it("lists each of ingestion's codes of the catalog on the routes that answer it", () => {
+    expect(undocumentedErrorCodes("ingestion", doc)).toEqual([]);
+    const intervals = doc.paths["/organizations/{orgId}/ders/{derId}/intervals"].get.responses;
+    expect(intervals["400"].description).toContain("`invalid_query`");
   });
 });

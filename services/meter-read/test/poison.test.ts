@@ -1,7 +1,7 @@
 import { type AnyTopic, type Device, type Interval, topics } from "@energy/contracts";
 import { createEnvelope, envelopeToHeaders } from "@energy/kafka";
-import { readTopic, waitFor } from "@energy/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describePoisonedMessages, type PoisonCase } from "@energy/testing/poison";
+import { afterAll, beforeAll } from "vitest";
 import { type MeterRead, seedDevice, startMeterRead } from "./helpers.ts";
 
 // Hostile messages on every topic meter-read consumes: not JSON, the wrong types, a NUL where PostgreSQL
@@ -9,16 +9,12 @@ import { type MeterRead, seedDevice, startMeterRead } from "./helpers.ts";
 // same partition) is applied all the same.
 
 let mr: MeterRead;
-let raw: ReturnType<MeterRead["testKafka"]["kafka"]["producer"]>;
 
 beforeAll(async () => {
   mr = await startMeterRead({ consumers: true });
-  raw = mr.testKafka.kafka.producer();
-  await raw.connect();
   await seedDevice(mr.db, { orgId: "org-z", deviceId: "dev-z", capacityW: 6000 });
 });
 afterAll(async () => {
-  await raw?.disconnect();
   await mr?.close();
 });
 
@@ -55,17 +51,7 @@ const interval = (derId: string): Interval => ({
   readingCount: 30,
 });
 
-interface Case {
-  topic: AnyTopic;
-  type: string;
-  key: string;
-  wrongTypes: unknown;
-  nul: unknown;
-  valid: unknown;
-  applied: () => Promise<unknown>;
-}
-
-const cases: Case[] = [
+const cases: PoisonCase<AnyTopic>[] = [
   {
     topic: topics.registryOrganization,
     type: "organization.created",
@@ -113,34 +99,8 @@ const cases: Case[] = [
   },
 ];
 
-describe("poisoned messages on the topics meter-read consumes", () => {
-  it.each(cases.map((c) => [c.topic.name, c] as const))(
-    "%s: invalid JSON, wrong types and a NUL go to the DLQ with a reason; the valid message behind them is applied",
-    { timeout: 90_000 },
-    async (_name, c) => {
-      const headers = () => envelopeToHeaders(createEnvelope({ type: c.type, source: c.topic.owner }));
-      await raw.send({
-        topic: `${mr.testKafka.topicPrefix}${c.topic.name}`,
-        messages: [
-          { key: c.key, value: '{"not json', headers: headers() },
-          { key: c.key, value: JSON.stringify(c.wrongTypes), headers: headers() },
-          { key: c.key, value: JSON.stringify(c.nul), headers: headers() },
-          { key: c.key, value: JSON.stringify(c.valid), headers: headers() },
-        ],
-      });
-      await waitFor(`the valid ${c.type}`, c.applied, { timeoutMs: 60_000 });
-      const dead = await readTopic(mr.testKafka.kafka, `${mr.testKafka.topicPrefix}${c.topic.name}.dlq`, {
-        count: 3,
-      });
-      expect(dead).toHaveLength(3);
-      for (const m of dead) {
-        expect(m.key).toBe(c.key);
-        expect(m.headers["dlq-error"]).toBeTruthy();
-        expect(m.headers["dlq-origin-topic"]).toBe(`${mr.testKafka.topicPrefix}${c.topic.name}`);
-      }
-      expect(dead[0]!.headers["dlq-error"]).toMatch(/JSON/);
-      expect(dead[1]!.headers["dlq-error"]).toMatch(/invalid|expected/i);
-      expect(dead[2]!.headers["dlq-error"]).toMatch(/0x00|NUL/);
-    },
-  );
+describePoisonedMessages("the topics meter-read consumes", {
+  kafka: () => mr.testKafka,
+  cases,
+  envelopeHeaders: (type, source) => envelopeToHeaders(createEnvelope({ type, source })),
 });

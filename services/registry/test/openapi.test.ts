@@ -1,3 +1,4 @@
+import { undocumentedErrorCodes } from "@energy/service-kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRegistry } from "./helpers.ts";
 
@@ -80,6 +81,16 @@ describe("OpenAPI", () => {
     expect(unsummarized.filter((route) => mustBeDocumented.includes(route))).toEqual([]);
     // and nothing in the document that the app does not serve
     expect([...documented].filter((route) => !registered.includes(route))).toEqual([]);
+  });
+
+  it("lists each rule code of the catalog (last_owner, invalid_csv, …) on the routes that answer it", async () => {
+    const doc = (await r.app.inject({ url: "/openapi.json" })).json();
+    expect(undocumentedErrorCodes("registry", doc)).toEqual([]);
+    const removeMember = doc.paths["/organizations/{orgId}/members/{identityId}"].delete.responses;
+    expect(removeMember["409"].description).toContain("`last_owner`: The organization's last owner");
+    const upload = doc.paths["/organizations/{orgId}/imports"].post.responses;
+    expect(upload["400"].description).toContain("`invalid_csv`");
+    expect(upload["400"].description).toContain("`validation_failed`");
   });
 
   it("refuses a request without a token (401) on every documented route that is not public", async () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { type AnyTopic, type Device, topics } from "@energy/contracts";
 import { type ConsumerRunner, createEnvelope, envelopeToHeaders } from "@energy/kafka";
-import { readTopic, waitFor } from "@energy/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describePoisonedMessages, type PoisonCase } from "@energy/testing/poison";
+import { afterAll, beforeAll } from "vitest";
 import { countedRead, hoursAgo, type Service, startReservation } from "./helpers.ts";
 
 // Hostile messages on every topic the reservation consumes: not JSON, the wrong types, a NUL where
@@ -10,17 +10,13 @@ import { countedRead, hoursAgo, type Service, startReservation } from "./helpers
 // (same key, same partition) is applied all the same.
 
 let svc: Service;
-let raw: ReturnType<Service["testKafka"]["kafka"]["producer"]>;
 const processed = (group: string) =>
   (svc.runner(group) as ConsumerRunner<unknown, unknown>).stats().processed;
 
 beforeAll(async () => {
   svc = await startReservation({}, { consumers: true });
-  raw = svc.testKafka.kafka.producer();
-  await raw.connect();
 });
 afterAll(async () => {
-  await raw?.disconnect();
   await svc?.close();
 });
 
@@ -56,24 +52,11 @@ const issued = (requestId: string) => ({
   documentHash: `0x${"cd".repeat(32)}`,
 });
 
-interface Case {
-  topic: AnyTopic;
-  type: string;
-  key: string;
-  group: string;
-  wrongTypes: unknown;
-  nul: unknown;
-  valid: unknown;
-  /** the valid message's effect (given how many messages the group had processed before) */
-  applied: (before: number) => Promise<unknown>;
-}
-
-const cases: Case[] = [
+const cases: PoisonCase<AnyTopic>[] = [
   {
     topic: topics.registryOrganization,
     type: "organization.created",
     key: "org-o",
-    group: "projections",
     wrongTypes: { orgId: "org-o", name: 5, kind: "buyer", ownerIdentityId: "usr-o" },
     nul: { orgId: "org-o", name: "P\u0000", kind: "buyer", ownerIdentityId: "usr-o" },
     valid: { orgId: "org-o", name: "P", kind: "buyer", ownerIdentityId: "usr-o" },
@@ -83,7 +66,6 @@ const cases: Case[] = [
     topic: topics.registryMembership,
     type: "membership.added",
     key: "org-m",
-    group: "projections",
     wrongTypes: { orgId: "org-m", identityId: ["usr-m"], role: "viewer" },
     nul: { orgId: "org-m", identityId: "usr-\u0000", role: "viewer" },
     valid: { orgId: "org-m", identityId: "usr-m", role: "viewer" },
@@ -93,7 +75,6 @@ const cases: Case[] = [
     topic: topics.registryDevice,
     type: "device.registered",
     key: "dev-d",
-    group: "projections",
     wrongTypes: { ...device("dev-d"), state: 3 },
     nul: { ...device("dev-d"), name: "Roof\u0000" },
     valid: device("dev-d"),
@@ -103,7 +84,6 @@ const cases: Case[] = [
     topic: topics.meterReadRead,
     type: "reads.recorded",
     key: "dev-r",
-    group: "meter-reads",
     wrongTypes: { deviceId: "dev-r", orgId: "org-dev", reads: [{ ...read("mrd-w"), energyWh: "1000" }] },
     nul: { deviceId: "dev-r", orgId: "org-dev", reads: [read("mrd-\u0000")] },
     valid: { deviceId: "dev-r", orgId: "org-dev", reads: [read("mrd-ok")] },
@@ -113,44 +93,18 @@ const cases: Case[] = [
     topic: topics.certificateCertificate,
     type: "certificate.issued",
     key: "rsv-p",
-    group: "projections",
     wrongTypes: { ...issued(randomUUID()), blockNumber: "7" },
     nul: { ...issued(randomUUID()), tokenId: "1\u0000" },
     // a result for a request the reservation does not know changes nothing; it is consumed, not stuck
     valid: issued("req-not-a-uuid"),
-    applied: async (before) => processed("projections") > before,
+    before: () => processed("projections"),
+    applied: (before) => processed("projections") > before,
   },
 ];
 
-describe("poisoned messages on the topics the reservation consumes", () => {
-  it.each(cases.map((c) => [c.topic.name, c] as const))(
-    "%s: invalid JSON, wrong types and a NUL go to the DLQ with a reason; the valid message behind them is applied",
-    { timeout: 90_000 },
-    async (_name, c) => {
-      const before = processed(c.group);
-      const headers = () => envelopeToHeaders(createEnvelope({ type: c.type, source: c.topic.owner }));
-      await raw.send({
-        topic: `${svc.testKafka.topicPrefix}${c.topic.name}`,
-        messages: [
-          { key: c.key, value: '{"not json', headers: headers() },
-          { key: c.key, value: JSON.stringify(c.wrongTypes), headers: headers() },
-          { key: c.key, value: JSON.stringify(c.nul), headers: headers() },
-          { key: c.key, value: JSON.stringify(c.valid), headers: headers() },
-        ],
-      });
-      await waitFor(`the valid ${c.type}`, () => c.applied(before), { timeoutMs: 60_000 });
-      const dead = await readTopic(svc.testKafka.kafka, `${svc.testKafka.topicPrefix}${c.topic.name}.dlq`, {
-        count: 3,
-      });
-      expect(dead).toHaveLength(3);
-      for (const m of dead) {
-        expect(m.key).toBe(c.key);
-        expect(m.headers["dlq-error"]).toBeTruthy();
-        expect(m.headers["dlq-origin-topic"]).toBe(`${svc.testKafka.topicPrefix}${c.topic.name}`);
-      }
-      expect(dead[0]!.headers["dlq-error"]).toMatch(/JSON/);
-      expect(dead[1]!.headers["dlq-error"]).toMatch(/invalid|expected/i);
-      expect(dead[2]!.headers["dlq-error"]).toMatch(/0x00|NUL|invalid/);
-    },
-  );
+describePoisonedMessages("the topics the reservation consumes", {
+  kafka: () => svc.testKafka,
+  cases,
+  envelopeHeaders: (type, source) => envelopeToHeaders(createEnvelope({ type, source })),
+  nulReason: /0x00|NUL|invalid/,
 });

@@ -23,8 +23,9 @@ when it is about to expire: with the refresh token, else by logging in again wit
   --key <file>       Ed25519 (people: user, admin, root) or ES256/P-256 (machines: gateway, device,
                      integration) private key: PEM (PKCS#8 as tools/dev.ts writes, or SEC1), a JWK with
                      "d", or an Ed25519 32-byte seed in hex or base64
-  --identity <id>    the identity the key belongs to (usr-…, zap-…, root); needed the first time, since the
-                     registry looks identities up by id; later logins with the same key file reuse it
+  --identity <id>    the identity the key belongs to (usr-…, zap-…, root), optional: without it the
+                     challenge is asked for the key's public half, and the registry finds the key's
+                     identity once the signature checks out (it tells nobody without the private key)
   --registry <url>   default $ENERGY_REGISTRY_URL, else the session's, else http://127.0.0.1:4001
   --key-id <id>      the key's id (key-…), when the identity has several keys (optional)
 
@@ -53,13 +54,7 @@ export async function login(argv: string[]): Promise<number> {
     throw new CliError(`cannot read the key file ${keyFile}: ${(error as Error).message}`);
   }
   const previous = readSession(dir);
-  const identityId = values.identity ?? (previous?.keyFile === keyFile ? previous.identityId : undefined);
-  if (!identityId) {
-    throw usageError(
-      "login: --identity <id> is required the first time with this key (the registry finds identities by " +
-        "id, not by key), e.g. --identity usr-…, or --identity root",
-    );
-  }
+  const identityId = values.identity ?? null;
   const registryUrl =
     values.registry ?? serviceUrl("registry", { sessionRegistryUrl: previous?.registryUrl });
   let session: Awaited<ReturnType<typeof loginWithKeyFile>>;
@@ -79,7 +74,7 @@ export async function login(argv: string[]): Promise<number> {
   const claims = jwtClaims(session.accessToken);
   const minutes = Math.round((Date.parse(session.expiresAt) - Date.now()) / 60_000);
   console.log(
-    `logged in to ${registryUrl} as ${identityId}${claims.typ ? ` (${claims.typ})` : ""} with the ` +
+    `logged in to ${registryUrl} as ${session.identityId}${claims.typ ? ` (${claims.typ})` : ""} with the ` +
       `${algorithm} key ${keyFile}; the access token lasts ${minutes} min and is renewed as needed; ` +
       `session kept in ${sessionFile(dir)}`,
   );
@@ -103,7 +98,7 @@ export async function token(argv: string[]): Promise<number> {
     return 0;
   }
   const accessToken = await currentToken(configDir(), { force: values.refresh ?? false });
-  if (!accessToken) throw new CliError("not logged in: run energy login --key <file> --identity <id>");
+  if (!accessToken) throw new CliError("not logged in: run energy login --key <file>");
   console.log(accessToken);
   return 0;
 }

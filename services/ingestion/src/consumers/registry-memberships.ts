@@ -1,16 +1,9 @@
 import { topics } from "@energy/contracts";
-import { defineSubscription } from "../context.ts";
+import { membershipProjection } from "@energy/service-kit";
+import { defineSubscription, type Tx } from "../context.ts";
 
 /** Who may read an organization's data (the owner comes with registry.organization.v1). */
-export const registryMemberships = defineSubscription(topics.registryMembership, {
-  "membership.added": ({ orgId, identityId, role }, { tx }) =>
-    tx.membership.upsert({
-      where: { orgId_identityId: { orgId, identityId } },
-      create: { orgId, identityId, role },
-      update: { role },
-    }),
-  "membership.role_changed": ({ orgId, identityId, to }, { tx }) =>
-    tx.membership.updateMany({ where: { orgId, identityId }, data: { role: to } }),
-  "membership.removed": ({ orgId, identityId }, { tx }) =>
-    tx.membership.deleteMany({ where: { orgId, identityId } }),
-});
+export const registryMemberships = defineSubscription(
+  topics.registryMembership,
+  membershipProjection((tx: Tx) => tx.membership),
+);

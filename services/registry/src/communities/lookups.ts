@@ -1,6 +1,6 @@
 /** What the community routes share: lookups that answer 404, the checks of members and assets, helpers. */
 import { type CommunityAssetTypeSchema, IdSchema } from "@energy/contracts";
-import { badRequest, conflict, notFound } from "@energy/service-kit";
+import { badRequest, conflict, type ErrorCodeOfStatus, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
 import {
@@ -25,7 +25,11 @@ export function defined<T extends Record<string, unknown>>(body: T): Partial<T> 
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-export async function unique<T>(code: string, message: string, work: () => Promise<T>): Promise<T> {
+export async function unique<T>(
+  code: ErrorCodeOfStatus<409>,
+  message: string,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {

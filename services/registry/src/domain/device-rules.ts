@@ -4,11 +4,12 @@ import {
   type DeviceType,
   isDerAllowedOnDevice,
 } from "@energy/contracts";
+import type { ErrorCodeOfStatus } from "@energy/service-kit";
 
-/** A broken rule on one field: the route answers it as a 400 naming the field. */
+/** A broken rule on one field: the route answers it as a 400 naming the field (a code of the catalog). */
 export interface RuleViolation {
   field: string;
-  code: string;
+  code: ErrorCodeOfStatus<400>;
   message: string;
 }
 

@@ -69,6 +69,25 @@ export function parsePublicKey(type: IdentityType, input: unknown, field = "publ
   return refuse("not a recognised key encoding");
 }
 
+/**
+ * A login key of either kind, normalized (for a challenge asked for by public key, where the identity and so
+ * its algorithm are not known yet): an Ed25519 key as parsePublicKey reads it for a person, else an ES256 key
+ * as it reads it for a machine; a KeyError naming `publicKey` when it is neither.
+ */
+export function parseLoginKey(input: unknown, field = "publicKey"): NormalizedKey {
+  try {
+    return parsePublicKey("user", input, field);
+  } catch (error) {
+    if (!(error instanceof KeyError)) throw error;
+  }
+  try {
+    return parsePublicKey("gateway", input, field);
+  } catch (error) {
+    if (!(error instanceof KeyError)) throw error;
+    throw new KeyError(field, `not a login key; expected ${EXPECTED.Ed25519}, or ${EXPECTED.ES256}`);
+  }
+}
+
 function asJwk(input: unknown): Record<string, unknown> | null {
   if (typeof input === "object" && input !== null && !Array.isArray(input)) {
     return input as Record<string, unknown>;

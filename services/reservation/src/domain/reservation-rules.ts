@@ -1,3 +1,4 @@
+import type { ErrorCodeOfStatus } from "@energy/service-kit";
 import { getAddress } from "ethers";
 
 /** After a reservation ends (or a device leaves it) the device stays unavailable this long. */
@@ -8,7 +9,8 @@ export const MAX_PAST_MONTHS = 12;
 
 export interface Problem {
   field: string;
-  code: string;
+  /** a 400 code of the catalog (service-kit error-codes) */
+  code: ErrorCodeOfStatus<400>;
   message: string;
 }
 
