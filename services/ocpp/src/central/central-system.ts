@@ -144,14 +144,19 @@ export class CentralSystem {
    */
   attach(app: { server: Server; log: Logger & { child(bindings: object): Logger } }): void {
     this.log = app.log.child({ component: "central-system" });
-    app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = (request.url ?? "/").split("?")[0]!;
-      if (!path.startsWith(`${OCPP_PATH}/`)) {
-        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-        return;
-      }
-      void this.rpc.handleUpgrade(request, socket as never, head);
-    });
+    app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(request, socket, head),
+    );
+  }
+
+  /** Takes a websocket upgrade of any listener (the plain port, the TLS one): under /ocpp/, else 404. */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (request.url ?? "/").split("?")[0]!;
+    if (!path.startsWith(`${OCPP_PATH}/`)) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    void this.rpc.handleUpgrade(request, socket as never, head);
   }
 
   /** Whether this instance holds the charger's socket. */
