@@ -12,11 +12,13 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     INSTANCE_ID: z.string().min(1).max(100).optional(),
     /** The interval a BootNotification answer tells chargers to send heartbeats at. */
     HEARTBEAT_INTERVAL_SECONDS: positive(60),
-    /**
-     * How often the server pings each socket. A charger that has not answered the previous ping when the
-     * next one is due is taken as dead and its socket closed (dead-peer timeout = one interval).
-     */
+    /** A websocket ping goes to each charger this long after it connected or answered the last one. */
     PING_INTERVAL_SECONDS: positive(30),
+    /**
+     * A charger that has not answered a ping (pong) this long after it went out is a dead peer: its socket
+     * is cut off and it is recorded disconnected (`charger.disconnected`, reason "dead peer: …").
+     */
+    DEAD_PEER_TIMEOUT_SECONDS: positive(30),
     /** How long a command waits for the charger's answer before it fails with Timeout. */
     COMMAND_TIMEOUT_SECONDS: positive(30),
     /** A charger clock further off than this from the receive time is flagged as skewed. */

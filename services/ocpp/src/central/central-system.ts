@@ -10,6 +10,7 @@ import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
 import { oversizedFrame } from "../domain/frames.ts";
 import { verifyPassword } from "../domain/password.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
+import { KeepAlive, type PingableSocket } from "./keep-alive.ts";
 import { strictValidators } from "./validators.ts";
 
 /** Subprotocols in the server's order of preference. */
@@ -79,6 +80,8 @@ interface Session {
   superseded: boolean;
   /** Set once charger_session names this session (before that, the routing table may still name an older one). */
   recorded: boolean;
+  /** Why the server ended it, when it did (e.g. a dead peer), for the disconnection's reason. */
+  closeReason?: string;
 }
 
 export interface CentralSystemOptions {
@@ -109,12 +112,19 @@ export class CentralSystem {
   private readonly closing = new Set<Promise<void>>();
   /** the app's log once attached */
   private log: Logger = { info() {}, warn() {}, error() {} };
+  /** pings every socket; one that does not answer within DEAD_PEER_TIMEOUT_SECONDS is cut off */
+  private readonly keepAlive: KeepAlive;
 
   constructor(private readonly opts: CentralSystemOptions) {
+    this.keepAlive = new KeepAlive({
+      intervalMs: opts.config.PING_INTERVAL_SECONDS * 1000,
+      timeoutMs: opts.config.DEAD_PEER_TIMEOUT_SECONDS * 1000,
+    });
     this.rpc = new RPCServer({
       protocols: [...SUBPROTOCOLS],
       strictMode: true,
-      pingIntervalMs: opts.config.PING_INTERVAL_SECONDS * 1000,
+      // pings are keepAlive's (a dead-peer timeout apart from the interval), not ocpp-rpc's
+      pingIntervalMs: 0,
       callTimeoutMs: opts.config.COMMAND_TIMEOUT_SECONDS * 1000,
       // a charger that keeps sending garbage is not cut off: each bad frame gets its CALLERROR
       maxBadMessages: Number.POSITIVE_INFINITY,
@@ -200,6 +210,7 @@ export class CentralSystem {
    */
   async close(graceMs = 2_000): Promise<void> {
     const reason = "server shutting down";
+    this.keepAlive.close();
     const open = [...this.sessions.values()].map(async (s) => {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<"late">((resolve) => {
@@ -289,6 +300,13 @@ export class CentralSystem {
       throw err;
     });
     session.ready.catch(() => {});
+    if (client._ws) {
+      const timeout = this.opts.config.DEAD_PEER_TIMEOUT_SECONDS;
+      this.keepAlive.track(client._ws as unknown as PingableSocket, () => {
+        session.closeReason = `dead peer: no answer to a ping within ${timeout} s`;
+        this.log.info({ chargePointId: id }, session.closeReason);
+      });
+    }
 
     for (const [action, handler] of Object.entries(this.opts.handlers[version])) {
       client.handle(action, ({ messageId, params }) =>
@@ -296,7 +314,7 @@ export class CentralSystem {
       );
     }
     client.on("close", ({ code, reason }) => {
-      const done = this.onClose(session, `${code} ${reason.toString()}`.trim());
+      const done = this.onClose(session, session.closeReason ?? `${code} ${reason.toString()}`.trim());
       this.closing.add(done);
       void done.finally(() => this.closing.delete(done));
     });
