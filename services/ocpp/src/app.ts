@@ -2,6 +2,7 @@ import { MemberRoleSchema } from "@energy/contracts";
 import { type App, createApp, createOrgGuard } from "@energy/service-kit";
 import type { OcppAppContext } from "./context.ts";
 import { chargerPasswordRoutes } from "./routes/charger-passwords.ts";
+import { chargerRegistrationRoutes } from "./routes/charger-registration.ts";
 import { chargerRoutes } from "./routes/chargers.ts";
 import { commandRoutes } from "./routes/commands.ts";
 import { idTagRoutes } from "./routes/id-tags.ts";
@@ -28,6 +29,7 @@ export async function buildApp(ctx: OcppAppContext): Promise<App> {
   const routes = { db, requireOrgRole };
   await app.register(chargerRoutes(routes));
   await app.register(chargerPasswordRoutes(routes));
+  await app.register(chargerRegistrationRoutes({ ...routes, commands, published: ctx.published }));
   await app.register(idTagRoutes(routes));
   await app.register(
     commandRoutes({ ...routes, commands, timeoutMs: config.COMMAND_TIMEOUT_SECONDS * 1000 }),

@@ -79,6 +79,15 @@ export const ocppTopics = {
         /** The charger's clock minus the receive time, when it is off by more than the tolerance. */
         clockSkewMs: z.int().nullable(),
       }),
+      /** An owner or admin accepted or rejected a charger: its BootNotifications are answered with it. */
+      "charger.registration_changed": z.object({
+        chargePointId: IdSchema,
+        status: z.enum(["Accepted", "Rejected"]),
+        /** the identity that decided */
+        decidedBy: IdSchema,
+        /** the TriggerMessage BootNotification sent so a connected charger boots again now, if any */
+        triggerCommandId: z.uuid().nullable(),
+      }),
       "connector.status_changed": z.object({
         chargePointId: IdSchema,
         connectorId,

@@ -9,6 +9,7 @@ import type { Db } from "../db.ts";
 import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
 import { oversizedFrame } from "../domain/frames.ts";
 import { verifyPassword } from "../domain/password.ts";
+import { mayCall } from "../domain/registration.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
 import { KeepAlive, type PingableSocket } from "./keep-alive.ts";
 import { strictValidators } from "./validators.ts";
@@ -25,22 +26,6 @@ const LONG_WAIT = { maxWait: 30_000, timeout: 30_000 };
 
 /** Chargers connect to `<base>/ocpp/<identity>`. */
 export const OCPP_PATH = "/ocpp";
-
-/**
- * What a charger whose boot was not (yet) accepted may still send. Everything else is answered with a
- * SecurityError: OCPP 1.6 §4.2 / 2.0.1 B02 — a Pending or Rejected charger sends no transactions or
- * meter values, but may report its status and answer triggered messages.
- */
-const ALLOWED_BEFORE_ACCEPTED = new Set([
-  "BootNotification",
-  "Heartbeat",
-  "StatusNotification",
-  "FirmwareStatusNotification",
-  "DiagnosticsStatusNotification",
-  "SecurityEventNotification",
-  "NotifyReport",
-  "NotifyEvent",
-]);
 
 /** Calls whose answer carries the current time or only reads: a replay is answered afresh. */
 const NOT_DEDUPLICATED = new Set(["BootNotification", "Heartbeat", "Authorize"]);
@@ -188,7 +173,21 @@ export class CentralSystem {
     const session = this.sessions.get(chargePointId);
     if (!session) throw Object.assign(new Error("not connected to this instance"), { code: "NotConnected" });
     await session.ready;
-    return session.client.call(action, params, { callTimeoutMs: timeoutMs });
+    // A message asked for with a TriggerMessage may come from a charger that is not Accepted (Pending):
+    // noted before the call goes out (the charger may send it right after its answer), dropped when refused.
+    const requested =
+      action === "TriggerMessage" ? (params as { requestedMessage?: string }).requestedMessage : undefined;
+    if (requested) session.connection.triggered.add(requested);
+    try {
+      const answer = await session.client.call(action, params, { callTimeoutMs: timeoutMs });
+      if (requested && (answer as { status?: string } | null)?.status !== "Accepted") {
+        session.connection.triggered.delete(requested);
+      }
+      return answer;
+    } catch (err) {
+      if (requested) session.connection.triggered.delete(requested);
+      throw err;
+    }
   }
 
   /** Closes a socket this instance holds whose charger is now connected elsewhere (it must not act twice). */
@@ -283,7 +282,7 @@ export class CentralSystem {
       sessionId: randomUUID(),
       version,
       charger,
-      connection: { bootStatus: null },
+      connection: { bootStatus: null, triggered: new Set() },
       ready: Promise.resolve(),
       superseded: false,
       recorded: false,
@@ -384,12 +383,10 @@ export class CentralSystem {
     await session.ready;
     if (session.superseded)
       throw createRPCError("GenericError", "this connection was replaced by a newer one");
-    if (session.connection.bootStatus !== "Accepted" && !ALLOWED_BEFORE_ACCEPTED.has(action)) {
-      throw createRPCError(
-        "SecurityError",
-        `${action} is not accepted before the charge point's BootNotification is Accepted (it is ${session.connection.bootStatus ?? "not booted"})`,
-      );
-    }
+    // what a Pending or Rejected charger may send (domain/registration.ts)
+    const permission = mayCall(session.connection.bootStatus, action, session.connection.triggered);
+    if (!permission.allowed) throw createRPCError("SecurityError", permission.reason);
+    if (permission.triggered) session.connection.triggered.delete(action);
     const { db, config } = this.opts;
     const chargePointId = session.charger.chargePointId;
     const dedup = !NOT_DEDUPLICATED.has(action);
