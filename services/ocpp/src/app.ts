@@ -6,6 +6,7 @@ import { chargerRegistrationRoutes } from "./routes/charger-registration.ts";
 import { chargerRoutes } from "./routes/chargers.ts";
 import { commandRoutes } from "./routes/commands.ts";
 import { idTagRoutes } from "./routes/id-tags.ts";
+import { reservationRoutes } from "./routes/reservations.ts";
 
 /**
  * The ocpp app: the HTTP API (fastify). The OCPP-J websocket endpoint at /ocpp/<chargePointId> shares its
@@ -31,6 +32,7 @@ export async function buildApp(ctx: OcppAppContext): Promise<App> {
   await app.register(chargerPasswordRoutes(routes));
   await app.register(chargerRegistrationRoutes({ ...routes, commands, published: ctx.published }));
   await app.register(idTagRoutes(routes));
+  await app.register(reservationRoutes(routes));
   await app.register(
     commandRoutes({ ...routes, commands, timeoutMs: config.COMMAND_TIMEOUT_SECONDS * 1000 }),
   );

@@ -47,6 +47,8 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     OCPP_MAX_FRAME_BYTES: positive(262_144),
     /** How often the instance loop refreshes this instance's row, drops superseded sockets and sweeps timeouts. */
     INSTANCE_LOOP_INTERVAL_MS: positive(5_000),
+    /** How often active reservations past their expiry are marked expired (`reservation.expired`). */
+    RESERVATION_EXPIRY_INTERVAL_MS: positive(10_000),
     /**
      * OCPP security profile 2: the port of a second listener that takes chargers over TLS (wss, the same
      * /ocpp/<chargePointId> path and Basic auth); unset: no TLS listener. 0 picks a free port (tests).

@@ -5,6 +5,7 @@ import { buildApp } from "./app.ts";
 import { CentralSystem } from "./central/central-system.ts";
 import { Commands } from "./central/commands.ts";
 import { startInstanceLoop } from "./central/instance.ts";
+import { startReservationExpiry } from "./central/reservations.ts";
 import { TlsEndpoint } from "./central/tls-endpoint.ts";
 import { ConfigSchema } from "./config.ts";
 import { ocppCommands } from "./consumers/commands.ts";
@@ -95,6 +96,17 @@ export const ocpp = defineService({
           instanceId,
           intervalMs: config.INSTANCE_LOOP_INTERVAL_MS,
           log: log.child({ loop: "instance" }),
+        }),
+    },
+    {
+      // reservations whose expiry passed unused become expired (any instance; each expired once)
+      name: "reservation expiry",
+      start: ({ db, config, published, log }) =>
+        startReservationExpiry({
+          db,
+          intervalMs: config.RESERVATION_EXPIRY_INTERVAL_MS,
+          published,
+          log: log.child({ job: "reservation-expiry" }),
         }),
     },
   ],

@@ -88,6 +88,27 @@ export const ocppTopics = {
         /** the TriggerMessage BootNotification sent so a connected charger boots again now, if any */
         triggerCommandId: z.uuid().nullable(),
       }),
+      /** A reservation (ReserveNow, accepted) ran out unused: its expiry passed here, or the charger said so. */
+      "reservation.expired": z.object({
+        chargePointId: IdSchema,
+        reservationId: z.int().min(0).max(INT32_MAX),
+        connectorId,
+        idTag: z.string(),
+        expiresAt: IsoDateTimeSchema,
+        /** central_system: its expiry passed with no transaction; charger: 2.0.1 ReservationStatusUpdate */
+        detectedBy: z.enum(["central_system", "charger"]),
+      }),
+      /** A transaction started on a reservation (1.6 StartTransaction / 2.0.1 TransactionEvent reservationId). */
+      "reservation.used": z.object({
+        chargePointId: IdSchema,
+        reservationId: z.int().min(0).max(INT32_MAX),
+        connectorId,
+        transactionId,
+        /** the id tag the transaction started with (the reservation's, or one under its parent) */
+        idTag: z.string().nullable(),
+        /** the charger's time of the transaction's start */
+        usedAt: IsoDateTimeSchema,
+      }),
       "connector.status_changed": z.object({
         chargePointId: IdSchema,
         connectorId,

@@ -279,13 +279,23 @@ async function applyAccepted(tx: Tx, command: CommandLog, request: OcppCommand):
           expiresAt: new Date(request.expiresAt),
           commandId: command.id,
         },
-        update: { state: "active", expiresAt: new Date(request.expiresAt), commandId: command.id },
+        // a reservation id used again (OCPP: the charger replaces the reservation) starts afresh
+        update: {
+          state: "active",
+          connectorId: request.connectorId,
+          idTag: request.idTag,
+          expiresAt: new Date(request.expiresAt),
+          commandId: command.id,
+          endedAt: null,
+          transactionId: null,
+          usedByIdTag: null,
+        },
       });
       break;
     case "cancel_reservation":
       await tx.reservation.updateMany({
-        where: { id: request.reservationId, chargePointId },
-        data: { state: "cancelled" },
+        where: { id: request.reservationId, chargePointId, state: "active" },
+        data: { state: "cancelled", endedAt: new Date() },
       });
       break;
     default:
