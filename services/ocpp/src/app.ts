@@ -4,6 +4,7 @@ import type { OcppAppContext } from "./context.ts";
 import { chargerPasswordRoutes } from "./routes/charger-passwords.ts";
 import { chargerRegistrationRoutes } from "./routes/charger-registration.ts";
 import { chargerRoutes } from "./routes/chargers.ts";
+import { chargingLimitRoutes } from "./routes/charging-limits.ts";
 import { commandRoutes } from "./routes/commands.ts";
 import { idTagRoutes } from "./routes/id-tags.ts";
 import { reservationRoutes } from "./routes/reservations.ts";
@@ -33,6 +34,7 @@ export async function buildApp(ctx: OcppAppContext): Promise<App> {
   await app.register(chargerRegistrationRoutes({ ...routes, commands, published: ctx.published }));
   await app.register(idTagRoutes(routes));
   await app.register(reservationRoutes(routes));
+  await app.register(chargingLimitRoutes(routes));
   await app.register(
     commandRoutes({ ...routes, commands, timeoutMs: config.COMMAND_TIMEOUT_SECONDS * 1000 }),
   );

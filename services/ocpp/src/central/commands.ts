@@ -6,6 +6,7 @@ import type { Db, Tx } from "../db.ts";
 import { answerStatus, toOcppCall } from "../domain/commands.ts";
 import type { CommandLog } from "../generated/prisma/client.ts";
 import type { CentralSystem } from "./central-system.ts";
+import { recordLimit } from "./charging-limits.ts";
 
 /** A command as ocpp.command.v1 carries it (from Kafka, or built by the HTTP route), and where it came from. */
 export type CommandRequest = EventPayload<typeof topics.ocppCommand, "command.requested"> & {
@@ -251,6 +252,8 @@ export class Commands {
 async function applyAccepted(tx: Tx, command: CommandLog, request: OcppCommand): Promise<void> {
   const chargePointId = command.chargePointId;
   const setLimit = async (connectorId: number | undefined, limitW: number | null) => {
+    // the history (readings take the limit in force at their time from it), then the current value
+    await recordLimit(tx, { chargePointId, connectorId, limitW, commandId: command.id, at: new Date() });
     if (connectorId === undefined) {
       await tx.connector.updateMany({ where: { chargePointId }, data: { limitW } });
       return;
