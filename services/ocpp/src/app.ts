@@ -6,8 +6,11 @@ import { chargerRegistrationRoutes } from "./routes/charger-registration.ts";
 import { chargerRoutes } from "./routes/chargers.ts";
 import { chargingLimitRoutes } from "./routes/charging-limits.ts";
 import { commandRoutes } from "./routes/commands.ts";
+import { deviceEventRoutes } from "./routes/device-events.ts";
+import { deviceModelRoutes } from "./routes/device-model.ts";
 import { idTagRoutes } from "./routes/id-tags.ts";
 import { reservationRoutes } from "./routes/reservations.ts";
+import { securityEventRoutes } from "./routes/security-events.ts";
 
 /**
  * The ocpp app: the HTTP API (fastify). The OCPP-J websocket endpoint at /ocpp/<chargePointId> shares its
@@ -35,6 +38,9 @@ export async function buildApp(ctx: OcppAppContext): Promise<App> {
   await app.register(idTagRoutes(routes));
   await app.register(reservationRoutes(routes));
   await app.register(chargingLimitRoutes(routes));
+  await app.register(deviceModelRoutes(routes));
+  await app.register(deviceEventRoutes(routes));
+  await app.register(securityEventRoutes(routes));
   await app.register(
     commandRoutes({ ...routes, commands, timeoutMs: config.COMMAND_TIMEOUT_SECONDS * 1000 }),
   );

@@ -109,6 +109,18 @@ export const ocppTopics = {
         /** the charger's time of the transaction's start */
         usedAt: IsoDateTimeSchema,
       }),
+      /** A security event the charger reported (2.0.1 SecurityEventNotification; 1.6 security extension). */
+      "security_event.reported": z.object({
+        chargePointId: IdSchema,
+        /** OCPP's Security Events list (e.g. TamperDetectionActivated); another type is passed on as sent */
+        type: z.string().min(1).max(50),
+        /** whether OCPP's list marks the type critical */
+        critical: z.boolean(),
+        /** the charger's time of the event, and when it reached the service */
+        occurredAt: IsoDateTimeSchema,
+        receivedAt: IsoDateTimeSchema,
+        techInfo: z.string().max(255).nullable(),
+      }),
       "connector.status_changed": z.object({
         chargePointId: IdSchema,
         connectorId,
