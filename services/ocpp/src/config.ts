@@ -57,9 +57,27 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     /** The TLS listener's certificate (PEM, the chain after it) and private key (PEM): files read at start. */
     OCPP_TLS_CERT_FILE: z.string().min(1).optional(),
     OCPP_TLS_KEY_FILE: z.string().min(1).optional(),
+    /**
+     * Whether chargers may connect over plain ws on PORT (security profile 1). false: only over the TLS
+     * listener (profile 2; OCPP_TLS_PORT required), a plain upgrade is refused with 403 before any password
+     * is checked.
+     */
+    OCPP_PLAIN_WS: z
+      .enum(["true", "false"])
+      .default("true")
+      .transform((v) => v === "true"),
   })
   .superRefine((config, ctx) => {
-    if (config.OCPP_TLS_PORT === undefined) return;
+    if (config.OCPP_TLS_PORT === undefined) {
+      if (!config.OCPP_PLAIN_WS) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["OCPP_PLAIN_WS"],
+          message: "false needs OCPP_TLS_PORT (no way in)",
+        });
+      }
+      return;
+    }
     for (const variable of ["OCPP_TLS_CERT_FILE", "OCPP_TLS_KEY_FILE"] as const) {
       if (config[variable] === undefined) {
         ctx.addIssue({ code: "custom", path: [variable], message: "required when OCPP_TLS_PORT is set" });

@@ -54,9 +54,9 @@ export const ocpp = defineService({
     return { instanceId, central, commands, tls };
   },
   app: buildApp,
-  onStart: async ({ app, central, commands, tls }) => {
+  onStart: async ({ app, central, commands, tls, config }) => {
     // the OCPP-J endpoint answers upgrades on the app's server once it listens, and on the TLS port
-    central.attach(app);
+    central.attach(app, { plainWs: config.OCPP_PLAIN_WS });
     commands.attach(app);
     if (tls) {
       await tls.listen(app.log.child({ component: "tls-endpoint" }));

@@ -35,6 +35,8 @@ beforeAll(async () => {
     OCPP_TLS_PORT: "0",
     OCPP_TLS_CERT_FILE: certs.certFile,
     OCPP_TLS_KEY_FILE: certs.keyFile,
+    // chargers only over TLS: the plain port refuses websocket upgrades (its HTTP API still answers)
+    OCPP_PLAIN_WS: "false",
   });
   wss = `wss://localhost:${ocpp.tls!.port}/ocpp`;
   events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [topics.ocppCharger]);
@@ -151,6 +153,15 @@ describe("security profile 2: OCPP over TLS with Basic auth", () => {
     expect(connected).toHaveLength(2);
   });
 
+  it("with OCPP_PLAIN_WS=false the plain port refuses chargers with 403, even with the right password", async () => {
+    const headers = { authorization: basic("dev-tls-16", PASSWORD) };
+    expect(await attempt(`${ocpp.endpoint}/dev-tls-16`, { headers })).toBe(403);
+    expect(await attempt(`${ocpp.endpoint}/dev-tls-201`, { headers: {} }, "ocpp2.0.1")).toBe(403);
+    // the HTTP API is still there
+    const res = await ocpp.app.inject({ method: "GET", url: "/healthz" });
+    expect(res.statusCode).toBe(200);
+  });
+
   it("an HTTP request to the TLS port that is not an upgrade is answered 426 under /ocpp/", async () => {
     const status = await new Promise<number>((resolve, reject) => {
       import("node:https").then(({ get }) =>
@@ -176,5 +187,8 @@ describe("security profile 2: OCPP over TLS with Basic auth", () => {
     expect(
       readConfig({ ...env, OCPP_TLS_CERT_FILE: "/c.pem", OCPP_TLS_KEY_FILE: "/k.pem" }).OCPP_TLS_PORT,
     ).toBe(4443);
+    // no plain ws and no TLS listener: no charger could connect
+    const { OCPP_TLS_PORT: _, ...plainOnly } = env;
+    expect(() => readConfig({ ...plainOnly, OCPP_PLAIN_WS: "false" })).toThrow(/OCPP_PLAIN_WS/);
   });
 });

@@ -137,11 +137,22 @@ export class CentralSystem {
    * Routes websocket upgrades of the app's server under /ocpp/ to the OCPP server (any other upgrade is
    * refused with 404), and logs in the app's log. The runtime does it at start (service.ts onStart).
    */
-  attach(app: { server: Server; log: Logger & { child(bindings: object): Logger } }): void {
+  attach(
+    app: { server: Server; log: Logger & { child(bindings: object): Logger } },
+    opts: { plainWs?: boolean } = {},
+  ): void {
     this.log = app.log.child({ component: "central-system" });
-    app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.upgrade(request, socket, head),
-    );
+    app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // OCPP_PLAIN_WS=false: chargers must come over TLS (security profile 2), never with a password in clear
+      if (opts.plainWs === false) {
+        const body = "Forbidden: connect over wss (TLS)";
+        socket.end(
+          `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        );
+        return;
+      }
+      this.upgrade(request, socket, head);
+    });
   }
 
   /** Takes a websocket upgrade of any listener (the plain port, the TLS one): under /ocpp/, else 404. */
