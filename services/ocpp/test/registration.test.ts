@@ -173,6 +173,14 @@ describe("Pending registrations and the accept API", () => {
       cp.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Available" }),
     ).rejects.toMatchObject({ rpcErrorCode: "SecurityError" });
     expect(await boot()).toMatchObject({ status: "Rejected" });
+    // nothing is sent to it: a command fails at once, with a code that says why
+    const sent = await ocpp.app.inject({
+      method: "POST",
+      url: `/v1/orgs/${ORG}/chargers/dev-reg-rej/commands`,
+      headers: ocpp.auth(OWNER),
+      payload: { command: "reset", type: "soft" },
+    });
+    expect(sent.json()).toMatchObject({ status: "failed", errorCode: "ChargerRejected", action: null });
     // accepting it again sends it nothing (a Rejected charger is not sent messages): its next boot gets it
     const again = await decide("dev-reg-rej", "Accepted");
     expect(again.json()).toMatchObject({ bootStatus: "Rejected", triggerCommandId: null });

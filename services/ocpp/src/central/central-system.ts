@@ -179,6 +179,11 @@ export class CentralSystem {
     return this.sessions.get(chargePointId)?.version ?? null;
   }
 
+  /** What the last BootNotification of a charger this instance holds was answered (null: none yet). */
+  bootStatusOf(chargePointId: string): string | null {
+    return this.sessions.get(chargePointId)?.connection.bootStatus ?? null;
+  }
+
   /** Sends a call to a charger this instance holds; rejects with the charger's CALLERROR or a timeout. */
   async call(chargePointId: string, action: string, params: unknown, timeoutMs: number): Promise<unknown> {
     const session = this.sessions.get(chargePointId);

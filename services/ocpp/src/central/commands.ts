@@ -134,6 +134,15 @@ export class Commands {
       await this.fail(command, { errorCode: "NotConnected", errorMessage: "the charger disconnected" });
       return;
     }
+    if (central.bootStatusOf(command.chargePointId) === "Rejected") {
+      // 1.6 §4.2 / 2.0.1 B03: a charger whose registration was Rejected is sent nothing until it boots again
+      await this.fail(command, {
+        errorCode: "ChargerRejected",
+        errorMessage:
+          "the charger's registration is Rejected: nothing is sent to it until it is accepted and boots",
+      });
+      return;
+    }
     const request = command.params as unknown as OcppCommand;
     const call = toOcppCall(version, request, { now: new Date(), remoteStartId: randomInt(1, 2 ** 31 - 1) });
     if (!call.ok) {
