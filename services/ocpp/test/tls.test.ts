@@ -35,8 +35,6 @@ beforeAll(async () => {
     OCPP_TLS_PORT: "0",
     OCPP_TLS_CERT_FILE: certs.certFile,
     OCPP_TLS_KEY_FILE: certs.keyFile,
-    // chargers only over TLS: the plain port refuses websocket upgrades (its HTTP API still answers)
-    OCPP_PLAIN_WS: "false",
   });
   wss = `wss://localhost:${ocpp.tls!.port}/ocpp`;
   events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [topics.ocppCharger]);
@@ -153,13 +151,61 @@ describe("security profile 2: OCPP over TLS with Basic auth", () => {
     expect(connected).toHaveLength(2);
   });
 
-  it("with OCPP_PLAIN_WS=false the plain port refuses chargers with 403, even with the right password", async () => {
-    const headers = { authorization: basic("dev-tls-16", PASSWORD) };
-    expect(await attempt(`${ocpp.endpoint}/dev-tls-16`, { headers })).toBe(403);
-    expect(await attempt(`${ocpp.endpoint}/dev-tls-201`, { headers: {} }, "ocpp2.0.1")).toBe(403);
-    // the HTTP API is still there
-    const res = await ocpp.app.inject({ method: "GET", url: "/healthz" });
-    expect(res.statusCode).toBe(200);
+  it("a charger set to security profile 2 is refused over plain ws (403: no downgrade) and taken over wss", async () => {
+    await seedCharger(ocpp.db, { chargePointId: "dev-tls-p2", owner: "usr-tls-owner", password: null });
+    const set = await ocpp.app.inject({
+      method: "PUT",
+      url: "/v1/orgs/org-ocpp-test/chargers/dev-tls-p2/password",
+      headers: ocpp.auth("usr-tls-owner"),
+      payload: { password: PASSWORD, securityProfile: 2 },
+    });
+    expect(set.statusCode).toBe(204);
+    const headers = { authorization: basic("dev-tls-p2", PASSWORD) };
+    expect(await attempt(`${ocpp.endpoint}/dev-tls-p2`, { headers })).toBe(403);
+    expect(await attempt(`${wss}/dev-tls-p2`, { ca, headers })).toBe(101);
+    // a wrong password is still 401 on either
+    const wrong = { authorization: basic("dev-tls-p2", "wrong-password-123") };
+    expect(await attempt(`${ocpp.endpoint}/dev-tls-p2`, { headers: wrong })).toBe(401);
+    // profile 1 chargers may use either
+    const p1 = { authorization: basic("dev-tls-201", PASSWORD) };
+    expect(await attempt(`${ocpp.endpoint}/dev-tls-201`, { headers: p1 }, "ocpp2.0.1")).toBe(101);
+    const view = await ocpp.app.inject({
+      method: "GET",
+      url: "/v1/orgs/org-ocpp-test/chargers/dev-tls-p2",
+      headers: ocpp.auth("usr-tls-owner"),
+    });
+    expect(view.json()).toMatchObject({ hasPassword: true, securityProfile: 2 });
+    const bad = await ocpp.app.inject({
+      method: "PUT",
+      url: "/v1/orgs/org-ocpp-test/chargers/dev-tls-p2/password",
+      headers: ocpp.auth("usr-tls-owner"),
+      payload: { password: PASSWORD, securityProfile: 3 },
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it("with OCPP_PLAIN_WS=false (a second instance) the plain port refuses every charger with 403", async () => {
+    const tlsOnly = await startOcpp(
+      {
+        OCPP_TLS_PORT: "0",
+        OCPP_TLS_CERT_FILE: join(dir, "server.crt"),
+        OCPP_TLS_KEY_FILE: join(dir, "server.key"),
+        OCPP_PLAIN_WS: "false",
+      },
+      { shareWith: ocpp },
+    );
+    try {
+      const headers = { authorization: basic("dev-tls-16", PASSWORD) };
+      expect(await attempt(`${tlsOnly.endpoint}/dev-tls-16`, { headers })).toBe(403);
+      expect(await attempt(`${tlsOnly.endpoint}/dev-tls-201`, { headers: {} }, "ocpp2.0.1")).toBe(403);
+      expect(await attempt(`wss://localhost:${tlsOnly.tls!.port}/ocpp/dev-tls-16`, { ca, headers })).toBe(
+        101,
+      );
+      // the HTTP API is still there
+      expect((await tlsOnly.app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    } finally {
+      await tlsOnly.close();
+    }
   });
 
   it("an HTTP request to the TLS port that is not an upgrade is answered 426 under /ocpp/", async () => {

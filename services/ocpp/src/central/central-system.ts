@@ -247,6 +247,7 @@ export class CentralSystem {
     endpoint: string;
     protocols: Set<string>;
     password: Buffer | undefined;
+    request?: IncomingMessage;
   }): Promise<{ charger: ChargerIdentity } | { status: number; message: string }> {
     if (handshake.endpoint !== OCPP_PATH || handshake.identity === "") {
       return { status: 404, message: "Not Found" };
@@ -271,6 +272,11 @@ export class CentralSystem {
     if (!passwordOk) return { status: 401, message: "Unauthorized" };
     this.verified.set(device.id, { storedHash: credential.passwordHash, digest });
     if (device.state === "orphaned") return { status: 403, message: "Forbidden: the device is orphaned" };
+    // security profile 2: this charger comes over TLS only (no downgrade to a plain connection)
+    const overTls = (handshake.request?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+    if (credential.securityProfile >= 2 && !overTls) {
+      return { status: 403, message: "Forbidden: this charger connects over TLS (security profile 2)" };
+    }
     return {
       charger: { chargePointId: device.id, orgId: device.orgId, deviceType: device.type, make: device.make },
     };

@@ -34,6 +34,10 @@ const ChargerView = z.object({
   lastHeartbeat: z.string().nullable(),
   clockSkewMs: z.number().nullable(),
   hasPassword: z.boolean(),
+  securityProfile: z
+    .int()
+    .nullable()
+    .describe("1: Basic auth over ws or wss; 2: over wss only; null: no password set"),
   connectors: z.array(ConnectorView),
 });
 
@@ -46,14 +50,14 @@ export function chargerRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
       deps.db.chargerSession.findMany({ where: { chargePointId: { in: ids } } }),
       deps.db.chargerCredential.findMany({
         where: { chargePointId: { in: ids } },
-        select: { chargePointId: true },
+        select: { chargePointId: true, securityProfile: true },
       }),
       deps.db.chargerRegistration.findMany({ where: { chargePointId: { in: ids } } }),
     ]);
     const registrationOf = new Map(registrations.map((r) => [r.chargePointId, r]));
     const pointOf = new Map(points.map((p) => [p.serialNumber, p]));
     const online = new Set(sessions.map((s) => s.chargePointId));
-    const withPassword = new Set(credentials.map((c) => c.chargePointId));
+    const profileOf = new Map(credentials.map((c) => [c.chargePointId, c.securityProfile]));
     return devices.map((d) => {
       const p = pointOf.get(d.id);
       return {
@@ -77,7 +81,8 @@ export function chargerRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
         status: p?.status ?? "unknown",
         lastHeartbeat: isoOrNull(p?.lastHeartbeat),
         clockSkewMs: p?.clockSkewMs == null ? null : Number(p.clockSkewMs),
-        hasPassword: withPassword.has(d.id),
+        hasPassword: profileOf.has(d.id),
+        securityProfile: profileOf.get(d.id) ?? null,
         connectors: (p?.connectors ?? [])
           .toSorted((a, b) => a.connectorId - b.connectorId)
           .map((c) => ({
