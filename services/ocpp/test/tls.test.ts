@@ -182,6 +182,16 @@ describe("security profile 2: OCPP over TLS with Basic auth", () => {
       payload: { password: PASSWORD, securityProfile: 3 },
     });
     expect(bad.statusCode).toBe(400);
+    // a new password without a profile keeps profile 2
+    await ocpp.app.inject({
+      method: "PUT",
+      url: "/v1/orgs/org-ocpp-test/chargers/dev-tls-p2/password",
+      headers: ocpp.auth("usr-tls-owner"),
+      payload: { password: "another-horse-battery-9" },
+    });
+    const again = { authorization: basic("dev-tls-p2", "another-horse-battery-9") };
+    expect(await attempt(`${ocpp.endpoint}/dev-tls-p2`, { headers: again })).toBe(403);
+    expect(await attempt(`${wss}/dev-tls-p2`, { ca, headers: again })).toBe(101);
   });
 
   it("with OCPP_PLAIN_WS=false (a second instance) the plain port refuses every charger with 403", async () => {

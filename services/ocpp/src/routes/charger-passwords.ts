@@ -12,8 +12,10 @@ const Body = z.object({
     .describe("16 to 40 printable ASCII characters (OCPP security profiles 1 and 2: HTTP Basic auth)"),
   securityProfile: z
     .union([z.literal(1), z.literal(2)])
-    .default(1)
-    .describe("1: over ws or wss; 2: over wss (TLS) only, a plain connection is refused with 403"),
+    .optional()
+    .describe(
+      "1: over ws or wss; 2: over wss (TLS) only, a plain connection is refused with 403. Omitted: unchanged (1 for a first password)",
+    ),
 });
 
 /**
@@ -48,8 +50,9 @@ export function chargerPasswordRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
         const { securityProfile } = request.body;
         await deps.db.chargerCredential.upsert({
           where: { chargePointId },
-          create: { chargePointId, passwordHash, securityProfile, setBy },
-          update: { passwordHash, securityProfile, setBy },
+          create: { chargePointId, passwordHash, securityProfile: securityProfile ?? 1, setBy },
+          // a new password does not lower the profile unless asked to
+          update: { passwordHash, setBy, ...(securityProfile !== undefined ? { securityProfile } : {}) },
         });
         return reply.code(204).send(null);
       },
