@@ -51,12 +51,21 @@ const versions = Array.from({ length: count }, (_, i) => cycle[i % cycle.length]
 const operator = demoOperator(dataDir);
 const log = (message: string) => console.log(`[ocpp-simulator] ${message}`);
 
+const wssUrl = values["wss-url"];
+if (wssUrl && !values.ca)
+  throw new Error("--wss-url needs --ca (the CA that signed the server's certificate)");
+const ca = wssUrl && values.ca ? readFileSync(values.ca) : undefined;
+/** every second round of versions over TLS (security profile 2), when a wss endpoint is given */
+const overTls = (i: number) => ca !== undefined && Math.floor(i / cycle.length) % 2 === 1;
+
 const chargers = await provisionChargers({
   registryUrl: values["registry-url"],
   ocppUrl: values["ocpp-url"],
   dataDir,
   operator,
   versions,
+  // the ones over wss are set to security profile 2: the central system refuses them over plain ws
+  securityProfiles: versions.map((_, i) => (overTls(i) ? 2 : 1)),
   connectors: Number(values.connectors),
   log,
 });
@@ -70,12 +79,6 @@ await new RegistryClient(values["ocpp-url"]).request(
 );
 
 const endpoint = `${values["ocpp-url"].replace(/^http/, "ws")}/ocpp`;
-const wssUrl = values["wss-url"];
-if (wssUrl && !values.ca)
-  throw new Error("--wss-url needs --ca (the CA that signed the server's certificate)");
-const ca = wssUrl && values.ca ? readFileSync(values.ca) : undefined;
-/** every second round of versions over TLS (security profile 2), when a wss endpoint is given */
-const overTls = (i: number) => ca !== undefined && Math.floor(i / cycle.length) % 2 === 1;
 const endpointOf = (i: number) => (overTls(i) ? `${wssUrl!.replace(/\/$/, "")}/ocpp` : endpoint);
 const running = chargers.map(
   (c, i) =>
