@@ -24,8 +24,9 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     /** A charger clock further off than this from the receive time is flagged as skewed. */
     CLOCK_SKEW_TOLERANCE_SECONDS: positive(300),
     /**
-     * What a booting charger is answered: Accepted, or Pending (it may then only send BootNotification,
-     * Heartbeat and Status/Firmware/Diagnostics notifications until an operator accepts it).
+     * What a booting charger is answered when no owner decided on it (PUT .../registration): Accepted, or
+     * Pending (it may then only send BootNotification, Heartbeat, NotifyReport and messages asked for with a
+     * TriggerMessage until an owner or admin accepts it; domain/registration.ts).
      */
     BOOT_POLICY: z.enum(["Accepted", "Pending"]).default("Accepted"),
     /** Authorize an id tag that is not on the organization's list (off: such a tag is Invalid). */

@@ -37,7 +37,7 @@ export class TlsEndpoint {
       {
         cert: readPem("OCPP_TLS_CERT_FILE", opts.certFile),
         key: readPem("OCPP_TLS_KEY_FILE", opts.keyFile),
-        minVersion: "TLSv1.2", // OCPP 1.6 security whitepaper / 2.0.1 part 2 A00: TLS 1.2 or above
+        minVersion: "TLSv1.2", // OCPP's security profiles (1.6 security whitepaper, 2.0.1 part 2): TLS 1.2 or above
       },
       (request, response) => {
         const path = (request.url ?? "/").split("?")[0]!;

@@ -16,8 +16,8 @@ export function bootAnswer(
 
 /**
  * What a Pending charger may send without being asked. 1.6 §4.2: a Pending charge point "SHALL NOT send
- * request messages ... unless it has been instructed ... with a TriggerMessage"; 2.0.1 B02.FR.02 the same,
- * and NotifyReport answers a GetBaseReport/GetReport the CSMS may send while Pending (B02.FR.03). Heartbeat
+ * request messages ... unless it has been instructed ... with a TriggerMessage"; 2.0.1 B02 the same,
+ * and NotifyReport answers a GetBaseReport/GetReport the CSMS may send while Pending (B02). Heartbeat
  * is let through: chargers keep sending it while they wait, it changes nothing but last_heartbeat, and
  * refusing it gains nothing.
  */
@@ -28,7 +28,7 @@ export type CallPermission = { allowed: true; triggered: boolean } | { allowed: 
 
 /**
  * Whether a charger may send `action` now. Accepted: anything. Rejected: only BootNotification (1.6 §4.2,
- * 2.0.1 B03.FR.03). Pending, or not booted on this connection: BootNotification, Heartbeat, NotifyReport,
+ * 2.0.1 B03). Pending, or not booted on this connection: BootNotification, Heartbeat, NotifyReport,
  * and a message the central system asked for with a TriggerMessage the charger accepted (`triggered`, the
  * requested messages not yet received; one trigger lets one message through).
  */
