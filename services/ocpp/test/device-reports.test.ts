@@ -1,4 +1,5 @@
 import { topics } from "@energy/contracts";
+import { waitFor } from "@energy/testing";
 import type { RPCClient } from "ocpp-rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -146,6 +147,57 @@ describe("2.0.1 NotifyReport, NotifyEvent and SecurityEventNotification, interpr
       ["7000", 8],
       ["11000", 8],
     ]);
+  });
+
+  it("get_base_report asks a charger for its device model; the NotifyReport parts it sends fill it (by requestId)", async () => {
+    cp.handle("GetBaseReport", async ({ params }) => {
+      const { requestId } = params as { requestId: number };
+      setImmediate(() => {
+        void cp.call("NotifyReport", {
+          requestId,
+          generatedAt: new Date().toISOString(),
+          seqNo: 0,
+          reportData: [
+            {
+              component: { name: "SecurityCtrlr" },
+              variable: { name: "SecurityProfile" },
+              variableAttribute: [{ value: "2", mutability: "ReadOnly" }],
+              variableCharacteristics: { dataType: "integer", supportsMonitoring: false },
+            },
+          ],
+        });
+      });
+      return { status: "Accepted" };
+    });
+    const res = await ocpp.app.inject({
+      method: "POST",
+      url: `/v1/orgs/${ORG}/chargers/dev-report-201/commands`,
+      headers: ocpp.auth(OWNER),
+      payload: { command: "get_base_report", reportBase: "FullInventory", requestId: 4242 },
+    });
+    expect(res.json()).toMatchObject({
+      status: "completed",
+      action: "GetBaseReport",
+      response: { status: "Accepted" },
+    });
+    const reported = await waitFor("the report", async () => {
+      const { variables } = await get("dev-report-201/device-model?component=SecurityCtrlr");
+      return variables.length > 0 ? variables : null;
+    });
+    expect(reported).toEqual([
+      expect.objectContaining({ variable: "SecurityProfile", value: "2", requestId: 4242 }),
+    ]);
+    // a 1.6 charger has no device model: the command says so
+    const cp16 = await ocpp.connect("dev-report-16", PASSWORD, "ocpp1.6", { strict: true });
+    await cp16.call("BootNotification", boot16);
+    const v16 = await ocpp.app.inject({
+      method: "POST",
+      url: `/v1/orgs/${ORG}/chargers/dev-report-16/commands`,
+      headers: ocpp.auth(OWNER),
+      payload: { command: "get_base_report", reportBase: "FullInventory", requestId: 1 },
+    });
+    expect(v16.json()).toMatchObject({ status: "failed", errorCode: "InvalidCommand" });
+    await cp16.close();
   });
 
   it("NotifyEvent's events are kept one by one with component, variable and value, newest first", async () => {

@@ -50,6 +50,15 @@ export const OcppCommandSchema = z.discriminatedUnion("command", [
   z.object({ command: z.literal("get_configuration"), keys: z.array(configurationKey).max(100).optional() }),
   /** the value: 1.6 CiString500, 2.0.1 attributeValue of at most 1,000 */
   z.object({ command: z.literal("set_configuration"), key: configurationKey, value: z.string().max(1000) }),
+  /**
+   * 2.0.1 GetBaseReport: the charger sends its device model in NotifyReport parts carrying `requestId`
+   * (1.6 has no device model: get_configuration).
+   */
+  z.object({
+    command: z.literal("get_base_report"),
+    reportBase: z.enum(["ConfigurationInventory", "FullInventory", "SummaryInventory"]),
+    requestId: z.int().min(0).max(INT32_MAX),
+  }),
 ]);
 export type OcppCommand = z.infer<typeof OcppCommandSchema>;
 export type OcppCommandName = OcppCommand["command"];
