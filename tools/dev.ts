@@ -9,6 +9,9 @@
  *                              service, its state kept in .data/anvil; the service deploys its contract once.
  *                              The certificate demo (demo-certificate.ts): demo reads, a demo buyer's
  *                              hourly reservation, its certificate minted once the reads' hour has closed.
+ *                              OCPP over TLS (security profile 2): a local CA and a server certificate for
+ *                              localhost / 127.0.0.1 made with openssl in .data/tls (infra/tls), served by
+ *                              ocpp on wss://localhost:4443; half of the simulated chargers connect there.
  *   node tools/dev.ts stop     stops the simulator, the services, anvil and Kafka
  *   node tools/dev.ts status   what runs where
  *
@@ -28,6 +31,7 @@ import { ANVIL_KEYS, anvilBinary } from "../infra/anvil/anvil.ts";
 import { isUp, startKafka, stopKafka } from "../infra/kafka/kafka.ts";
 import { ensureTopics } from "../infra/kafka/topics.ts";
 import { bootstrapDatabases, DEFAULT_POSTGRES_URL, redact } from "../infra/postgres/postgres.ts";
+import { type DevCertificates, ensureDevCertificates } from "../infra/tls/tls.ts";
 import { certificateDemo } from "./demo-certificate.ts";
 import { demoOperator, type ProvisionedGateway, provision } from "./gateway-simulator/provision.ts";
 
@@ -39,6 +43,8 @@ const BROKERS = `127.0.0.1:${KAFKA_PORT}`;
 const POSTGRES_URL = process.env.POSTGRES_URL ?? DEFAULT_POSTGRES_URL;
 const MAIL_PORT = Number(process.env.MAIL_PORT ?? 1025);
 const ANVIL_PORT = Number(process.env.ANVIL_PORT ?? 8545);
+/** ocpp's wss port (OCPP security profile 2), with the certificate made in .data/tls. */
+const OCPP_TLS_PORT = Number(process.env.OCPP_TLS_PORT ?? 4443);
 
 /** Where each service listens locally (the same ports as docker-compose.yml). */
 /** Each service's local port: the one list the `energy` CLI uses too (@energy/client). */
@@ -294,12 +300,17 @@ const CHARGERS = {
  * type ev_charger with an ev_charger_port DER each), sets their passwords through the ocpp service, and
  * runs them. Resolves once they run (or the log says why not).
  */
-async function startChargers(registryUrl: string, ocppUrl: string): Promise<string> {
+async function startChargers(
+  registryUrl: string,
+  ocppUrl: string,
+  tls: { url: string; caFile: string } | null,
+): Promise<string> {
   const args = [
     ...["tools/ocpp-simulator/main.ts", "--chargers", String(CHARGERS.count)],
     ...["--versions", CHARGERS.versions, "--meter-interval", CHARGERS.meterInterval],
     ...["--idle", CHARGERS.idle, "--session", CHARGERS.session],
     ...["--registry-url", registryUrl, "--ocpp-url", ocppUrl, "--data-dir", dataDir],
+    ...(tls ? ["--wss-url", tls.url, "--ca", tls.caFile] : []),
   ];
   if (!runningPid("chargers")) {
     const previous = join(runDir, "chargers.log");
@@ -333,6 +344,14 @@ async function start(): Promise<void> {
   const chainUrl = await startChain();
   const keys = devKeyPair("jwt-es256", "ec");
   const rootKeys = devKeyPair("root-ed25519", "ed25519");
+  // OCPP security profile 2: a local CA and a server certificate (openssl; without it, no wss port)
+  let certs: DevCertificates | null = null;
+  let tlsNote = "";
+  try {
+    certs = ensureDevCertificates(join(dataDir, "tls"), { hosts: ["localhost", "127.0.0.1"] });
+  } catch (error) {
+    tlsNote = (error as Error).message;
+  }
   const urls: Record<string, string> = {};
   for (const service of services()) {
     const env: Record<string, string> = {
@@ -347,6 +366,13 @@ async function start(): Promise<void> {
         JWT_PRIVATE_KEY: keys.privateKey,
         ROOT_PUBLIC_KEY: rootKeys.publicKey,
         SMTP_URL: smtpUrl,
+      });
+    }
+    if (service === "ocpp" && certs) {
+      Object.assign(env, {
+        OCPP_TLS_PORT: String(OCPP_TLS_PORT),
+        OCPP_TLS_CERT_FILE: certs.certFile,
+        OCPP_TLS_KEY_FILE: certs.keyFile,
       });
     }
     if (service === "certificate") {
@@ -400,7 +426,8 @@ async function start(): Promise<void> {
   if (demoInfo && urls.registry && urls.ocpp) {
     say("charger simulator: provisioning the demo chargers, then running them against ocpp…");
     try {
-      chargers = await startChargers(urls.registry, urls.ocpp);
+      const tls = certs ? { url: `wss://localhost:${OCPP_TLS_PORT}`, caFile: certs.caFile } : null;
+      chargers = await startChargers(urls.registry, urls.ocpp, tls);
     } catch (error) {
       chargers = `not started: ${(error as Error).message}`;
     }
@@ -470,6 +497,14 @@ async function start(): Promise<void> {
       );
       console.log(open("ocpp", `/v1/orgs/${demoInfo.orgId}/chargers`));
     }
+  }
+  if (urls.ocpp) {
+    console.log(
+      certs
+        ? `  ${"ocpp tls".padEnd(12)} wss://localhost:${OCPP_TLS_PORT}/ocpp/<chargePointId> (security profile 2, ` +
+            `Basic auth); chargers trust ${certs.caFile}`
+        : `  ${"ocpp tls".padEnd(12)} not started: ${tlsNote}`,
+    );
   }
   console.log(`\n  logs: .data/run/<service>.log and .data/kafka-${KAFKA_PORT}/kafka.log`);
   console.log("  stop: bash tools/platform.sh stop\n");

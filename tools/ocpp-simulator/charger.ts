@@ -9,8 +9,10 @@ import { RPCClient } from "ocpp-rpc";
 export type Version = "1.6" | "2.0.1";
 
 export interface ChargerOptions {
-  /** ws://host:port/ocpp */
+  /** ws://host:port/ocpp, or wss://host:port/ocpp (security profile 2: TLS, the server checked against `ca`) */
   endpoint: string;
+  /** the CA (PEM) that signed the central system's TLS certificate, for a wss endpoint */
+  ca?: Buffer;
   identity: string;
   password: string;
   version: Version;
@@ -62,6 +64,7 @@ export class SimulatedCharger {
       strictMode: true,
       reconnect: true,
       maxReconnects: Number.POSITIVE_INFINITY,
+      ...(opts.ca ? { wsOpts: { ca: opts.ca } } : {}),
     } as never);
     this.ports = Array.from({ length: opts.connectors }, (_, i) => ({
       id: i + 1,

@@ -4,10 +4,14 @@
  *   node --import tsx tools/ocpp-simulator/main.ts [--chargers 4] [--versions 1.6,2.0.1] [--connectors 1]
  *     [--ocpp-url http://127.0.0.1:4003] [--registry-url http://127.0.0.1:4001] [--data-dir .data]
  *     [--meter-interval 10s] [--idle 30s] [--session 2m] [--id-tag SIM-TAG]
+ *     [--wss-url wss://localhost:4443 --ca .data/tls/ca.crt]
  *
+ * With --wss-url, every second round of versions (chargers 3 and 4 of 1.6,2.0.1,1.6,2.0.1) connects over
+ * TLS (OCPP security profile 2: the server's certificate checked against --ca, Basic auth as on ws).
  * Provisions the chargers in the demo organization (tools/dev.ts makes it; see provision.ts), adds the id
  * tag to the organization's list, then runs them: versions alternate in the order given.
  */
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { demoOperator, RegistryClient, TokenSource } from "../gateway-simulator/provision.ts";
@@ -33,6 +37,8 @@ const { values } = parseArgs({
     idle: { type: "string", default: "30s" },
     session: { type: "string", default: "2m" },
     "id-tag": { type: "string", default: "SIM-TAG" },
+    "wss-url": { type: "string" },
+    ca: { type: "string" },
   },
 });
 
@@ -45,12 +51,21 @@ const versions = Array.from({ length: count }, (_, i) => cycle[i % cycle.length]
 const operator = demoOperator(dataDir);
 const log = (message: string) => console.log(`[ocpp-simulator] ${message}`);
 
+const wssUrl = values["wss-url"];
+if (wssUrl && !values.ca)
+  throw new Error("--wss-url needs --ca (the CA that signed the server's certificate)");
+const ca = wssUrl && values.ca ? readFileSync(values.ca) : undefined;
+/** every second round of versions over TLS (security profile 2), when a wss endpoint is given */
+const overTls = (i: number) => ca !== undefined && Math.floor(i / cycle.length) % 2 === 1;
+
 const chargers = await provisionChargers({
   registryUrl: values["registry-url"],
   ocppUrl: values["ocpp-url"],
   dataDir,
   operator,
   versions,
+  // the ones over wss are set to security profile 2: the central system refuses them over plain ws
+  securityProfiles: versions.map((_, i) => (overTls(i) ? 2 : 1)),
   connectors: Number(values.connectors),
   log,
 });
@@ -64,10 +79,12 @@ await new RegistryClient(values["ocpp-url"]).request(
 );
 
 const endpoint = `${values["ocpp-url"].replace(/^http/, "ws")}/ocpp`;
+const endpointOf = (i: number) => (overTls(i) ? `${wssUrl!.replace(/\/$/, "")}/ocpp` : endpoint);
 const running = chargers.map(
-  (c) =>
+  (c, i) =>
     new SimulatedCharger({
-      endpoint,
+      endpoint: endpointOf(i),
+      ...(overTls(i) ? { ca } : {}),
       identity: c.chargePointId,
       password: c.password,
       version: c.version,
@@ -83,7 +100,9 @@ const running = chargers.map(
 );
 await Promise.all(running.map((c) => c.start()));
 log(
-  `running ${running.length} chargers against ${endpoint}: ${chargers.map((c) => `${c.chargePointId} (${c.version})`).join(", ")}`,
+  `running ${running.length} chargers against ${endpoint}${ca ? ` and ${endpointOf(cycle.length)}` : ""}: ${chargers
+    .map((c, i) => `${c.chargePointId} (${c.version}${overTls(i) ? ", wss" : ""})`)
+    .join(", ")}`,
 );
 console.log(`[ocpp-simulator] state in ${join(dataDir, "ocpp-simulator")}`);
 

@@ -26,6 +26,8 @@ export async function provisionChargers(opts: {
   operator: Operator;
   /** the version of each charger, in order */
   versions: Version[];
+  /** the OCPP security profile of each charger, in order (2: over wss only; default 1) */
+  securityProfiles?: Array<1 | 2>;
   connectors: number;
   log?: (message: string) => void;
 }): Promise<ProvisionedCharger[]> {
@@ -93,7 +95,7 @@ export async function provisionChargers(opts: {
     for (;;) {
       try {
         await ocpp.request("PUT", `/v1/orgs/${orgId}/chargers/${deviceId}/password`, {
-          body: { password: passwords[deviceId] },
+          body: { password: passwords[deviceId], securityProfile: opts.securityProfiles?.[index] ?? 1 },
           token: await operator.token(),
         });
         break;

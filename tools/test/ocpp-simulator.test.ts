@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureDevCertificates } from "@energy/infra/tls";
 import { type Ocpp, seedCharger, startOcpp } from "@energy/ocpp/testing";
 import { waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,9 +13,15 @@ import { SimulatedCharger, type Version } from "../ocpp-simulator/charger.ts";
 const OPERATOR = "usr-sim-operator";
 let ocpp: Ocpp;
 const chargers: SimulatedCharger[] = [];
+// the certificates the start command makes, for the charger over wss (security profile 2)
+const tlsDir = mkdtempSync(join(tmpdir(), "sim-tls-"));
+const certs = ensureDevCertificates(tlsDir);
 
 beforeAll(async () => {
-  ocpp = await startOcpp({}, { commands: true });
+  ocpp = await startOcpp(
+    { OCPP_TLS_PORT: "0", OCPP_TLS_CERT_FILE: certs.certFile, OCPP_TLS_KEY_FILE: certs.keyFile },
+    { commands: true },
+  );
   await ocpp.db.idTag.create({ data: { orgId: "org-ocpp-test", idTag: "SIM-TAG", status: "Accepted" } });
   for (const [id, version] of [
     ["dev-sim-16", "1.6"],
@@ -25,11 +35,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(chargers.map((c) => c.stop()));
   await ocpp?.close();
+  rmSync(tlsDir, { recursive: true, force: true });
 });
 
-function charger(identity: string, version: Version, idleMs: number) {
+function charger(identity: string, version: Version, idleMs: number, overTls = false) {
   return new SimulatedCharger({
-    endpoint: ocpp.endpoint,
+    endpoint: overTls ? `wss://localhost:${ocpp.tls!.port}/ocpp` : ocpp.endpoint,
+    ...(overTls ? { ca: readFileSync(certs.caFile) } : {}),
     identity,
     password: "correct-horse-battery-1",
     version,
@@ -96,5 +108,19 @@ describe("the OCPP charger simulator", () => {
       ocpp.db.chargingTransaction.findFirst({ where: { id: open.id, state: "ended" } }),
     );
     expect(stopped.stopReason).toBe("Remote");
+  });
+
+  it("a charger over wss (security profile 2, the platform's CA) boots and runs a session", async () => {
+    await seedCharger(ocpp.db, { chargePointId: "dev-sim-tls", owner: OPERATOR });
+    const cp = charger("dev-sim-tls", "2.0.1", 200, true);
+    chargers.push(cp);
+    await cp.start();
+    const ended = await waitFor(
+      "a finished session over TLS",
+      () =>
+        ocpp.db.chargingTransaction.findFirst({ where: { chargePointId: "dev-sim-tls", state: "ended" } }),
+      { timeoutMs: 20_000 },
+    );
+    expect(ended.meterStopWh! - ended.meterStartWh!).toBeGreaterThan(0);
   });
 });

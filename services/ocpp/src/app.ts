@@ -2,9 +2,15 @@ import { MemberRoleSchema } from "@energy/contracts";
 import { type App, createApp, createOrgGuard } from "@energy/service-kit";
 import type { OcppAppContext } from "./context.ts";
 import { chargerPasswordRoutes } from "./routes/charger-passwords.ts";
+import { chargerRegistrationRoutes } from "./routes/charger-registration.ts";
 import { chargerRoutes } from "./routes/chargers.ts";
+import { chargingLimitRoutes } from "./routes/charging-limits.ts";
 import { commandRoutes } from "./routes/commands.ts";
+import { deviceEventRoutes } from "./routes/device-events.ts";
+import { deviceModelRoutes } from "./routes/device-model.ts";
 import { idTagRoutes } from "./routes/id-tags.ts";
+import { reservationRoutes } from "./routes/reservations.ts";
+import { securityEventRoutes } from "./routes/security-events.ts";
 
 /**
  * The ocpp app: the HTTP API (fastify). The OCPP-J websocket endpoint at /ocpp/<chargePointId> shares its
@@ -28,7 +34,13 @@ export async function buildApp(ctx: OcppAppContext): Promise<App> {
   const routes = { db, requireOrgRole };
   await app.register(chargerRoutes(routes));
   await app.register(chargerPasswordRoutes(routes));
+  await app.register(chargerRegistrationRoutes({ ...routes, commands, published: ctx.published }));
   await app.register(idTagRoutes(routes));
+  await app.register(reservationRoutes(routes));
+  await app.register(chargingLimitRoutes(routes));
+  await app.register(deviceModelRoutes(routes));
+  await app.register(deviceEventRoutes(routes));
+  await app.register(securityEventRoutes(routes));
   await app.register(
     commandRoutes({ ...routes, commands, timeoutMs: config.COMMAND_TIMEOUT_SECONDS * 1000 }),
   );

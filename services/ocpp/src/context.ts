@@ -2,6 +2,7 @@ import { consumersFor } from "@energy/kafka";
 import type { BaseContext, ServiceContext } from "@energy/service-kit";
 import type { CentralSystem } from "./central/central-system.ts";
 import type { Commands } from "./central/commands.ts";
+import type { TlsEndpoint } from "./central/tls-endpoint.ts";
 import type { Config } from "./config.ts";
 import type { Db, Tx } from "./db.ts";
 
@@ -15,6 +16,8 @@ export interface OcppShared {
   central: CentralSystem;
   /** carries out commands from HTTP and ocpp.command.v1 */
   commands: Commands;
+  /** the wss listener (security profile 2) when OCPP_TLS_PORT is set */
+  tls: TlsEndpoint | null;
 }
 
 /** What buildApp gets: the runtime's base and the shared objects. */

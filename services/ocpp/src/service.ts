@@ -5,6 +5,8 @@ import { buildApp } from "./app.ts";
 import { CentralSystem } from "./central/central-system.ts";
 import { Commands } from "./central/commands.ts";
 import { startInstanceLoop } from "./central/instance.ts";
+import { startReservationExpiry } from "./central/reservations.ts";
+import { TlsEndpoint } from "./central/tls-endpoint.ts";
 import { ConfigSchema } from "./config.ts";
 import { ocppCommands } from "./consumers/commands.ts";
 import { registryDers } from "./consumers/registry-ders.ts";
@@ -38,13 +40,28 @@ export const ocpp = defineService({
       published,
     });
     const commands = new Commands({ db, config, central, instanceId, published });
-    return { instanceId, central, commands };
+    // security profile 2: the same endpoint behind TLS, on its own port (certificate files read here)
+    const tls =
+      config.OCPP_TLS_PORT === undefined
+        ? null
+        : new TlsEndpoint({
+            central,
+            host: config.HOST,
+            port: config.OCPP_TLS_PORT,
+            certFile: config.OCPP_TLS_CERT_FILE!,
+            keyFile: config.OCPP_TLS_KEY_FILE!,
+          });
+    return { instanceId, central, commands, tls };
   },
   app: buildApp,
-  onStart: async ({ app, central, commands }) => {
-    // the OCPP-J endpoint answers upgrades on the app's server once it listens
-    central.attach(app);
+  onStart: async ({ app, central, commands, tls, config }) => {
+    // the OCPP-J endpoint answers upgrades on the app's server once it listens, and on the TLS port
+    central.attach(app, { plainWs: config.OCPP_PLAIN_WS });
     commands.attach(app);
+    if (tls) {
+      await tls.listen(app.log.child({ component: "tls-endpoint" }));
+      app.addHook("onClose", () => tls.close());
+    }
     // chargers are told to go, and their disconnections recorded, before the HTTP server closes
     app.addHook("preClose", () => central.close());
   },
@@ -79,6 +96,17 @@ export const ocpp = defineService({
           instanceId,
           intervalMs: config.INSTANCE_LOOP_INTERVAL_MS,
           log: log.child({ loop: "instance" }),
+        }),
+    },
+    {
+      // reservations whose expiry passed unused become expired (any instance; each expired once)
+      name: "reservation expiry",
+      start: ({ db, config, published, log }) =>
+        startReservationExpiry({
+          db,
+          intervalMs: config.RESERVATION_EXPIRY_INTERVAL_MS,
+          published,
+          log: log.child({ job: "reservation-expiry" }),
         }),
     },
   ],

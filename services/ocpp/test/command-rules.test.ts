@@ -57,6 +57,19 @@ describe("one command vocabulary, two OCPP versions", () => {
     expect(toOcppCall("2.0.1", command, opts)).toMatchObject({ ok: true, action: v201 });
   });
 
+  it("get_base_report is 2.0.1's GetBaseReport; a 1.6 charger has no device model", () => {
+    const command: OcppCommand = { command: "get_base_report", reportBase: "FullInventory", requestId: 42 };
+    expect(toOcppCall("2.0.1", command, opts)).toEqual({
+      ok: true,
+      action: "GetBaseReport",
+      params: { requestId: 42, reportBase: "FullInventory" },
+    });
+    expect(toOcppCall("1.6", command, opts)).toEqual({
+      ok: false,
+      message: expect.stringContaining("use get_configuration"),
+    });
+  });
+
   it("the payloads follow each version's shape", () => {
     expect(toOcppCall("1.6", { command: "reset", type: "hard" }, opts)).toMatchObject({
       params: { type: "Hard" },

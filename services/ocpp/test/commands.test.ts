@@ -272,6 +272,31 @@ describe("commands", () => {
     ).toHaveLength(1);
   });
 
+  it("several instances: a registration decided on one instance reaches the charger held by the other (its TriggerMessage)", async () => {
+    await seedCharger(a.db, { chargePointId: "dev-cmd-reg", owner: OPERATOR });
+    const cp = await b.connect("dev-cmd-reg", PASSWORD, "ocpp1.6", { strict: true });
+    const boots: string[] = [];
+    const boot = async () =>
+      boots.push(((await cp.call("BootNotification", boot16)) as { status: string }).status);
+    cp.handle("TriggerMessage", async ({ params }) => {
+      if ((params as { requestedMessage: string }).requestedMessage === "BootNotification")
+        setImmediate(() => void boot());
+      return { status: "Accepted" };
+    });
+    await boot();
+    const res = await a.app.inject({
+      method: "PUT",
+      url: "/v1/orgs/org-ocpp-test/chargers/dev-cmd-reg/registration",
+      headers: a.auth(OPERATOR), // the charger's owner
+      payload: { status: "Rejected" },
+    });
+    expect(res.json()).toMatchObject({ status: "Rejected", bootStatus: "Accepted" });
+    await waitFor("rebooted on b, Rejected", () => (boots.at(-1) === "Rejected" ? true : null));
+    expect(boots).toEqual(["Accepted", "Rejected"]);
+    const trigger = await a.db.commandLog.findUniqueOrThrow({ where: { id: res.json().triggerCommandId } });
+    expect(trigger).toMatchObject({ status: "completed", instanceId: b.instanceId });
+  });
+
   it("several instances: a command sent to one reaches the instance holding the socket; a dead holder means NotConnected", async () => {
     await charger(b, "dev-cmd-dead", "ocpp1.6");
     // over HTTP to instance a, while the socket is on b

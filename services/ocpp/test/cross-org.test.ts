@@ -2,7 +2,7 @@ import { describeCrossOrgIsolation } from "@energy/testing/cross-org";
 import { seedCharger, startOcpp } from "./helpers.ts";
 
 /**
- * Every organization-scoped route of ocpp's OpenAPI document (chargers, passwords, commands, id tags), called
+ * Every organization-scoped route of ocpp's OpenAPI document (chargers, passwords, registrations, commands, id tags), called
  * by the owner of another organization: 404, for the victim organization and for its chargers and commands.
  */
 describeCrossOrgIsolation(
@@ -30,6 +30,7 @@ describeCrossOrgIsolation(
         "PUT /v1/orgs/{orgId}/chargers/{chargePointId}/password": {
           payload: { password: "another-horse-battery-2" },
         },
+        "PUT /v1/orgs/{orgId}/chargers/{chargePointId}/registration": { payload: { status: "Rejected" } },
         "POST /v1/orgs/{orgId}/chargers/{chargePointId}/commands": {
           payload: { command: "reset", type: "soft" },
         },

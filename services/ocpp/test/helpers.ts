@@ -128,6 +128,8 @@ export async function startOcpp(
     relay: started.relay,
     central: ctx.central,
     commands: ctx.commands,
+    /** the wss listener, when OCPP_TLS_PORT was given */
+    tls: ctx.tls,
     harness,
     testKafka: harness.testKafka,
     instanceId: ctx.instanceId,

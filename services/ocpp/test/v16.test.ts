@@ -290,15 +290,17 @@ describe("OCPP 1.6J", () => {
     ws.close();
   });
 
-  it("a Pending charger may send status but not transactions (BOOT_POLICY=Pending)", async () => {
+  it("a Pending charger may heartbeat but not send status or transactions (BOOT_POLICY=Pending)", async () => {
     const pending = await startOcpp({ BOOT_POLICY: "Pending" });
     try {
       await seedCharger(pending.db, { chargePointId: "dev-16-pending" });
       const cp = await pending.connect("dev-16-pending", PASSWORD, "ocpp1.6");
       expect(await cp.call("BootNotification", boot16)).toMatchObject({ status: "Pending", interval: 60 });
-      expect(
-        await cp.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Available" }),
-      ).toEqual({});
+      expect(await cp.call("Heartbeat", {})).toHaveProperty("currentTime");
+      // 1.6 §4.2: no requests but the BootNotification unless asked for with a TriggerMessage
+      await expect(
+        cp.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Available" }),
+      ).rejects.toMatchObject({ rpcErrorCode: "SecurityError" });
       await expect(
         cp.call("StartTransaction", {
           connectorId: 1,

@@ -50,6 +50,15 @@ export const OcppCommandSchema = z.discriminatedUnion("command", [
   z.object({ command: z.literal("get_configuration"), keys: z.array(configurationKey).max(100).optional() }),
   /** the value: 1.6 CiString500, 2.0.1 attributeValue of at most 1,000 */
   z.object({ command: z.literal("set_configuration"), key: configurationKey, value: z.string().max(1000) }),
+  /**
+   * 2.0.1 GetBaseReport: the charger sends its device model in NotifyReport parts carrying `requestId`
+   * (1.6 has no device model: get_configuration).
+   */
+  z.object({
+    command: z.literal("get_base_report"),
+    reportBase: z.enum(["ConfigurationInventory", "FullInventory", "SummaryInventory"]),
+    requestId: z.int().min(0).max(INT32_MAX),
+  }),
 ]);
 export type OcppCommand = z.infer<typeof OcppCommandSchema>;
 export type OcppCommandName = OcppCommand["command"];
@@ -78,6 +87,48 @@ export const ocppTopics = {
         registrationStatus: z.enum(["Accepted", "Pending", "Rejected"]),
         /** The charger's clock minus the receive time, when it is off by more than the tolerance. */
         clockSkewMs: z.int().nullable(),
+      }),
+      /** An owner or admin accepted or rejected a charger: its BootNotifications are answered with it. */
+      "charger.registration_changed": z.object({
+        chargePointId: IdSchema,
+        status: z.enum(["Accepted", "Rejected"]),
+        /** the identity that decided */
+        decidedBy: IdSchema,
+        /** the TriggerMessage BootNotification sent so a connected charger boots again now, if any */
+        triggerCommandId: z.uuid().nullable(),
+      }),
+      /** A reservation (ReserveNow, accepted) ran out unused: its expiry passed here, or the charger said so. */
+      "reservation.expired": z.object({
+        chargePointId: IdSchema,
+        reservationId: z.int().min(0).max(INT32_MAX),
+        connectorId,
+        idTag: z.string(),
+        expiresAt: IsoDateTimeSchema,
+        /** central_system: its expiry passed with no transaction; charger: 2.0.1 ReservationStatusUpdate */
+        detectedBy: z.enum(["central_system", "charger"]),
+      }),
+      /** A transaction started on a reservation (1.6 StartTransaction / 2.0.1 TransactionEvent reservationId). */
+      "reservation.used": z.object({
+        chargePointId: IdSchema,
+        reservationId: z.int().min(0).max(INT32_MAX),
+        connectorId,
+        transactionId,
+        /** the id tag the transaction started with (the reservation's, or one under its parent) */
+        idTag: z.string().nullable(),
+        /** the charger's time of the transaction's start */
+        usedAt: IsoDateTimeSchema,
+      }),
+      /** A security event the charger reported (2.0.1 SecurityEventNotification; 1.6 security extension). */
+      "security_event.reported": z.object({
+        chargePointId: IdSchema,
+        /** OCPP's Security Events list (e.g. TamperDetectionActivated); another type is passed on as sent */
+        type: z.string().min(1).max(50),
+        /** whether OCPP's list marks the type critical */
+        critical: z.boolean(),
+        /** the charger's time of the event, and when it reached the service */
+        occurredAt: IsoDateTimeSchema,
+        receivedAt: IsoDateTimeSchema,
+        techInfo: z.string().max(255).nullable(),
       }),
       "connector.status_changed": z.object({
         chargePointId: IdSchema,

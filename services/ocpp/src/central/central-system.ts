@@ -9,7 +9,9 @@ import type { Db } from "../db.ts";
 import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
 import { oversizedFrame } from "../domain/frames.ts";
 import { verifyPassword } from "../domain/password.ts";
+import { mayCall } from "../domain/registration.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
+import { KeepAlive, type PingableSocket } from "./keep-alive.ts";
 import { strictValidators } from "./validators.ts";
 
 /** Subprotocols in the server's order of preference. */
@@ -24,22 +26,6 @@ const LONG_WAIT = { maxWait: 30_000, timeout: 30_000 };
 
 /** Chargers connect to `<base>/ocpp/<identity>`. */
 export const OCPP_PATH = "/ocpp";
-
-/**
- * What a charger whose boot was not (yet) accepted may still send. Everything else is answered with a
- * SecurityError: OCPP 1.6 §4.2 / 2.0.1 B02 — a Pending or Rejected charger sends no transactions or
- * meter values, but may report its status and answer triggered messages.
- */
-const ALLOWED_BEFORE_ACCEPTED = new Set([
-  "BootNotification",
-  "Heartbeat",
-  "StatusNotification",
-  "FirmwareStatusNotification",
-  "DiagnosticsStatusNotification",
-  "SecurityEventNotification",
-  "NotifyReport",
-  "NotifyEvent",
-]);
 
 /** Calls whose answer carries the current time or only reads: a replay is answered afresh. */
 const NOT_DEDUPLICATED = new Set(["BootNotification", "Heartbeat", "Authorize"]);
@@ -79,6 +65,8 @@ interface Session {
   superseded: boolean;
   /** Set once charger_session names this session (before that, the routing table may still name an older one). */
   recorded: boolean;
+  /** Why the server ended it, when it did (e.g. a dead peer), for the disconnection's reason. */
+  closeReason?: string;
 }
 
 export interface CentralSystemOptions {
@@ -109,12 +97,19 @@ export class CentralSystem {
   private readonly closing = new Set<Promise<void>>();
   /** the app's log once attached */
   private log: Logger = { info() {}, warn() {}, error() {} };
+  /** pings every socket; one that does not answer within DEAD_PEER_TIMEOUT_SECONDS is cut off */
+  private readonly keepAlive: KeepAlive;
 
   constructor(private readonly opts: CentralSystemOptions) {
+    this.keepAlive = new KeepAlive({
+      intervalMs: opts.config.PING_INTERVAL_SECONDS * 1000,
+      timeoutMs: opts.config.DEAD_PEER_TIMEOUT_SECONDS * 1000,
+    });
     this.rpc = new RPCServer({
       protocols: [...SUBPROTOCOLS],
       strictMode: true,
-      pingIntervalMs: opts.config.PING_INTERVAL_SECONDS * 1000,
+      // pings are keepAlive's (a dead-peer timeout apart from the interval), not ocpp-rpc's
+      pingIntervalMs: 0,
       callTimeoutMs: opts.config.COMMAND_TIMEOUT_SECONDS * 1000,
       // a charger that keeps sending garbage is not cut off: each bad frame gets its CALLERROR
       maxBadMessages: Number.POSITIVE_INFINITY,
@@ -142,16 +137,32 @@ export class CentralSystem {
    * Routes websocket upgrades of the app's server under /ocpp/ to the OCPP server (any other upgrade is
    * refused with 404), and logs in the app's log. The runtime does it at start (service.ts onStart).
    */
-  attach(app: { server: Server; log: Logger & { child(bindings: object): Logger } }): void {
+  attach(
+    app: { server: Server; log: Logger & { child(bindings: object): Logger } },
+    opts: { plainWs?: boolean } = {},
+  ): void {
     this.log = app.log.child({ component: "central-system" });
     app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = (request.url ?? "/").split("?")[0]!;
-      if (!path.startsWith(`${OCPP_PATH}/`)) {
-        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      // OCPP_PLAIN_WS=false: chargers must come over TLS (security profile 2), never with a password in clear
+      if (opts.plainWs === false) {
+        const body = "Forbidden: connect over wss (TLS)";
+        socket.end(
+          `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        );
         return;
       }
-      void this.rpc.handleUpgrade(request, socket as never, head);
+      this.upgrade(request, socket, head);
     });
+  }
+
+  /** Takes a websocket upgrade of any listener (the plain port, the TLS one): under /ocpp/, else 404. */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (request.url ?? "/").split("?")[0]!;
+    if (!path.startsWith(`${OCPP_PATH}/`)) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    void this.rpc.handleUpgrade(request, socket as never, head);
   }
 
   /** Whether this instance holds the charger's socket. */
@@ -168,12 +179,31 @@ export class CentralSystem {
     return this.sessions.get(chargePointId)?.version ?? null;
   }
 
+  /** What the last BootNotification of a charger this instance holds was answered (null: none yet). */
+  bootStatusOf(chargePointId: string): string | null {
+    return this.sessions.get(chargePointId)?.connection.bootStatus ?? null;
+  }
+
   /** Sends a call to a charger this instance holds; rejects with the charger's CALLERROR or a timeout. */
   async call(chargePointId: string, action: string, params: unknown, timeoutMs: number): Promise<unknown> {
     const session = this.sessions.get(chargePointId);
     if (!session) throw Object.assign(new Error("not connected to this instance"), { code: "NotConnected" });
     await session.ready;
-    return session.client.call(action, params, { callTimeoutMs: timeoutMs });
+    // A message asked for with a TriggerMessage may come from a charger that is not Accepted (Pending):
+    // noted before the call goes out (the charger may send it right after its answer), dropped when refused.
+    const requested =
+      action === "TriggerMessage" ? (params as { requestedMessage?: string }).requestedMessage : undefined;
+    if (requested) session.connection.triggered.add(requested);
+    try {
+      const answer = await session.client.call(action, params, { callTimeoutMs: timeoutMs });
+      if (requested && (answer as { status?: string } | null)?.status !== "Accepted") {
+        session.connection.triggered.delete(requested);
+      }
+      return answer;
+    } catch (err) {
+      if (requested) session.connection.triggered.delete(requested);
+      throw err;
+    }
   }
 
   /** Closes a socket this instance holds whose charger is now connected elsewhere (it must not act twice). */
@@ -195,6 +225,7 @@ export class CentralSystem {
    */
   async close(graceMs = 2_000): Promise<void> {
     const reason = "server shutting down";
+    this.keepAlive.close();
     const open = [...this.sessions.values()].map(async (s) => {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<"late">((resolve) => {
@@ -216,6 +247,7 @@ export class CentralSystem {
     endpoint: string;
     protocols: Set<string>;
     password: Buffer | undefined;
+    request?: IncomingMessage;
   }): Promise<{ charger: ChargerIdentity } | { status: number; message: string }> {
     if (handshake.endpoint !== OCPP_PATH || handshake.identity === "") {
       return { status: 404, message: "Not Found" };
@@ -240,6 +272,11 @@ export class CentralSystem {
     if (!passwordOk) return { status: 401, message: "Unauthorized" };
     this.verified.set(device.id, { storedHash: credential.passwordHash, digest });
     if (device.state === "orphaned") return { status: 403, message: "Forbidden: the device is orphaned" };
+    // security profile 2: this charger comes over TLS only (no downgrade to a plain connection)
+    const overTls = (handshake.request?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+    if (credential.securityProfile >= 2 && !overTls) {
+      return { status: 403, message: "Forbidden: this charger connects over TLS (security profile 2)" };
+    }
     return {
       charger: { chargePointId: device.id, orgId: device.orgId, deviceType: device.type, make: device.make },
     };
@@ -267,7 +304,7 @@ export class CentralSystem {
       sessionId: randomUUID(),
       version,
       charger,
-      connection: { bootStatus: null },
+      connection: { bootStatus: null, triggered: new Set() },
       ready: Promise.resolve(),
       superseded: false,
       recorded: false,
@@ -284,6 +321,13 @@ export class CentralSystem {
       throw err;
     });
     session.ready.catch(() => {});
+    if (client._ws) {
+      const timeout = this.opts.config.DEAD_PEER_TIMEOUT_SECONDS;
+      this.keepAlive.track(client._ws as unknown as PingableSocket, () => {
+        session.closeReason = `dead peer: no answer to a ping within ${timeout} s`;
+        this.log.info({ chargePointId: id }, session.closeReason);
+      });
+    }
 
     for (const [action, handler] of Object.entries(this.opts.handlers[version])) {
       client.handle(action, ({ messageId, params }) =>
@@ -291,7 +335,7 @@ export class CentralSystem {
       );
     }
     client.on("close", ({ code, reason }) => {
-      const done = this.onClose(session, `${code} ${reason.toString()}`.trim());
+      const done = this.onClose(session, session.closeReason ?? `${code} ${reason.toString()}`.trim());
       this.closing.add(done);
       void done.finally(() => this.closing.delete(done));
     });
@@ -361,12 +405,10 @@ export class CentralSystem {
     await session.ready;
     if (session.superseded)
       throw createRPCError("GenericError", "this connection was replaced by a newer one");
-    if (session.connection.bootStatus !== "Accepted" && !ALLOWED_BEFORE_ACCEPTED.has(action)) {
-      throw createRPCError(
-        "SecurityError",
-        `${action} is not accepted before the charge point's BootNotification is Accepted (it is ${session.connection.bootStatus ?? "not booted"})`,
-      );
-    }
+    // what a Pending or Rejected charger may send (domain/registration.ts)
+    const permission = mayCall(session.connection.bootStatus, action, session.connection.triggered);
+    if (!permission.allowed) throw createRPCError("SecurityError", permission.reason);
+    if (permission.triggered) session.connection.triggered.delete(action);
     const { db, config } = this.opts;
     const chargePointId = session.charger.chargePointId;
     const dedup = !NOT_DEDUPLICATED.has(action);

@@ -6,6 +6,7 @@ import type { Db, Tx } from "../db.ts";
 import { answerStatus, toOcppCall } from "../domain/commands.ts";
 import type { CommandLog } from "../generated/prisma/client.ts";
 import type { CentralSystem } from "./central-system.ts";
+import { recordLimit } from "./charging-limits.ts";
 
 /** A command as ocpp.command.v1 carries it (from Kafka, or built by the HTTP route), and where it came from. */
 export type CommandRequest = EventPayload<typeof topics.ocppCommand, "command.requested"> & {
@@ -133,6 +134,15 @@ export class Commands {
       await this.fail(command, { errorCode: "NotConnected", errorMessage: "the charger disconnected" });
       return;
     }
+    if (central.bootStatusOf(command.chargePointId) === "Rejected") {
+      // 1.6 §4.2 / 2.0.1 B03: a charger whose registration was Rejected is sent nothing until it boots again
+      await this.fail(command, {
+        errorCode: "ChargerRejected",
+        errorMessage:
+          "the charger's registration is Rejected: nothing is sent to it until it is accepted and boots",
+      });
+      return;
+    }
     const request = command.params as unknown as OcppCommand;
     const call = toOcppCall(version, request, { now: new Date(), remoteStartId: randomInt(1, 2 ** 31 - 1) });
     if (!call.ok) {
@@ -251,6 +261,8 @@ export class Commands {
 async function applyAccepted(tx: Tx, command: CommandLog, request: OcppCommand): Promise<void> {
   const chargePointId = command.chargePointId;
   const setLimit = async (connectorId: number | undefined, limitW: number | null) => {
+    // the history (readings take the limit in force at their time from it), then the current value
+    await recordLimit(tx, { chargePointId, connectorId, limitW, commandId: command.id, at: new Date() });
     if (connectorId === undefined) {
       await tx.connector.updateMany({ where: { chargePointId }, data: { limitW } });
       return;
@@ -279,13 +291,23 @@ async function applyAccepted(tx: Tx, command: CommandLog, request: OcppCommand):
           expiresAt: new Date(request.expiresAt),
           commandId: command.id,
         },
-        update: { state: "active", expiresAt: new Date(request.expiresAt), commandId: command.id },
+        // a reservation id used again (OCPP: the charger replaces the reservation) starts afresh
+        update: {
+          state: "active",
+          connectorId: request.connectorId,
+          idTag: request.idTag,
+          expiresAt: new Date(request.expiresAt),
+          commandId: command.id,
+          endedAt: null,
+          transactionId: null,
+          usedByIdTag: null,
+        },
       });
       break;
     case "cancel_reservation":
       await tx.reservation.updateMany({
-        where: { id: request.reservationId, chargePointId },
-        data: { state: "cancelled" },
+        where: { id: request.reservationId, chargePointId, state: "active" },
+        data: { state: "cancelled", endedAt: new Date() },
       });
       break;
     default:

@@ -15,6 +15,8 @@ export interface ChargerIdentity {
 export interface ConnectionState {
   /** Accepted, Pending, Rejected, or null before a BootNotification was ever answered. */
   bootStatus: string | null;
+  /** Messages asked for with a TriggerMessage and not received yet (a Pending charger may send them). */
+  triggered: Set<string>;
 }
 
 export interface CallContext {

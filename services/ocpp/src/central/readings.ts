@@ -5,12 +5,13 @@ import type { PortState } from "../domain/connector-status.ts";
 import type { Sample } from "../domain/meter-values.ts";
 import { powerBands } from "../domain/power-limits.ts";
 import { buildReading } from "../domain/readings.ts";
+import { limitInForce } from "./charging-limits.ts";
 import type { CallContext } from "./handler.ts";
 
 /**
  * Puts an ev_charger_port (or v2x_charger) reading of a connector into the outbox, addressed to the
  * connector's DER, in the call's transaction. The connector's current status, the open transaction and
- * the power limit in force are read here so every reading carries them. A connector without a DER in
+ * the power limit in force at the reading's time are read here so every reading carries them. A connector without a DER in
  * the registry gets no reading (see domain/connector-der.ts).
  */
 export async function emitReading(
@@ -25,13 +26,12 @@ export async function emitReading(
   const ders = await tx.portDer.findMany({ where: { deviceId: charger.chargePointId } });
   const der = derForConnector(ders, connectorId);
   if (!der) return false;
-  const [connector, whole, open] = await Promise.all([
+  const [connector, limitW, open] = await Promise.all([
     tx.connector.findUnique({
       where: { chargePointId_connectorId: { chargePointId: charger.chargePointId, connectorId } },
     }),
-    tx.connector.findUnique({
-      where: { chargePointId_connectorId: { chargePointId: charger.chargePointId, connectorId: 0 } },
-    }),
+    // the limit in force at the reading's time (charging_limit), the connector's or the whole charger's
+    limitInForce(tx, charger.chargePointId, connectorId, at),
     tx.chargingTransaction.findFirst({
       where: { chargePointId: charger.chargePointId, connectorId, state: "active" },
       orderBy: { id: "desc" },
@@ -41,13 +41,11 @@ export async function emitReading(
     connectorStatus: (connector?.status as PortState["connectorStatus"]) ?? "unknown",
     chargingState: (connector?.chargingState as PortState["chargingState"]) ?? null,
   };
-  // The lower of the connector's own limit and the whole charge point's one is in force.
-  const limits = [connector?.limitW, whole?.limitW].filter((l): l is number => l != null);
   const bands = powerBands({
     connectorStatus: state.connectorStatus,
     ratedPowerW: der.ratedPowerW ?? ctx.config.DEFAULT_RATED_POWER_W,
     minChargeW: ctx.config.MIN_CHARGE_POWER_W,
-    limitW: limits.length > 0 ? Math.min(...limits) : null,
+    limitW,
     bidirectional: charger.deviceType === "v2x_charger",
   });
   const reading = buildReading({

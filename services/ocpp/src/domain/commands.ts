@@ -151,6 +151,14 @@ export function toOcppCall(
       if (!target) return { ok: false, message: `key: ${command.key} is not Component.Variable` };
       return call("SetVariables", { setVariableData: [{ ...target, attributeValue: command.value }] });
     }
+    case "get_base_report":
+      if (v16) {
+        return {
+          ok: false,
+          message: "get_base_report: a 1.6 charger has no device model (use get_configuration)",
+        };
+      }
+      return call("GetBaseReport", { requestId: command.requestId, reportBase: command.reportBase });
   }
 }
 

@@ -10,11 +10,18 @@ const Body = z.object({
     .string()
     .max(40)
     .describe("16 to 40 printable ASCII characters (OCPP security profiles 1 and 2: HTTP Basic auth)"),
+  securityProfile: z
+    .union([z.literal(1), z.literal(2)])
+    .optional()
+    .describe(
+      "1: over ws or wss; 2: over wss (TLS) only, a plain connection is refused with 403. Omitted: unchanged (1 for a first password)",
+    ),
 });
 
 /**
  * PUT /v1/orgs/:orgId/chargers/:chargePointId/password: sets the charger's Basic-auth password (stored
- * scrypt-hashed, never shown again). The charger must then present it as `<chargePointId>:<password>`.
+ * scrypt-hashed, never shown again) and its security profile (2: TLS only). The charger must then present
+ * it as `<chargePointId>:<password>`.
  */
 export function chargerPasswordRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
   return async (app) => {
@@ -40,10 +47,12 @@ export function chargerPasswordRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
         }
         const passwordHash = await hashPassword(request.body.password);
         const setBy = request.identity.id;
+        const { securityProfile } = request.body;
         await deps.db.chargerCredential.upsert({
           where: { chargePointId },
-          create: { chargePointId, passwordHash, setBy },
-          update: { passwordHash, setBy },
+          create: { chargePointId, passwordHash, securityProfile: securityProfile ?? 1, setBy },
+          // a new password does not lower the profile unless asked to
+          update: { passwordHash, setBy, ...(securityProfile !== undefined ? { securityProfile } : {}) },
         });
         return reply.code(204).send(null);
       },

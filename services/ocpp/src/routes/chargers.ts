@@ -25,29 +25,39 @@ const ChargerView = z.object({
   vendor: z.string().nullable(),
   model: z.string().nullable(),
   firmwareVersion: z.string().nullable(),
-  bootStatus: z.string().nullable(),
+  bootStatus: z.string().nullable().describe("what its last BootNotification was answered"),
+  registration: z
+    .object({ status: z.enum(["Accepted", "Rejected"]), decidedBy: z.string(), decidedAt: z.string() })
+    .nullable()
+    .describe("an owner's or admin's decision (PUT .../registration); null: BOOT_POLICY decides"),
   status: z.string(),
   lastHeartbeat: z.string().nullable(),
   clockSkewMs: z.number().nullable(),
   hasPassword: z.boolean(),
+  securityProfile: z
+    .int()
+    .nullable()
+    .describe("1: Basic auth over ws or wss; 2: over wss only; null: no password set"),
   connectors: z.array(ConnectorView),
 });
 
 /** GET /v1/orgs/:orgId/chargers[/:chargePointId]: the organization's chargers as the central system sees them. */
 export function chargerRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
   const view = async (ids: string[]) => {
-    const [devices, points, sessions, credentials] = await Promise.all([
+    const [devices, points, sessions, credentials, registrations] = await Promise.all([
       deps.db.chargerDevice.findMany({ where: { id: { in: ids } }, orderBy: { id: "asc" } }),
       deps.db.chargePoint.findMany({ where: { serialNumber: { in: ids } }, include: { connectors: true } }),
       deps.db.chargerSession.findMany({ where: { chargePointId: { in: ids } } }),
       deps.db.chargerCredential.findMany({
         where: { chargePointId: { in: ids } },
-        select: { chargePointId: true },
+        select: { chargePointId: true, securityProfile: true },
       }),
+      deps.db.chargerRegistration.findMany({ where: { chargePointId: { in: ids } } }),
     ]);
+    const registrationOf = new Map(registrations.map((r) => [r.chargePointId, r]));
     const pointOf = new Map(points.map((p) => [p.serialNumber, p]));
     const online = new Set(sessions.map((s) => s.chargePointId));
-    const withPassword = new Set(credentials.map((c) => c.chargePointId));
+    const profileOf = new Map(credentials.map((c) => [c.chargePointId, c.securityProfile]));
     return devices.map((d) => {
       const p = pointOf.get(d.id);
       return {
@@ -60,10 +70,19 @@ export function chargerRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
         model: p?.model ?? null,
         firmwareVersion: p?.firmwareVersion ?? null,
         bootStatus: p?.bootStatus ?? null,
+        registration: ((r) =>
+          r
+            ? {
+                status: r.status as "Accepted" | "Rejected",
+                decidedBy: r.decidedBy,
+                decidedAt: r.decidedAt.toISOString(),
+              }
+            : null)(registrationOf.get(d.id)),
         status: p?.status ?? "unknown",
         lastHeartbeat: isoOrNull(p?.lastHeartbeat),
         clockSkewMs: p?.clockSkewMs == null ? null : Number(p.clockSkewMs),
-        hasPassword: withPassword.has(d.id),
+        hasPassword: profileOf.has(d.id),
+        securityProfile: profileOf.get(d.id) ?? null,
         connectors: (p?.connectors ?? [])
           .toSorted((a, b) => a.connectorId - b.connectorId)
           .map((c) => ({

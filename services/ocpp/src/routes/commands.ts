@@ -26,7 +26,9 @@ const CommandView = z.object({
   errorCode: z
     .string()
     .nullable()
-    .describe("NotConnected, UnknownChargePoint, Timeout, InvalidCommand or a CALLERROR code"),
+    .describe(
+      "NotConnected, UnknownChargePoint, Timeout, InvalidCommand, ChargerRejected or a CALLERROR code",
+    ),
   errorMessage: z.string().nullable(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),

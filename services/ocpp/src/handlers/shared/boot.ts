@@ -1,6 +1,7 @@
 import { topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
 import type { CallContext } from "../../central/handler.ts";
+import { bootAnswer, type RegistrationDecision, type RegistrationStatus } from "../../domain/registration.ts";
 
 export interface BootInfo {
   vendor: string;
@@ -10,14 +11,22 @@ export interface BootInfo {
 }
 
 /**
- * Records a boot and decides the answer by policy (BOOT_POLICY): Accepted with the heartbeat interval, or
- * Pending (the charger then retries after `interval`; see ALLOWED_BEFORE_ACCEPTED for what it may send).
+ * Records a boot and decides the answer: the operator's decision (charger_registration: Accepted or
+ * Rejected), else the policy (BOOT_POLICY: Accepted or Pending). Accepted comes with the heartbeat interval;
+ * Pending and Rejected with the interval after which the charger boots again (domain/registration.ts says
+ * what it may send meanwhile).
  */
 export async function recordBoot(
   ctx: CallContext,
   info: BootInfo,
-): Promise<{ status: "Accepted" | "Pending"; interval: number }> {
-  const status = ctx.config.BOOT_POLICY;
+): Promise<{ status: RegistrationStatus; interval: number }> {
+  const decision = await ctx.tx.chargerRegistration.findUnique({
+    where: { chargePointId: ctx.charger.chargePointId },
+  });
+  const status = bootAnswer(
+    (decision?.status as RegistrationDecision | undefined) ?? null,
+    ctx.config.BOOT_POLICY,
+  );
   const point = await ctx.tx.chargePoint.update({
     where: { serialNumber: ctx.charger.chargePointId },
     data: {
@@ -43,6 +52,7 @@ export async function recordBoot(
     { correlationId: ctx.correlationId },
   );
   ctx.connection.bootStatus = status;
+  ctx.connection.triggered.clear();
   return { status, interval: ctx.config.HEARTBEAT_INTERVAL_SECONDS };
 }
 

@@ -6,6 +6,7 @@ import { diagnosticsStatusNotification } from "./diagnostics-status-notification
 import { firmwareStatusNotification } from "./firmware-status-notification.ts";
 import { heartbeat } from "./heartbeat.ts";
 import { meterValues } from "./meter-values.ts";
+import { securityEventNotification } from "./security-event-notification.ts";
 import { startTransaction } from "./start-transaction.ts";
 import { statusNotification } from "./status-notification.ts";
 import { stopTransaction } from "./stop-transaction.ts";
@@ -22,4 +23,5 @@ export const v16Handlers: Record<string, ActionHandler> = {
   DataTransfer: dataTransfer,
   FirmwareStatusNotification: firmwareStatusNotification,
   DiagnosticsStatusNotification: diagnosticsStatusNotification,
+  SecurityEventNotification: securityEventNotification,
 };

@@ -1,5 +1,6 @@
 import type { ActionHandler } from "../../central/handler.ts";
 import { emitReading } from "../../central/readings.ts";
+import { useReservation } from "../../central/reservations.ts";
 import { addTransactionEvent, openTransaction } from "../../central/transactions.ts";
 import { chargerTime } from "../../domain/timestamps.ts";
 import { authorizeIdTag } from "../shared/authorize.ts";
@@ -48,9 +49,12 @@ export const startTransaction: ActionHandler<StartTransactionReq> = async (ctx, 
       payload: p,
     });
     if (p.reservationId !== undefined) {
-      await ctx.tx.reservation.updateMany({
-        where: { id: p.reservationId, chargePointId: ctx.charger.chargePointId },
-        data: { state: "used" },
+      await useReservation(ctx, {
+        reservationId: p.reservationId,
+        connectorId: p.connectorId,
+        transactionId: String(transaction.id),
+        idTag: p.idTag,
+        startedAt: time.effective,
       });
     }
     await emitReading(ctx, p.connectorId, sample, time.effective);

@@ -5,6 +5,7 @@ import { heartbeat } from "./heartbeat.ts";
 import { meterValues } from "./meter-values.ts";
 import { notifyEvent } from "./notify-event.ts";
 import { notifyReport } from "./notify-report.ts";
+import { reservationStatusUpdate } from "./reservation-status-update.ts";
 import { securityEventNotification } from "./security-event-notification.ts";
 import { statusNotification } from "./status-notification.ts";
 import { transactionEvent } from "./transaction-event.ts";
@@ -20,4 +21,5 @@ export const v201Handlers: Record<string, ActionHandler> = {
   NotifyEvent: notifyEvent,
   SecurityEventNotification: securityEventNotification,
   NotifyReport: notifyReport,
+  ReservationStatusUpdate: reservationStatusUpdate,
 };

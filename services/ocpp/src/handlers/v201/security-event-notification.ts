@@ -1,18 +1,15 @@
 import type { ActionHandler } from "../../central/handler.ts";
+import { recordSecurityEvent } from "../shared/security-event.ts";
 
-/** 2.0.1 SecurityEventNotification (e.g. a firmware or tamper event): kept in the charger's log. */
+/**
+ * 2.0.1 SecurityEventNotification (e.g. a firmware update or tamper detection): stored in security_event
+ * and published as `security_event.reported` (see shared/security-event.ts).
+ */
 export const securityEventNotification: ActionHandler<{
   type: string;
   timestamp: string;
   techInfo?: string;
 }> = async (ctx, p) => {
-  await ctx.tx.chargerLog.create({
-    data: {
-      chargePointId: ctx.charger.chargePointId,
-      kind: "SecurityEventNotification",
-      receivedAt: ctx.receivedAt,
-      payload: p as object,
-    },
-  });
+  await recordSecurityEvent(ctx, p);
   return {};
 };

@@ -1,6 +1,7 @@
 import { applyChargingState, noteEnergyRegister } from "../../central/connectors.ts";
 import type { ActionHandler } from "../../central/handler.ts";
 import { emitReading } from "../../central/readings.ts";
+import { useReservation } from "../../central/reservations.ts";
 import {
   addTransactionEvent,
   closeTransaction,
@@ -108,6 +109,16 @@ export const transactionEvent: ActionHandler<TransactionEventReq> = async (ctx, 
   const auth = idTag ? await authorizeIdTag(ctx, idTag) : null;
   const answer = auth ? { idTokenInfo: { status: auth.status } } : {};
   if (!fresh) return answer; // this seqNo was applied before
+  if (p.reservationId !== undefined) {
+    // the transaction started on a reservation (its first event naming it uses it up)
+    await useReservation(ctx, {
+      reservationId: p.reservationId,
+      connectorId: transaction.connectorId,
+      transactionId: ocppTransactionId,
+      idTag,
+      startedAt: transaction.startedAt ?? time.effective,
+    });
+  }
 
   const newest = transaction.lastSeqNo === null || p.seqNo > transaction.lastSeqNo;
   const chargingState = v201ChargingState(p.transactionInfo.chargingState);
