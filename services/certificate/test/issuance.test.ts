@@ -51,6 +51,19 @@ describe("issuing certificates", () => {
     });
   });
 
+  it("sends a request with its own gas tier (the service's default is standard)", async () => {
+    const request = issuanceRequest({ buyerAddress: h.buyer.address, gasTier: "fast" });
+    await h.publishRequest(request);
+    const issued = await h.certificateOf(request.requestId, "issued");
+    expect(issued.tier).toBe("fast");
+    const tx = await h.db.chainTx.findUniqueOrThrow({ where: { id: issued.chainTxId! } });
+    expect(tx.tier).toBe("fast");
+    expect(tx.maxPriorityFeePerGas).toBeGreaterThanOrEqual(2_000_000_000n); // the fast tier's floor
+    expect(await h.result("certificate.requested", (p) => p.requestId === request.requestId)).toMatchObject({
+      tier: "fast",
+    });
+  });
+
   it("writes the D-REC document with the energy per device and hour", async () => {
     const request = issuanceRequest({ buyerAddress: h.buyer.address, energyPerDeviceWh: [3_001, 1_000] });
     await h.publishRequest(request);
