@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registryAbi } from "../src/chain/registry.ts";
 import { devicesHashOf } from "../src/consumers/reservations.ts";
 import { canonicalJson } from "../src/domain/canonical-json.ts";
+import { readsRootHash } from "../src/domain/document.ts";
 import { type CertificateHarness, ISSUER_KEY, issuanceRequest, startCertificate } from "./helpers.ts";
 
 // The service end to end on real Kafka, PostgreSQL and anvil: issuance requests in, tokens on chain,
@@ -66,10 +67,42 @@ describe("issuing certificates", () => {
 
   it("writes the D-REC document with the energy per device and hour", async () => {
     const request = issuanceRequest({ buyerAddress: h.buyer.address, energyPerDeviceWh: [3_001, 1_000] });
+    // Counters, devices and dates that differ, so that a field taken from the wrong place shows.
+    request.reservation = {
+      ...request.reservation,
+      requestedWh: 3_000_000,
+      succeededWh: 2_000_000,
+      failedWh: 500_000,
+    };
+    request.contributions[1] = {
+      ...request.contributions[1]!,
+      commissioningDate: "2025-06-15",
+      deviceTypeCode: "TC120",
+      capacityW: 7_000,
+    };
     await h.publishRequest(request);
     const c = await h.certificateOf(request.requestId, "issued");
     // biome-ignore lint/suspicious/noExplicitAny: the document is read field by field
     const doc = c.document as Record<string, any>;
+    expect(Object.keys(doc).sort()).toEqual(
+      [
+        "Version",
+        "beneficiary",
+        "buyerReservationId",
+        "deviceGroup",
+        "deviceIds",
+        "devices",
+        "energy",
+        "hourly",
+        "isStandardIssuanceRequested",
+        "isStandardIssued",
+        "readCount",
+        "readsRootHash",
+        "requestId",
+        "transactionCertificateId",
+        "type",
+      ].sort(),
+    );
     expect(doc).toMatchObject({
       Version: "v1.0",
       buyerReservationId: request.reservationId,
@@ -79,26 +112,70 @@ describe("issuing certificates", () => {
       type: "REC",
       deviceIds: ["dev-1", "dev-2"],
       transactionCertificateId: c.id,
-      deviceGroup: {
-        countryCode: "IND",
-        fuelCode: "ES100",
-        offTakers: null,
-        labels: [],
-        aggregatedCapacity: 10_000,
-      },
-      energy: { amountWh: 4_001, start: request.window.start, end: request.window.end },
+      requestId: request.requestId,
+      readCount: 12,
     });
-    expect(doc.deviceGroup).not.toHaveProperty("yieldValue");
-    // 3 hours × 2 devices, whole Wh adding up to each device's energy.
+    // The device group snapshot, exactly (no yieldValue, labels empty, off-takers null as none was given).
+    expect(doc.deviceGroup).toEqual({
+      name: "Netflix 2026",
+      countryCode: "IND",
+      fuelCode: "ES100",
+      deviceTypeCodes: ["TC110", "TC120"],
+      offTakers: null,
+      commissioningDateRange: ["2024-03-01", "2025-06-15"],
+      gridInterconnection: true,
+      aggregatedCapacity: 12_000,
+      labels: [],
+      buyerId: "org-buyer",
+      buyerAddress: h.buyer.address,
+      frequency: "hourly",
+      targetVolumeInMegaWattHour: 100,
+      targetVolumeCertificateGenerationSucceededInMegaWattHour: 2,
+      targetVolumeCertificateGenerationRequestedInMegaWattHour: 3,
+      targetVolumeCertificateGenerationFailedInMegaWattHour: 0.5,
+      authorityToExceed: false,
+      reservationStartDate: "2026-10-01T00:00:00.000Z",
+      reservationEndDate: "2027-10-01T00:00:00.000Z",
+      organization: { name: "Acme Buyer", blockchainAccountAddress: h.buyer.address },
+    });
+    expect(doc.energy).toEqual({
+      amountWh: 4_001,
+      start: request.window.start,
+      end: request.window.end,
+      carriedOverWh: 0,
+      late: false,
+      capped: false,
+    });
+    expect(doc.devices[1]).toEqual({
+      deviceId: "dev-2",
+      name: "Rooftop 2",
+      energyWh: 1_000,
+      capacityW: 7_000,
+      commissioningDate: "2025-06-15",
+      technology: "inverter",
+      fuelCode: "ES100",
+      deviceTypeCode: "TC120",
+      location: { countryCode: "IND", address: "Feroke, Kerala", latitude: 11.18, longitude: 75.84 },
+    });
+    // 3 hours × 2 devices, each entry one whole UTC hour, whole Wh adding up to each device's energy.
     expect(doc.hourly).toHaveLength(6);
-    const hourly = doc.hourly as Array<{ deviceId: string; energyWh: number }>;
+    const hourly = doc.hourly as Array<{ deviceId: string; hourStart: string; energyWh: number }>;
+    for (const x of hourly) {
+      expect(Date.parse(x.hourStart) % 3_600_000).toBe(0);
+      expect(Number.isInteger(x.energyWh)).toBe(true);
+    }
     const sum = (deviceId: string) =>
       hourly.filter((x) => x.deviceId === deviceId).reduce((a, x) => a + x.energyWh, 0);
     expect(sum("dev-1")).toBe(3_001);
     expect(sum("dev-2")).toBe(1_000);
-    expect(doc.readsRootHash).toMatch(/^0x[0-9a-f]{64}$/);
-    const log = await h.db.issuanceLog.findMany({ where: { certificateId: c.id }, orderBy: { id: "asc" } });
+    expect(doc.readsRootHash).toBe(readsRootHash(request.contributions));
+    // The transaction certificate id is the one every issuance log entry names.
+    const log = await h.db.issuanceLog.findMany({
+      where: { requestId: request.requestId },
+      orderBy: { id: "asc" },
+    });
     expect(log.map((l) => l.event).slice(0, 3)).toEqual(["requested", "signed", "sent"]);
+    for (const l of log) expect(l.certificateId).toBe(doc.transactionCertificateId);
   });
 
   it("fails a request whose address cannot hold tokens, with the reason, and sends nothing", async () => {

@@ -1,7 +1,9 @@
+import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { describe, expect, it } from "vitest";
 import { checkTargetAddress } from "../src/domain/address.ts";
 import { apportion, hoursOf } from "../src/domain/apportion.ts";
 import { canonicalJson } from "../src/domain/canonical-json.ts";
+import { readsRootHash } from "../src/domain/document.ts";
 import { type FeeHistory, feesForTier, replacementFees } from "../src/domain/gas.ts";
 
 const GWEI = 1_000_000_000n;
@@ -92,5 +94,41 @@ describe("target addresses", () => {
     const result = checkTargetAddress(raw);
     expect(result.ok).toBe(ok);
     if (!result.ok) expect(result.reason).toMatch(reason!);
+  });
+});
+
+describe("the reads' root hash", () => {
+  const read = (readId: string, contentHash: string) => ({
+    readId,
+    version: 1,
+    contentHash,
+    start: "2026-11-01T00:00:00.000Z",
+    end: "2026-11-01T00:30:00.000Z",
+    energyWh: 10,
+    late: false,
+  });
+  const leaf = (deviceId: string, readId: string, contentHash: string) =>
+    keccak256(toUtf8Bytes(canonicalJson({ deviceId, readId, version: 1, contentHash })));
+  // biome-ignore lint/suspicious/noExplicitAny: only the fields the root hash reads
+  const contribution = (deviceId: string, reads: ReturnType<typeof read>[]) => ({ deviceId, reads }) as any;
+  const a = "a".repeat(64);
+  const b = "b".repeat(64);
+  it("is the leaf of a single read (device, read id, version, content hash)", () => {
+    expect(readsRootHash([contribution("dev-1", [read("r1", a)])])).toBe(leaf("dev-1", "r1", a));
+  });
+  it("hashes two reads' leaves in sorted order, whatever the order of the reads", () => {
+    const [x, y] = [leaf("dev-1", "r1", a), leaf("dev-2", "r2", b)].sort();
+    const expected = keccak256(concat([x!, y!]));
+    expect(
+      readsRootHash([contribution("dev-1", [read("r1", a)]), contribution("dev-2", [read("r2", b)])]),
+    ).toBe(expected);
+    expect(
+      readsRootHash([contribution("dev-2", [read("r2", b)]), contribution("dev-1", [read("r1", a)])]),
+    ).toBe(expected);
+  });
+  it("changes when a read's content changes", () => {
+    expect(readsRootHash([contribution("dev-1", [read("r1", a)])])).not.toBe(
+      readsRootHash([contribution("dev-1", [read("r1", b)])]),
+    );
   });
 });
