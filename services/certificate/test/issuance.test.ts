@@ -194,7 +194,52 @@ describe("issuing certificates", () => {
 });
 
 describe("queries, verification, documents, bundles", () => {
-  it("answers the buyer's queries and lets anyone verify a certificate against the chain", async () => {
+  it("answers the buyer's queries by reservation, device, period and status", async () => {
+    // One reservation, two windows: the first from dev-1 and dev-2, the next day's from dev-1 alone.
+    const reservationId = `res-q-${Date.now()}`;
+    const early = issuanceRequest({ buyerAddress: h.buyer.address, reservationId });
+    const late = issuanceRequest({
+      buyerAddress: h.buyer.address,
+      reservationId,
+      energyPerDeviceWh: [2_000],
+      window: { start: "2026-11-02T00:00:00.000Z", end: "2026-11-02T03:00:00.000Z" },
+    });
+    await h.publishRequest(early);
+    await h.publishRequest(late);
+    const a = await h.certificateOf(early.requestId, "issued");
+    const b = await h.certificateOf(late.requestId, "issued");
+    const ids = async (query: string) => {
+      const res = await h.app.inject({
+        url: `/organizations/org-buyer/certificates?reservationId=${reservationId}${query}`,
+        headers: h.auth(buyerMember),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return (res.json().certificates as Array<{ certificateId: string }>).map((x) => x.certificateId);
+    };
+    expect(await ids("")).toEqual([b.id, a.id]); // newest period first
+    expect(await ids("&deviceId=dev-2")).toEqual([a.id]);
+    expect(await ids("&deviceId=dev-1")).toEqual([b.id, a.id]);
+    expect(await ids("&from=2026-11-01T12:00:00.000Z")).toEqual([b.id]);
+    expect(await ids("&to=2026-11-01T12:00:00.000Z")).toEqual([a.id]);
+    expect(await ids("&from=2026-11-01T02:00:00.000Z&to=2026-11-02T01:00:00.000Z")).toEqual([b.id, a.id]);
+    expect(await ids("&status=failed")).toEqual([]);
+    // With their documents when asked: the document whose keccak256 the chain holds.
+    const withDocs = await h.app.inject({
+      url: `/organizations/org-buyer/certificates?reservationId=${reservationId}&document=true`,
+      headers: h.auth(buyerMember),
+    });
+    const [first] = withDocs.json().certificates;
+    expect(keccak256(toUtf8Bytes(canonicalJson(first.document)))).toBe(b.documentHash);
+    expect(first).toMatchObject({ tokenId: b.tokenId, txHash: b.txHash });
+    expect(first.confirmations).toBeGreaterThanOrEqual(1);
+    const withoutDocs = await h.app.inject({
+      url: `/organizations/org-buyer/certificates?reservationId=${reservationId}`,
+      headers: h.auth(buyerMember),
+    });
+    expect(withoutDocs.json().certificates[0]).not.toHaveProperty("document");
+  });
+
+  it("lists a certificate with its token and transaction, and lets anyone verify it against the chain", async () => {
     const request = issuanceRequest({ buyerAddress: h.buyer.address });
     await h.publishRequest(request);
     const c = await h.certificateOf(request.requestId, "issued");
@@ -206,14 +251,10 @@ describe("queries, verification, documents, bundles", () => {
     expect(list.json().certificates).toHaveLength(1);
     expect(list.json().certificates[0]).toMatchObject({
       tokenId: c.tokenId,
+      txHash: c.txHash,
       energyWh: 4_500,
       confirmations: 1,
     });
-    const byDevice = await h.app.inject({
-      url: "/organizations/org-buyer/certificates?deviceId=dev-2&from=2026-11-01T02:00:00.000Z",
-      headers: h.auth(buyerMember),
-    });
-    expect(byDevice.json().certificates.length).toBeGreaterThanOrEqual(1);
     const outsider = await h.app.inject({
       url: "/organizations/org-buyer/certificates",
       headers: h.auth("usr-x"),
