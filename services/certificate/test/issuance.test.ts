@@ -441,7 +441,44 @@ describe("batches, the reservation log, poison messages", () => {
     expect(event?.args.buyer).toBe(h.buyer.address);
     expect(event?.args.devicesHash).toBe(devicesHashOf(["dev-2", "dev-1"]));
     expect(event?.args.start).toBe(BigInt(Date.parse(reservation.start) / 1000));
+    expect(event?.args.end).toBe(BigInt(Date.parse(reservation.end) / 1000));
     expect(event?.args.status).toBe(0n);
+
+    // A device added, then the reservation cancelled: two more entries, in order.
+    await h.publishReservation("reservation.updated", {
+      ...reservation,
+      deviceIds: ["dev-1", "dev-2", "dev-3"],
+    });
+    const endedAt = "2026-11-20T12:00:00.000Z";
+    await h.publishReservationEnded({
+      reservationId,
+      buyerOrgId: "org-buyer",
+      reason: "cancelled",
+      endedAt,
+      deviceIds: ["dev-1", "dev-2", "dev-3"],
+      availableAgainAt: "2026-11-21T00:00:00.000Z",
+    });
+    const entries = await h.waitFor("the three entries mined", async () => {
+      const rows = await h.db.reservationLog.findMany({ where: { reservationId }, orderBy: { id: "asc" } });
+      const txs = await Promise.all(
+        rows.map((r) => (r.chainTxId ? h.db.chainTx.findUnique({ where: { id: r.chainTxId } }) : null)),
+      );
+      return rows.length === 3 && txs.every((t) => t?.minedHash) ? txs.map((t) => t!.minedHash!) : undefined;
+    });
+    const entriesLogged = [];
+    for (const hash of entries) {
+      const r = await h.provider.getTransactionReceipt(hash);
+      entriesLogged.push(
+        r!.logs.map((l) => registryAbi.parseLog(l)).find((e) => e?.name === "ReservationLogged")!.args,
+      );
+    }
+    expect(entriesLogged.map((a) => a.status)).toEqual([0n, 1n, 2n]);
+    expect(entriesLogged[1]!.devicesHash).toBe(devicesHashOf(["dev-3", "dev-1", "dev-2"]));
+    expect(entriesLogged[2]!.end).toBe(BigInt(Date.parse(endedAt) / 1000));
+    expect(entriesLogged[2]!.start).toBe(BigInt(Date.parse(reservation.start) / 1000));
+    expect(entriesLogged.every((a) => a.reservationId === reservationId && a.buyer === h.buyer.address)).toBe(
+      true,
+    );
   });
 
   it("sends a malformed issuance request to the DLQ with its reason, and goes on", async () => {
@@ -467,7 +504,9 @@ describe("batches, the reservation log, poison messages", () => {
       },
     );
     expect(dead?.key).toBe("res-bad");
-    expect(JSON.stringify(dead?.headers)).toMatch(/requestId|invalid/i);
+    // The dead letter names the field and the consumer group that refused it.
+    expect(dead?.headers["dlq-error"]).toMatch(/requestId/);
+    expect(dead?.headers["dlq-consumer-group"]).toContain("certificate.issuance-requests");
     // The consumer goes on: a good request after it is minted.
     const next = issuanceRequest({ buyerAddress: h.buyer.address });
     await h.publishRequest(next);
