@@ -282,6 +282,59 @@ describe("queries, verification, documents, bundles", () => {
     expect(b[0]).toMatchObject({ issuanceId: "dev-1:2026-11-01T00:00:00.000Z", energyWh: 1_000 });
     expect(b[0].bundleIdRange).toEqual({ start: `${c.tokenId}-dev-1-1`, end: `${c.tokenId}-dev-1-1000` });
     expect(b[1].bundleIdRange.start).toBe(`${c.tokenId}-dev-1-1001`);
+    // Every Wh of the certificate has one id: per device the ranges run on without gap or overlap.
+    type Bundle = {
+      deviceId: string;
+      energyWh: number;
+      productionStart: string;
+      productionEnd: string;
+      bundleIdRange: { start: string; end: string };
+    };
+    const seq = (id: string) => Number(id.split("-").at(-1));
+    for (const deviceId of ["dev-1", "dev-2"]) {
+      const mine = (b as Bundle[]).filter((x) => x.deviceId === deviceId);
+      let next = 1;
+      for (const x of mine) {
+        expect(seq(x.bundleIdRange.start)).toBe(next);
+        expect(seq(x.bundleIdRange.end)).toBe(next + x.energyWh - 1);
+        expect(Date.parse(x.productionEnd) - Date.parse(x.productionStart)).toBe(3_600_000);
+        next += x.energyWh;
+      }
+    }
+    expect((b as Bundle[]).reduce((sum, x) => sum + x.energyWh, 0)).toBe(4_500);
+    expect(b[0]).toMatchObject({
+      technology: "inverter",
+      capacityW: 5_000,
+      commissioningDate: "2024-03-01",
+      location: { countryCode: "IND", latitude: 11.18, longitude: 75.84 },
+    });
+  });
+
+  it("reports a certificate whose stored document or claimed amount no longer matches the chain as not verified", async () => {
+    const request = issuanceRequest({ buyerAddress: h.buyer.address });
+    await h.publishRequest(request);
+    const c = await h.certificateOf(request.requestId, "issued");
+    const verify = async () => (await h.app.inject({ url: `/verify/${c.tokenId}` })).json();
+    expect((await verify()).verified).toBe(true);
+    // The copy in the database altered (1 Wh more): its hash is not the chain's.
+    const doc = c.document as { energy: { amountWh: number } };
+    await h.db.certificate.update({
+      where: { id: c.id },
+      data: { document: { ...doc, energy: { ...doc.energy, amountWh: doc.energy.amountWh + 1 } } },
+    });
+    expect(await verify()).toMatchObject({
+      verified: false,
+      checks: { documentHash: false, owner: true, amount: true, claimed: true },
+    });
+    await h.db.certificate.update({ where: { id: c.id }, data: { document: c.document!, claimedWh: 10n } });
+    expect(await verify()).toMatchObject({
+      verified: false,
+      checks: { documentHash: true, owner: true, amount: true, claimed: false },
+    });
+    await h.db.certificate.update({ where: { id: c.id }, data: { claimedWh: 0n } });
+    expect((await verify()).verified).toBe(true);
+    expect((await h.app.inject({ url: `/documents/0x${"ab".repeat(32)}` })).statusCode).toBe(404);
+    expect((await h.app.inject({ url: "/verify/999999" })).statusCode).toBe(404);
   });
 });
 
