@@ -1,7 +1,7 @@
 import { topics } from "@energy/contracts";
 import { createEnvelope, envelopeToHeaders } from "@energy/kafka";
 import { readTopic } from "@energy/testing";
-import { keccak256, toUtf8Bytes, Wallet } from "ethers";
+import { keccak256, toUtf8Bytes, toUtf8String, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registryAbi } from "../src/chain/registry.ts";
 import { devicesHashOf } from "../src/consumers/reservations.ts";
@@ -339,7 +339,7 @@ describe("queries, verification, documents, bundles", () => {
 });
 
 describe("claims", () => {
-  it("retires part of a certificate for a beneficiary through the API (custodial buyer)", async () => {
+  it("retires part, then all the rest, of a certificate for beneficiaries through the API (custodial buyer)", async () => {
     const request = issuanceRequest({ buyerAddress: h.buyer.address });
     await h.publishRequest(request);
     await h.certificateOf(request.requestId, "issued");
@@ -396,6 +396,49 @@ describe("claims", () => {
       amountWh: 1_000,
       beneficiary: "Acme school",
       source: "api",
+    });
+    // The claim data on chain names the beneficiary and purpose (ERC-1888's ClaimSingle).
+    const mined = await h.db.claim.findUniqueOrThrow({ where: { id: claimId } });
+    const receipt = await h.provider.getTransactionReceipt(mined.txHash!);
+    const claimEvent = receipt!.logs
+      .map((l) => registryAbi.parseLog(l))
+      .find((e) => e?.name === "ClaimSingle");
+    expect(claimEvent?.args._claimSubject).toBe(h.buyer.address);
+    expect(claimEvent?.args._value).toBe(1_000n);
+    expect(JSON.parse(toUtf8String(claimEvent?.args._claimData))).toMatchObject({
+      beneficiary: "Acme school",
+      purpose: "scope 2, 2026",
+    });
+
+    // A viewer may read but not claim; the owner's admin then retires all the rest.
+    await h.db.membership.create({ data: { orgId: "org-buyer", identityId: "usr-viewer", role: "viewer" } });
+    const byViewer = await h.app.inject({
+      method: "POST",
+      url,
+      headers: h.auth("usr-viewer"),
+      payload: { amountWh: 1, beneficiary: "Acme school" },
+    });
+    expect(byViewer.statusCode).toBe(403);
+    const rest = await h.app.inject({
+      method: "POST",
+      url,
+      headers: h.auth(buyerMember),
+      payload: { amountWh: 3_500, beneficiary: "Acme canteen" },
+    });
+    expect(rest.statusCode, rest.body).toBe(202);
+    await h.waitFor("the rest claimed", async () => {
+      await h.mine(1);
+      const row = await h.db.claim.findUnique({ where: { id: rest.json().claimId } });
+      return row?.status === "confirmed";
+    });
+    expect(await h.registry.balanceOf!(h.buyer.address, tokenId)).toBe(0n);
+    expect(await h.registry.claimedBalanceOf!(h.buyer.address, tokenId)).toBe(4_500n);
+    expect((await h.db.certificate.findUniqueOrThrow({ where: { id: c.id } })).claimedWh).toBe(4_500n);
+    const claims = await h.app.inject({ url, headers: h.auth(buyerMember) });
+    expect(claims.json().claims.map((x: { amountWh: number }) => x.amountWh)).toEqual([1_000, 3_500]);
+    expect((await h.app.inject({ url: `/verify/${c.tokenId}` })).json()).toMatchObject({
+      verified: true,
+      chain: { claimedWh: "4500", ownerBalanceWh: "0" },
     });
   });
 });
