@@ -465,6 +465,36 @@ describe("batches, the reservation log, poison messages", () => {
     expect(new Set(ids).size).toBe(5);
   });
 
+  it("fails the one request of a batch the contract refuses, with the decoded revert, and mints the others", async () => {
+    await h.sender.stop();
+    // The registry itself cannot receive ERC-1155 tokens (no onERC1155Received): its mint reverts.
+    const refused = issuanceRequest({ buyerAddress: h.chain.registryAddress });
+    const good = [1, 2].map(() => issuanceRequest({ buyerAddress: h.buyer.address }));
+    const all = [good[0]!, refused, good[1]!];
+    for (const r of all) await h.publishRequest(r);
+    await h.waitFor(
+      "all three stored",
+      async () =>
+        (await h.db.certificate.count({ where: { requestId: { in: all.map((r) => r.requestId) } } })) === 3,
+    );
+    const signer = h.chain.wallet.address;
+    const nonceBefore = (await h.db.signerNonce.findUniqueOrThrow({ where: { signer } })).nextNonce;
+    await h.sender.start();
+    const failed = await h.certificateOf(refused.requestId, "failed");
+    expect(failed.failureReason).toMatch(/^ERC1155InvalidReceiver\(/);
+    expect(failed.chainTxId).toBeNull();
+    expect(await h.result("certificate.failed", (p) => p.requestId === refused.requestId)).toMatchObject({
+      reason: failed.failureReason,
+      txHash: null,
+    });
+    const issued = [];
+    for (const r of good) issued.push(await h.certificateOf(r.requestId, "issued"));
+    expect(issued[0]!.txHash).toBe(issued[1]!.txHash); // the other two still in one batch
+    // One transaction, one nonce: the refused request used none.
+    expect((await h.db.signerNonce.findUniqueOrThrow({ where: { signer } })).nextNonce).toBe(nonceBefore + 1);
+    expect(await h.db.chainTx.count({ where: { nonce: { gte: nonceBefore } } })).toBe(1);
+  });
+
   it("adopts a certificate the chain already minted (its row lost its mint) and batches the rest: never minted twice", async () => {
     await h.sender.stop();
     const requests = [1, 2, 3].map(() => issuanceRequest({ buyerAddress: h.buyer.address }));
