@@ -34,7 +34,13 @@ describe("issuing certificates", () => {
     expect(data).toBe(issued.documentHash);
     expect(keccak256(toUtf8Bytes(canonicalJson(issued.document)))).toBe(issued.documentHash);
 
-    await h.mine(1); // CONFIRMATIONS=2: the block of the mint and one on top
+    // CONFIRMATIONS=2: one full pass of the sender over the mint's block alone leaves it issued …
+    await h.sender.stop();
+    await h.sender.tick();
+    expect((await h.db.certificate.findUniqueOrThrow({ where: { id: issued.id } })).status).toBe("issued");
+    // … the block of the mint and one on top confirm it.
+    await h.mine(1);
+    await h.sender.start();
     const confirmed = await h.certificateOf(request.requestId, "confirmed");
     expect(confirmed.tokenId).toBe(issued.tokenId);
 
