@@ -58,6 +58,29 @@ describe("issuing certificates", () => {
     });
   });
 
+  it("takes a request published again (reservation after a crash: a new envelope, the same request id) once", async () => {
+    const request = issuanceRequest({ buyerAddress: h.buyer.address });
+    const after = issuanceRequest({ buyerAddress: h.buyer.address, reservationId: request.reservationId });
+    await h.publishRequest(request);
+    const first = await h.certificateOf(request.requestId, "issued");
+    await h.publishRequest(request);
+    await h.publishRequest(after); // the same key: consumed after the repeat
+    await h.certificateOf(after.requestId, "issued");
+    const rows = await h.db.certificate.findMany({ where: { requestId: request.requestId } });
+    expect(rows.map((r) => [r.id, r.tokenId])).toEqual([[first.id, first.tokenId]]);
+    expect(
+      await h.db.issuanceLog.count({ where: { requestId: request.requestId, event: "requested" } }),
+    ).toBe(1);
+    await h.result("certificate.requested", (p) => p.requestId === after.requestId);
+    expect(
+      h.events.filter((e) => e.type === "certificate.requested" && e.payload.requestId === request.requestId),
+    ).toHaveLength(1);
+    const minted = await h.registry.queryFilter!(
+      h.registry.filters!.CertificateIssued!(null, first.issuanceKey),
+    );
+    expect(minted).toHaveLength(1);
+  });
+
   it("sends a request with its own gas tier (the service's default is standard)", async () => {
     const request = issuanceRequest({ buyerAddress: h.buyer.address, gasTier: "fast" });
     await h.publishRequest(request);
