@@ -98,6 +98,15 @@ describe("CertificateRegistry on anvil", () => {
     expect(
       await refusal(asStranger.logReservation!("res-1", stranger.address, doc("devices"), 1n, 2n, 0)),
     ).toMatchObject({ name: "NotIssuer" });
+    expect(
+      await refusal(asStranger.batchIssue!([stranger.address], [1n], [issuanceKeyOf("y")], [doc("y")])),
+    ).toMatchObject({ name: "NotIssuer" });
+    // Nor make itself the issuer.
+    expect(await refusal(asStranger.setIssuer!(stranger.address))).toMatchObject({ name: "NotIssuer" });
+    expect(await asStranger.issuer!()).toBe(issuer.address);
+    // Refusals change nothing on chain.
+    expect(await asIssuer.tokenIdByIssuanceKey!(issuanceKeyOf("x"))).toBe(0n);
+    expect(await asIssuer.tokenIdByIssuanceKey!(issuanceKeyOf("y"))).toBe(0n);
   });
 
   it("issues a batch to several owners in one transaction, with consecutive token ids", async () => {
