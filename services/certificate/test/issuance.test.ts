@@ -13,6 +13,21 @@ import { type CertificateHarness, ISSUER_KEY, issuanceRequest, startCertificate 
 // results on certificate.certificate.v1, queries, verification, documents, bundles and claims.
 let h: CertificateHarness;
 const buyerMember = "usr-buyer-admin";
+type Bundle = {
+  deviceId: string;
+  energyWh: number;
+  productionStart: string;
+  productionEnd: string;
+  bundleIdRange: { start: number; end: number } | null;
+};
+const bundlesOf = async (certificateId: string) => {
+  const res = await h.app.inject({
+    url: `/organizations/org-buyer/certificates/${certificateId}/bundles`,
+    headers: h.auth(buyerMember),
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json().bundles as Bundle[];
+};
 
 beforeAll(async () => {
   h = await startCertificate();
@@ -302,35 +317,31 @@ describe("queries, verification, documents, bundles", () => {
     expect(doc.statusCode).toBe(200);
     expect(keccak256(toUtf8Bytes(doc.body))).toBe(c.documentHash);
 
-    const bundles = await h.app.inject({
-      url: `/organizations/org-buyer/certificates/${c.id}/bundles`,
-      headers: h.auth(buyerMember),
-    });
-    const b = bundles.json().bundles;
+    const b = await bundlesOf(c.id);
     expect(b).toHaveLength(6);
     expect(b[0]).toMatchObject({ issuanceId: "dev-1:2026-11-01T00:00:00.000Z", energyWh: 1_000 });
-    expect(b[0].bundleIdRange).toEqual({ start: `${c.tokenId}-dev-1-1`, end: `${c.tokenId}-dev-1-1000` });
-    expect(b[1].bundleIdRange.start).toBe(`${c.tokenId}-dev-1-1001`);
     // Every Wh of the certificate has one id: per device the ranges run on without gap or overlap.
-    type Bundle = {
-      deviceId: string;
-      energyWh: number;
-      productionStart: string;
-      productionEnd: string;
-      bundleIdRange: { start: string; end: string };
-    };
-    const seq = (id: string) => Number(id.split("-").at(-1));
     for (const deviceId of ["dev-1", "dev-2"]) {
-      const mine = (b as Bundle[]).filter((x) => x.deviceId === deviceId);
-      let next = 1;
-      for (const x of mine) {
-        expect(seq(x.bundleIdRange.start)).toBe(next);
-        expect(seq(x.bundleIdRange.end)).toBe(next + x.energyWh - 1);
+      const mine = b.filter((x) => x.deviceId === deviceId);
+      mine.forEach((x, i) => {
+        expect(x.bundleIdRange!.end - x.bundleIdRange!.start + 1).toBe(x.energyWh);
+        if (i > 0) expect(x.bundleIdRange!.start).toBe(mine[i - 1]!.bundleIdRange!.end + 1);
         expect(Date.parse(x.productionEnd) - Date.parse(x.productionStart)).toBe(3_600_000);
-        next += x.energyWh;
-      }
+      });
     }
-    expect((b as Bundle[]).reduce((sum, x) => sum + x.energyWh, 0)).toBe(4_500);
+    expect(b.reduce((sum, x) => sum + x.energyWh, 0)).toBe(4_500);
+    // The devices' next certificate runs on from this one's last ids (EnergyTag: per device, sequential).
+    const following = issuanceRequest({
+      buyerAddress: h.buyer.address,
+      window: { start: "2026-11-03T00:00:00.000Z", end: "2026-11-03T03:00:00.000Z" },
+    });
+    await h.publishRequest(following);
+    const c2 = await h.certificateOf(following.requestId, "issued");
+    const b2 = await bundlesOf(c2.id);
+    for (const deviceId of ["dev-1", "dev-2"]) {
+      const last = b.filter((x) => x.deviceId === deviceId).at(-1)!.bundleIdRange!.end;
+      expect(b2.find((x) => x.deviceId === deviceId)!.bundleIdRange!.start).toBe(last + 1);
+    }
     expect(b[0]).toMatchObject({
       technology: "inverter",
       capacityW: 5_000,
@@ -483,10 +494,22 @@ describe("batches, the reservation log, poison messages", () => {
         (await h.db.certificate.count({ where: { requestId: { in: requests.map((r) => r.requestId) } } })) ===
         5,
     );
+    // Not minted yet: no ids.
+    const queued = await h.db.certificate.findUniqueOrThrow({ where: { requestId: requests[0]!.requestId } });
+    expect((await bundlesOf(queued.id)).map((x) => x.bundleIdRange)).toEqual(Array(6).fill(null));
     await h.sender.start();
     const issued = [];
     for (const r of requests) issued.push(await h.certificateOf(r.requestId, "issued"));
     expect(new Set(issued.map((c) => c.txHash)).size).toBe(1);
+    // In one batch too, each certificate's ids follow those of the one minted before it, device by device.
+    const byToken = [...issued].sort((x, y) => (BigInt(x.tokenId!) < BigInt(y.tokenId!) ? -1 : 1));
+    for (let i = 1; i < byToken.length; i++) {
+      const [before, after] = [await bundlesOf(byToken[i - 1]!.id), await bundlesOf(byToken[i]!.id)];
+      for (const deviceId of ["dev-1", "dev-2"]) {
+        const last = before.filter((x) => x.deviceId === deviceId).at(-1)!.bundleIdRange!.end;
+        expect(after.find((x) => x.deviceId === deviceId)!.bundleIdRange!.start).toBe(last + 1);
+      }
+    }
     const tx = await h.db.chainTx.findUniqueOrThrow({ where: { id: issued[0]!.chainTxId! } });
     expect(tx.kind).toBe("batch_issue");
     const ids = issued.map((c) => BigInt(c.tokenId!));
