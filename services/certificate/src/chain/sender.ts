@@ -706,7 +706,8 @@ export class ChainSender {
 
   /**
    * Certificates minted by one transaction, marked issued together: one UPDATE, one issuance log INSERT and
-   * one outbox INSERT for all of them (a batch of BATCH_MAX is three statements, not three per certificate).
+   * one outbox INSERT for all of them (a batch of BATCH_MAX is three statements, not three per certificate),
+   * after the granular id counters (four statements for the whole transaction, assignBundleStarts).
    */
   private async markIssued(
     tx: Tx,
