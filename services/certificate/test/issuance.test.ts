@@ -463,9 +463,17 @@ describe("claims", () => {
       method: "POST",
       url,
       headers: h.auth(buyerMember),
-      payload: { amountWh: 3_500, beneficiary: "Acme canteen" },
+      payload: { amountWh: 3_500, beneficiary: "Acme canteen", gasTier: "fast" },
     });
     expect(rest.statusCode, rest.body).toBe(202);
+    const badTier = await h.app.inject({
+      method: "POST",
+      url,
+      headers: h.auth(buyerMember),
+      payload: { amountWh: 1, beneficiary: "Acme canteen", gasTier: "ludicrous" },
+    });
+    expect(badTier.statusCode).toBe(400);
+    expect(badTier.body).toContain("gasTier");
     await h.waitFor("the rest claimed", async () => {
       await h.mine(1);
       const row = await h.db.claim.findUnique({ where: { id: rest.json().claimId } });
@@ -473,6 +481,10 @@ describe("claims", () => {
     });
     expect(await h.registry.balanceOf!(h.buyer.address, tokenId)).toBe(0n);
     expect(await h.registry.claimedBalanceOf!(h.buyer.address, tokenId)).toBe(4_500n);
+    // Sent at the tier it asked for (the service's default is standard).
+    const restRow = await h.db.claim.findUniqueOrThrow({ where: { id: rest.json().claimId } });
+    expect((await h.db.chainTx.findUniqueOrThrow({ where: { id: restRow.chainTxId! } })).tier).toBe("fast");
+    expect((await h.db.chainTx.findUniqueOrThrow({ where: { id: mined.chainTxId! } })).tier).toBe("standard");
     expect((await h.db.certificate.findUniqueOrThrow({ where: { id: c.id } })).claimedWh).toBe(4_500n);
     const claims = await h.app.inject({ url, headers: h.auth(buyerMember) });
     expect(claims.json().claims.map((x: { amountWh: number }) => x.amountWh)).toEqual([1_000, 3_500]);

@@ -275,7 +275,7 @@ export class ChainSender {
     return this.assign(
       "claim",
       data,
-      this.deps.config.DEFAULT_GAS_TIER,
+      (claim.tier as Tier | null) ?? this.deps.config.DEFAULT_GAS_TIER,
       work,
       async (tx, id) => {
         await tx.claim.update({ where: { id: claim.id }, data: { chainTxId: id, status: "sent" } });
