@@ -2,7 +2,10 @@
  * Compiles CertificateRegistry.sol offline with solc-js (the compiler is the npm package `solc`, pinned;
  * OpenZeppelin's sources come from node_modules) and writes its ABI and bytecode to
  * CertificateRegistry.json, which is checked in: the service and the launcher deploy from it, and
- * test/artifact.test.ts fails when it does not match what this source compiles to.
+ * test/artifact.test.ts fails when it does not match what this source compiles to. It runs in the
+ * package's build (`prisma generate && node --import tsx contracts/compile.ts`, turbo inputs in
+ * services/certificate/turbo.json), so a built tree always deploys what its source compiles to; the file
+ * is rewritten only when it changed.
  *
  *   node --import tsx contracts/compile.ts          (or `pnpm compile-contract` in services/certificate)
  */
@@ -93,8 +96,15 @@ export const serializeArtifact = (artifact: RegistryArtifact) => `${JSON.stringi
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const artifact = compileRegistry();
-  writeFileSync(ARTIFACT_FILE, serializeArtifact(artifact));
-  console.log(
-    `wrote ${ARTIFACT_FILE}: ${artifact.compiler}, ${(artifact.deployedBytecode.length - 2) / 2} bytes deployed`,
-  );
+  const text = serializeArtifact(artifact);
+  const size = `${artifact.compiler}, ${(artifact.deployedBytecode.length - 2) / 2} bytes deployed`;
+  let current = "";
+  try {
+    current = readFileSync(ARTIFACT_FILE, "utf8");
+  } catch {}
+  if (current === text) console.log(`${ARTIFACT_FILE} is up to date: ${size}`);
+  else {
+    writeFileSync(ARTIFACT_FILE, text);
+    console.log(`wrote ${ARTIFACT_FILE}: ${size} (the source changed: commit it)`);
+  }
 }

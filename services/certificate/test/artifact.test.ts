@@ -14,4 +14,17 @@ describe("contract artifact", () => {
     );
     expect(checkedIn).toBe(fresh);
   });
+  it("is produced by the package's build, which turbo reruns when the source changes", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts["build"]).toMatch(/node --import tsx contracts\/compile\.ts/);
+    const turbo = JSON.parse(readFileSync(new URL("../turbo.json", import.meta.url), "utf8")) as {
+      tasks: { build: { inputs: string[]; outputs: string[] } };
+    };
+    expect(turbo.tasks.build.inputs).toEqual(
+      expect.arrayContaining(["contracts/*.sol", "contracts/compile.ts"]),
+    );
+    expect(turbo.tasks.build.outputs).toContain("contracts/CertificateRegistry.json");
+  });
 });

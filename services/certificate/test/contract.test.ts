@@ -1,6 +1,7 @@
 import { ANVIL_KEYS, type Anvil, startAnvil } from "@energy/infra/anvil";
 import { type Contract, JsonRpcProvider, keccak256, toUtf8Bytes, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkRegistry, connectChain } from "../src/chain/connect.ts";
 import {
   decodeRevert,
   deployRegistry,
@@ -8,6 +9,7 @@ import {
   registryAbi,
   registryAt,
 } from "../src/chain/registry.ts";
+import type { Config } from "../src/config.ts";
 
 // The CertificateRegistry on a real chain (anvil): what the contract itself guarantees, whatever the
 // service does.
@@ -98,6 +100,15 @@ describe("CertificateRegistry on anvil", () => {
     expect(
       await refusal(asStranger.logReservation!("res-1", stranger.address, doc("devices"), 1n, 2n, 0)),
     ).toMatchObject({ name: "NotIssuer" });
+    expect(
+      await refusal(asStranger.batchIssue!([stranger.address], [1n], [issuanceKeyOf("y")], [doc("y")])),
+    ).toMatchObject({ name: "NotIssuer" });
+    // Nor make itself the issuer.
+    expect(await refusal(asStranger.setIssuer!(stranger.address))).toMatchObject({ name: "NotIssuer" });
+    expect(await asStranger.issuer!()).toBe(issuer.address);
+    // Refusals change nothing on chain.
+    expect(await asIssuer.tokenIdByIssuanceKey!(issuanceKeyOf("x"))).toBe(0n);
+    expect(await asIssuer.tokenIdByIssuanceKey!(issuanceKeyOf("y"))).toBe(0n);
   });
 
   it("issues a batch to several owners in one transaction, with consecutive token ids", async () => {
@@ -151,5 +162,25 @@ describe("CertificateRegistry on anvil", () => {
     expect(logged.args.devicesHash).toBe(devicesHash);
     expect(logged.args.start).toBe(1_700_000_000n);
     expect(logged.args.end).toBe(1_700_086_400n);
+  });
+
+  it("is refused at start when REGISTRY_ADDRESS has no registry or another issuer", async () => {
+    const chainId = Number((await provider.getNetwork()).chainId);
+    const address = await asIssuer.getAddress();
+    await expect(checkRegistry(provider, chainId, address, issuer.address)).resolves.toBeUndefined();
+    await expect(checkRegistry(provider, chainId, address, stranger.address)).rejects.toThrow(
+      `REGISTRY_ADDRESS ${address}: its issuer is ${issuer.address}, not ISSUER_PRIVATE_KEY's address ${stranger.address}`,
+    );
+    await expect(checkRegistry(provider, chainId, buyer.address, issuer.address)).rejects.toThrow(
+      /REGISTRY_ADDRESS .*: no contract there/,
+    );
+    // The service's start goes through it: a stranger's key with this registry does not start.
+    const config = {
+      CHAIN_RPC_URL: anvil.url,
+      POLL_INTERVAL_MS: 100,
+      ISSUER_PRIVATE_KEY: ANVIL_KEYS[2],
+      REGISTRY_ADDRESS: address,
+    } as Partial<Config> as Config;
+    await expect(connectChain(config, undefined as never)).rejects.toThrow(/its issuer is/);
   });
 });

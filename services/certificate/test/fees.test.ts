@@ -1,5 +1,5 @@
 import { waitFor } from "@energy/testing";
-import { Wallet } from "ethers";
+import { Transaction, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEE_PERCENTILES, feesForTier } from "../src/domain/gas.ts";
 import { type CertificateHarness, issuanceRequest, OTHER_KEY, startCertificate } from "./helpers.ts";
@@ -10,6 +10,7 @@ const GWEI = 1_000_000_000n;
 
 interface Attempt {
   hash: string;
+  raw: string;
   maxFeePerGas: string;
   maxPriorityFeePerGas: string;
 }
@@ -83,6 +84,11 @@ describe("gas tiers and replacement", () => {
     const hashes = (tx.attempts as unknown as Attempt[]).map((a) => a.hash);
     expect(hashes).toContain(issued.txHash);
     expect(issued.txHash).not.toBe(first!.hash); // a replacement was mined, not the stuck original
+    // Same nonce: what was mined replaced the original (one of the two only can be in the chain).
+    const minedTx = await h.provider.getTransaction(issued.txHash!);
+    expect(minedTx!.nonce).toBe(Transaction.from(first!.raw).nonce);
+    expect(minedTx!.nonce).toBe(tx.nonce);
+    expect(await h.provider.getTransactionReceipt(first!.hash)).toBeNull();
     expect(await h.registry.balanceOf!(h.buyer.address, BigInt(issued.tokenId!))).toBe(4_500n);
     // The nonce was used once: the next one is the chain's.
     const nonce = await h.db.signerNonce.findUniqueOrThrow({
@@ -113,15 +119,24 @@ describe("fee cap", () => {
     const request = issuanceRequest({ buyerAddress: h.buyer.address });
     await h.publishRequest(request);
     // The fast tier wants a 2 gwei tip: capped at 1.5; bumps stop at 3 gwei.
-    await h.waitFor("replacements up to the cap", async () => {
+    const atCap = await h.waitFor("replacements up to the cap", async () => {
       const c = await h.db.certificate.findUnique({ where: { requestId: request.requestId } });
       if (!c?.chainTxId) return undefined;
       const tx = await h.db.chainTx.findUniqueOrThrow({ where: { id: c.chainTxId } });
-      return tx.maxFeePerGas === 3n * GWEI || (tx.attempts as unknown as Attempt[]).length >= 4;
+      return tx.maxFeePerGas === 3n * GWEI || (tx.attempts as unknown as Attempt[]).length >= 4
+        ? tx
+        : undefined;
     });
-    await new Promise((r) => setTimeout(r, 1_000)); // more tier periods pass at the cap
-    const c = await h.db.certificate.findUniqueOrThrow({ where: { requestId: request.requestId } });
-    const tx = await h.db.chainTx.findUniqueOrThrow({ where: { id: c.chainTxId! } });
+    // Two more tier periods pass at the cap (the sender prices it again each time, and cannot go higher).
+    let seen = atCap.pricedAt.getTime();
+    for (let period = 0; period < 2; period++) {
+      seen = await h.waitFor("another tier period at the cap", async () => {
+        const row = await h.db.chainTx.findUniqueOrThrow({ where: { id: atCap.id } });
+        return row.pricedAt.getTime() > seen ? row.pricedAt.getTime() : undefined;
+      });
+    }
+    const tx = await h.db.chainTx.findUniqueOrThrow({ where: { id: atCap.id } });
+    expect(tx.maxFeePerGas).toBe(3n * GWEI);
     for (const attempt of tx.attempts as unknown as Attempt[]) {
       expect(BigInt(attempt.maxFeePerGas)).toBeLessThanOrEqual(3n * GWEI);
       expect(BigInt(attempt.maxPriorityFeePerGas)).toBeLessThanOrEqual(1_500_000_000n);

@@ -121,6 +121,8 @@ export async function startCertificate(
       type: "reservation.created" | "reservation.updated",
       payload: EventInput<ReservationTopic, "reservation.created">,
     ) => reservationProducer.publish(topics.reservationReservation, type, payload),
+    publishReservationEnded: (payload: EventInput<ReservationTopic, "reservation.ended">) =>
+      reservationProducer.publish(topics.reservationReservation, "reservation.ended", payload),
     /** Waits for the certificate of a request to reach `status`. */
     certificateOf: (requestId: string, status: string, timeoutMs = 20_000) =>
       waitFor(

@@ -37,6 +37,14 @@ describe("reorganization", () => {
     const tokenId = BigInt(confirmed.tokenId!);
     expect(await h.registry.balanceOf!(h.buyer.address, tokenId)).toBe(4_500n);
     expect(await h.registry.lastTokenId!()).toBe(1n); // one token, ever
+    // Its granular ids were given at the first mint and kept: the devices' counters moved once.
+    expect(confirmed.bundleStarts).toEqual({ "dev-1": 1, "dev-2": 1 });
+    expect(confirmed.bundleStarts).toEqual(first.bundleStarts);
+    const counters = await h.db.deviceBundleCounter.findMany({ orderBy: { deviceId: "asc" } });
+    expect(counters.map((c) => [c.deviceId, c.nextId])).toEqual([
+      ["dev-1", 3_001n],
+      ["dev-2", 1_501n],
+    ]);
     const issued = await h.result("certificate.confirmed", (p) => p.requestId === request.requestId);
     expect(issued).toMatchObject({ tokenId: confirmed.tokenId, blockNumber: Number(confirmed.blockNumber) });
     expect(

@@ -1,8 +1,12 @@
+import type { IssuanceRequest } from "@energy/contracts";
+import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { describe, expect, it } from "vitest";
 import { checkTargetAddress } from "../src/domain/address.ts";
 import { apportion, hoursOf } from "../src/domain/apportion.ts";
 import { canonicalJson } from "../src/domain/canonical-json.ts";
+import { buildDocument, readsRootHash } from "../src/domain/document.ts";
 import { type FeeHistory, feesForTier, replacementFees } from "../src/domain/gas.ts";
+import { issuanceRequest } from "./helpers.ts";
 
 const GWEI = 1_000_000_000n;
 const caps = { maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: 10n * GWEI };
@@ -92,5 +96,74 @@ describe("target addresses", () => {
     const result = checkTargetAddress(raw);
     expect(result.ok).toBe(ok);
     if (!result.ok) expect(result.reason).toMatch(reason!);
+  });
+});
+
+describe("the reads' root hash", () => {
+  const read = (readId: string, contentHash: string) => ({
+    readId,
+    version: 1,
+    contentHash,
+    start: "2026-11-01T00:00:00.000Z",
+    end: "2026-11-01T00:30:00.000Z",
+    energyWh: 10,
+    late: false,
+  });
+  const leaf = (deviceId: string, readId: string, contentHash: string) =>
+    keccak256(toUtf8Bytes(canonicalJson({ deviceId, readId, version: 1, contentHash })));
+  // biome-ignore lint/suspicious/noExplicitAny: only the fields the root hash reads
+  const contribution = (deviceId: string, reads: ReturnType<typeof read>[]) => ({ deviceId, reads }) as any;
+  const a = "a".repeat(64);
+  const b = "b".repeat(64);
+  it("is the leaf of a single read (device, read id, version, content hash)", () => {
+    expect(readsRootHash([contribution("dev-1", [read("r1", a)])])).toBe(leaf("dev-1", "r1", a));
+  });
+  it("hashes two reads' leaves in sorted order, whatever the order of the reads", () => {
+    const [x, y] = [leaf("dev-1", "r1", a), leaf("dev-2", "r2", b)].sort();
+    const expected = keccak256(concat([x!, y!]));
+    expect(
+      readsRootHash([contribution("dev-1", [read("r1", a)]), contribution("dev-2", [read("r2", b)])]),
+    ).toBe(expected);
+    expect(
+      readsRootHash([contribution("dev-2", [read("r2", b)]), contribution("dev-1", [read("r1", a)])]),
+    ).toBe(expected);
+  });
+  it("changes when a read's content changes", () => {
+    expect(readsRootHash([contribution("dev-1", [read("r1", a)])])).not.toBe(
+      readsRootHash([contribution("dev-1", [read("r1", b)])]),
+    );
+  });
+});
+
+describe("the document's device group (pure rules)", () => {
+  const buyerAddress = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+  const withDevices = (changes: Array<Partial<IssuanceRequest["contributions"][number]>>) => {
+    const request = issuanceRequest({ buyerAddress, energyPerDeviceWh: changes.map(() => 1_000) });
+    request.contributions = request.contributions.map((c, i) => ({ ...c, ...changes[i] }));
+    return buildDocument(request, "00000000-0000-4000-8000-000000000000").deviceGroup;
+  };
+  it("keeps off-takers null unless one is given, then lists them (distinct, sorted)", () => {
+    expect(withDevices([{}, {}]).offTakers).toBeNull();
+    expect(
+      withDevices([{ offTaker: "School" }, { offTaker: "Hospital" }, { offTaker: "School" }]).offTakers,
+    ).toEqual(["Hospital", "School"]);
+  });
+  it.each([
+    [[true, true], true],
+    [[true, false], false],
+    [[true, null], null],
+  ] as const)("grid interconnection %s → %s", (grid, expected) => {
+    expect(withDevices(grid.map((g) => ({ gridInterconnection: g }))).gridInterconnection).toBe(expected);
+  });
+  it("gives the commissioning dates' range, the capacities' sum and the distinct type codes", () => {
+    const group = withDevices([
+      { commissioningDate: "2023-05-01", capacityW: 1_500, deviceTypeCode: "TC120" },
+      { commissioningDate: null, capacityW: null, deviceTypeCode: "TC110" },
+      { commissioningDate: "2019-01-31", capacityW: 2_500, deviceTypeCode: "TC120" },
+    ]);
+    expect(group.commissioningDateRange).toEqual(["2019-01-31", "2023-05-01"]);
+    expect(group.aggregatedCapacity).toBe(4_000);
+    expect(group.deviceTypeCodes).toEqual(["TC110", "TC120"]);
+    expect(withDevices([{ commissioningDate: null }]).commissioningDateRange).toEqual([]);
   });
 });

@@ -13,6 +13,9 @@ const NODE_ERROR = "node overloaded (test proxy)";
 let anvil: Anvil;
 let proxy: Server;
 let overloaded = false;
+/** Every call refused (the node unreachable), counted. */
+let down = false;
+let refusedWhileDown = 0;
 let h: CertificateHarness;
 
 interface RpcCall {
@@ -27,7 +30,8 @@ beforeAll(async () => {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString();
     const calls = JSON.parse(body) as RpcCall | RpcCall[];
-    const refused = (c: RpcCall) => overloaded && c.method === "eth_estimateGas";
+    const refused = (c: RpcCall) => down || (overloaded && c.method === "eth_estimateGas");
+    if (down) refusedWhileDown++;
     const list = Array.isArray(calls) ? calls : [calls];
     if (!list.some(refused)) {
       const forwarded = await fetch(anvil.url, {
@@ -95,5 +99,34 @@ describe("a transaction that cannot be prepared", () => {
     const issued = await h.certificateOf(next.requestId, "issued");
     expect(await h.registry.balanceOf!(h.buyer.address, BigInt(issued.tokenId!))).toBe(4_500n);
     expect((await h.db.certificate.findUniqueOrThrow({ where: { id: failed.id } })).status).toBe("failed");
+  });
+});
+
+describe("the node unreachable while a transaction is in flight", () => {
+  it("retries with backoff and follows the same transaction to its confirmation once the node answers", async () => {
+    await h.rpc("evm_setAutomine", [false]);
+    const request = issuanceRequest({ buyerAddress: h.buyer.address });
+    await h.publishRequest(request);
+    const sent = await h.waitFor("the transaction sent", async () => {
+      const c = await h.db.certificate.findUnique({ where: { requestId: request.requestId } });
+      if (!c?.chainTxId) return undefined;
+      const tx = await h.db.chainTx.findUnique({ where: { id: c.chainTxId } });
+      return tx?.status === "sent" ? tx : undefined;
+    });
+    down = true;
+    await h.rpc("evm_mine"); // mined while the service cannot see it
+    await h.waitFor("several refused calls", async () => refusedWhileDown >= 6);
+    // Still in flight, not failed: a signed transaction is never given up.
+    expect(
+      (await h.db.certificate.findUniqueOrThrow({ where: { requestId: request.requestId } })).status,
+    ).toBe("requested");
+    down = false;
+    await h.rpc("evm_setAutomine", [true]);
+    await h.mine(1);
+    const c = await h.certificateOf(request.requestId, "confirmed");
+    expect(c.txHash).toBe(sent.txHash);
+    expect(c.chainTxId).toBe(sent.id);
+    expect(await h.registry.balanceOf!(h.buyer.address, BigInt(c.tokenId!))).toBe(4_500n);
+    expect(await h.db.chainTx.count({ where: { nonce: sent.nonce } })).toBe(1);
   });
 });

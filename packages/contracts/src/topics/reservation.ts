@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { IdSchema, IsoDateTimeSchema, WattHoursSchema } from "../primitives.ts";
 import { defineTopic } from "../topic.ts";
+import { GasTierNameSchema } from "./certificate.ts";
 
 export const IssuanceFrequencySchema = z.enum(["hourly", "daily", "weekly", "monthly", "quarterly"]);
 export type IssuanceFrequency = z.infer<typeof IssuanceFrequencySchema>;
@@ -149,6 +150,11 @@ export const IssuanceRequestSchema = z
     /** Capped at the target volume (no authority to exceed): the rest of the reads stays unclaimed. */
     capped: z.boolean(),
     contributions: z.array(IssuanceContributionSchema).min(1),
+    /**
+     * The gas tier of this request's mint (fast: about 30 s, standard: 5 min, slow: 30 min); absent: the
+     * certificate service's DEFAULT_GAS_TIER.
+     */
+    gasTier: GasTierNameSchema.optional(),
     /** The reservation as the D-REC document needs it at the time of the request. */
     reservation: z.object({
       name: z.string().min(1),

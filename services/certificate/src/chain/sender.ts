@@ -275,7 +275,7 @@ export class ChainSender {
     return this.assign(
       "claim",
       data,
-      this.deps.config.DEFAULT_GAS_TIER,
+      (claim.tier as Tier | null) ?? this.deps.config.DEFAULT_GAS_TIER,
       work,
       async (tx, id) => {
         await tx.claim.update({ where: { id: claim.id }, data: { chainTxId: id, status: "sent" } });
@@ -706,7 +706,8 @@ export class ChainSender {
 
   /**
    * Certificates minted by one transaction, marked issued together: one UPDATE, one issuance log INSERT and
-   * one outbox INSERT for all of them (a batch of BATCH_MAX is three statements, not three per certificate).
+   * one outbox INSERT for all of them (a batch of BATCH_MAX is three statements, not three per certificate),
+   * after the granular id counters (four statements for the whole transaction, assignBundleStarts).
    */
   private async markIssued(
     tx: Tx,
@@ -715,6 +716,10 @@ export class ChainSender {
     blockNumber: number,
   ): Promise<void> {
     if (minted.length === 0) return;
+    await this.assignBundleStarts(
+      tx,
+      minted.map((m) => m.c),
+    );
     await tx.$executeRawUnsafe(
       `UPDATE certificate AS c
           SET status = 'issued', token_id = m.token_id, tx_hash = $3, block_number = $4, issued_at = now()
@@ -755,6 +760,58 @@ export class ChainSender {
         ),
       ),
     );
+  }
+
+  /**
+   * Gives each certificate minted for the first time its devices' first granular (Wh) ids, in mint order:
+   * a device's ids run on from its previous certificate (EnergyTag's per-device bundle id ranges). The
+   * counters are row-locked; a certificate minted again after a reorganization keeps its ids.
+   */
+  private async assignBundleStarts(tx: Tx, certs: CertificateRow[]): Promise<void> {
+    const fresh = certs.filter((c) => c.bundleStarts === null);
+    if (fresh.length === 0) return;
+    const spans = fresh.map((c) =>
+      ((c.document as { devices?: Array<{ deviceId: string; energyWh: number }> }).devices ?? []).map(
+        (d) => [d.deviceId, BigInt(d.energyWh)] as const,
+      ),
+    );
+    const deviceIds = [...new Set(spans.flat().map(([d]) => d))].sort();
+    if (deviceIds.length > 0) {
+      await tx.$executeRawUnsafe(
+        "INSERT INTO device_bundle_counter (device_id, next_id) SELECT unnest($1::text[]), 1 ON CONFLICT DO NOTHING",
+        deviceIds,
+      );
+    }
+    const rows = await tx.$queryRawUnsafe<Array<{ device_id: string; next_id: bigint | string }>>(
+      "SELECT device_id, next_id FROM device_bundle_counter WHERE device_id = ANY($1::text[]) ORDER BY device_id FOR UPDATE",
+      deviceIds,
+    );
+    const next = new Map(rows.map((r) => [r.device_id, BigInt(r.next_id)]));
+    const starts = spans.map((devices) => {
+      const out: Record<string, number> = {};
+      for (const [deviceId, wh] of devices) {
+        const first = next.get(deviceId)!;
+        out[deviceId] = Number(first);
+        next.set(deviceId, first + wh);
+      }
+      return out;
+    });
+    await tx.$executeRawUnsafe(
+      `UPDATE certificate AS c SET bundle_starts = s.starts
+         FROM unnest($1::uuid[], $2::text[]::jsonb[]) AS s(id, starts)
+        WHERE c.id = s.id`,
+      fresh.map((c) => c.id),
+      starts.map((x) => JSON.stringify(x)),
+    );
+    if (next.size > 0) {
+      await tx.$executeRawUnsafe(
+        `UPDATE device_bundle_counter AS d SET next_id = n.next_id
+           FROM unnest($1::text[], $2::text[]::bigint[]) AS n(device_id, next_id)
+          WHERE d.device_id = n.device_id`,
+        [...next.keys()],
+        [...next.values()].map(String),
+      );
+    }
   }
 
   /** A mined transaction: still in the chain (else a reorganization dropped it), and deep enough yet? */

@@ -11,6 +11,7 @@ import type { Prisma } from "../generated/prisma/client.ts";
  * reservation.issuance-request.v1 → a certificate row with its canonical document and hash, queued for
  * the chain sender, and certificate.requested, all in the runner's transaction (which also records the
  * envelope id). Decisions:
+ *  - the transaction's gas tier is the request's `gasTier`, else DEFAULT_GAS_TIER;
  *  - a request id seen before changes nothing (reservation republishes the same request under the same
  *    id after a crash);
  *  - a payload the contract refuses never reaches here: the runner sends it to the DLQ;
@@ -23,7 +24,8 @@ export const issuanceRequests = defineSubscription(topics.reservationIssuanceReq
     const { tx, service } = ctx;
     const opts = {
       chainId: service.chain.chainId,
-      defaultTier: service.config.DEFAULT_GAS_TIER,
+      // the request's own tier, else the configured one
+      tier: request.gasTier ?? service.config.DEFAULT_GAS_TIER,
       nudge: service.nudge,
     };
     const known = await tx.certificate.findUnique({ where: { requestId: request.requestId } });
@@ -48,7 +50,7 @@ export const issuanceRequests = defineSubscription(topics.reservationIssuanceReq
         document: document as unknown as Prisma.InputJsonValue,
         documentHash: hash,
         issuanceKey: issuanceKeyOf(request.requestId),
-        tier: opts.defaultTier,
+        tier: opts.tier,
         status: address.ok ? "requested" : "failed",
         failureReason: address.ok ? null : address.reason,
         correlationId,
@@ -70,7 +72,7 @@ export const issuanceRequests = defineSubscription(topics.reservationIssuanceReq
         energyWh: request.energyWh,
         window: request.window,
         documentHash: hash,
-        tier: opts.defaultTier,
+        tier: opts.tier,
       },
       { correlationId, causationId },
     );

@@ -167,14 +167,16 @@ export { documentHash };
 
 /**
  * EnergyTag-style granular bundles of a certificate: one per device and hour, its issuance id the device
- * and hour start, and a range of Wh ids that runs on per device (`<tokenId>-<deviceId>-<n>`), so each
- * Wh of the certificate has exactly one id.
+ * and hour start, and a range of Wh ids that runs on per device: `bundleStarts` (assigned when the
+ * certificate was first minted) gives each device's first id in this certificate, continuing from the
+ * device's previous certificate, so each Wh a device ever had certified has exactly one id. Before the
+ * mint the ranges are null.
  */
-export function granularBundles(document: CertificateDocument, tokenId: string | null) {
-  const next = new Map<string, number>();
+export function granularBundles(document: CertificateDocument, bundleStarts: Record<string, number> | null) {
+  const next = new Map<string, number>(Object.entries(bundleStarts ?? {}));
   return document.hourly.map((h) => {
-    const first = (next.get(h.deviceId) ?? 0) + 1;
-    next.set(h.deviceId, first + h.energyWh - 1);
+    const first = next.get(h.deviceId);
+    if (first !== undefined) next.set(h.deviceId, first + h.energyWh);
     const device = document.devices.find((d) => d.deviceId === h.deviceId);
     return {
       issuanceId: `${h.deviceId}:${h.hourStart}`,
@@ -182,10 +184,7 @@ export function granularBundles(document: CertificateDocument, tokenId: string |
       productionStart: h.hourStart,
       productionEnd: new Date(Date.parse(h.hourStart) + 3_600_000).toISOString(),
       energyWh: h.energyWh,
-      bundleIdRange: {
-        start: `${tokenId ?? "pending"}-${h.deviceId}-${first}`,
-        end: `${tokenId ?? "pending"}-${h.deviceId}-${first + h.energyWh - 1}`,
-      },
+      bundleIdRange: first === undefined ? null : { start: first, end: first + h.energyWh - 1 },
       technology: device?.technology ?? null,
       capacityW: device?.capacityW ?? null,
       commissioningDate: device?.commissioningDate ?? null,

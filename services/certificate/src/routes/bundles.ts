@@ -9,7 +9,10 @@ const Bundle = z.object({
   productionStart: z.iso.datetime(),
   productionEnd: z.iso.datetime(),
   energyWh: z.number().int(),
-  bundleIdRange: z.object({ start: z.string(), end: z.string() }),
+  bundleIdRange: z
+    .object({ start: z.number().int().min(1), end: z.number().int().min(1) })
+    .nullable()
+    .describe("the bundle's Wh ids, running on per device across its certificates; null before the mint"),
   technology: z.string().nullable(),
   capacityW: z.number().int().nullable(),
   commissioningDate: z.string().nullable(),
@@ -56,7 +59,10 @@ export function bundleRoutes({
           registryAddress,
           documentHash: c.documentHash,
           energyWh: Number(c.energyWh),
-          bundles: granularBundles(c.document as unknown as CertificateDocument, c.tokenId),
+          bundles: granularBundles(
+            c.document as unknown as CertificateDocument,
+            c.bundleStarts as Record<string, number> | null,
+          ),
         };
       },
     );

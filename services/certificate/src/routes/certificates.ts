@@ -18,6 +18,10 @@ const ListQuery = z.object({
   from: z.iso.datetime().optional().describe("certificates whose period ends after this"),
   to: z.iso.datetime().optional().describe("certificates whose period starts before this"),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  document: z
+    .enum(["true", "false"])
+    .default("false")
+    .describe("true: each certificate with its document (a month's hourly entries make it large)"),
 });
 
 const LogEntry = z.object({ event: z.string(), at: z.iso.datetime(), detail: z.unknown() });
@@ -57,7 +61,8 @@ export function certificateRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
           }),
           provider.getBlockNumber(),
         ]);
-        return { certificates: rows.map((c) => certificateView(c, { ...deps, head })) };
+        const withDocument = q.document === "true";
+        return { certificates: rows.map((c) => certificateView(c, { ...deps, head }, withDocument)) };
       },
     );
 

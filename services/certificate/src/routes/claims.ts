@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { AppError, badRequest, conflict, type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
 import { registryAt } from "../chain/registry.ts";
+import { GasTierSchema } from "../config.ts";
 import { CertificateParams, CLAIMERS, READERS, type RouteDeps } from "./access.ts";
 
 /** The most one claim retires: a thousand GWh, far above any one certificate (its energy is the true bound). */
@@ -16,6 +17,7 @@ const ClaimBody = z.object({
     .describe("how much of the certificate to retire, whole Wh"),
   beneficiary: z.string().min(1).max(200).describe("on whose behalf the energy is claimed"),
   purpose: z.string().max(500).optional(),
+  gasTier: GasTierSchema.optional().describe("the claim transaction's gas tier; absent: DEFAULT_GAS_TIER"),
 });
 
 const ClaimView = z.object({
@@ -111,6 +113,7 @@ export function claimRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
             source: "api",
             status: "pending",
             requestedBy: request.identity.id,
+            tier: body.gasTier ?? null,
           },
         });
         deps.nudgeChain();

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "claim" ADD COLUMN     "tier" TEXT;
+
