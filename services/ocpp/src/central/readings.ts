@@ -1,5 +1,5 @@
 import { topics } from "@energy/contracts";
-import { enqueueEvent } from "@energy/kafka";
+import { enqueueEvents, event, type OutgoingEvent } from "@energy/kafka";
 import { derForConnector } from "../domain/connector-der.ts";
 import type { PortState } from "../domain/connector-status.ts";
 import type { Sample } from "../domain/meter-values.ts";
@@ -7,36 +7,35 @@ import { powerBands } from "../domain/power-limits.ts";
 import { buildReading } from "../domain/readings.ts";
 import type { CallContext } from "./handler.ts";
 
+/** What a reading of a connector is made from, besides the sample: read in the call's transaction. */
+export interface ReadingRows {
+  /** the charger device's ev_charger_port / v2x_charger DERs */
+  ders: ReadonlyArray<{ id: string; name: string; ratedPowerW: number | null }>;
+  connector: { status: string; chargingState: string | null; limitW: number | null } | null;
+  /** connector 0: the whole charge point (its limit applies to every connector) */
+  whole: { limitW: number | null } | null;
+  /** the connector's open transaction */
+  open: { id: bigint | number | string; meterStartWh: number | null } | null;
+}
+
 /**
- * Puts an ev_charger_port (or v2x_charger) reading of a connector into the outbox, addressed to the
- * connector's DER, in the call's transaction. The connector's current status, the open transaction and
- * the power limit in force are read here so every reading carries them. A connector without a DER in
- * the registry gets no reading (see domain/connector-der.ts).
+ * The reading.measured event of a connector (null for connector 0 or a connector without a DER): the
+ * connector's current status (or `port`), the open transaction and the power limit in force carried by
+ * every reading. Pure: `emitReading` and the batched MeterValues (batched-calls.ts) load the rows.
  */
-export async function emitReading(
-  ctx: CallContext,
+export function readingEvent(
+  ctx: Pick<CallContext, "config" | "charger" | "correlationId">,
   connectorId: number,
+  rows: ReadingRows,
   sample: Sample | null,
   at: Date,
   port?: PortState,
-): Promise<boolean> {
-  if (connectorId < 1) return false;
-  const { tx, charger } = ctx;
-  const ders = await tx.portDer.findMany({ where: { deviceId: charger.chargePointId } });
-  const der = derForConnector(ders, connectorId);
-  if (!der) return false;
-  const [connector, whole, open] = await Promise.all([
-    tx.connector.findUnique({
-      where: { chargePointId_connectorId: { chargePointId: charger.chargePointId, connectorId } },
-    }),
-    tx.connector.findUnique({
-      where: { chargePointId_connectorId: { chargePointId: charger.chargePointId, connectorId: 0 } },
-    }),
-    tx.chargingTransaction.findFirst({
-      where: { chargePointId: charger.chargePointId, connectorId, state: "active" },
-      orderBy: { id: "desc" },
-    }),
-  ]);
+): OutgoingEvent | null {
+  if (connectorId < 1) return null;
+  const { charger } = ctx;
+  const der = derForConnector(rows.ders, connectorId);
+  if (!der) return null;
+  const { connector, whole, open } = rows;
   const state: PortState = port ?? {
     connectorStatus: (connector?.status as PortState["connectorStatus"]) ?? "unknown",
     chargingState: (connector?.chargingState as PortState["chargingState"]) ?? null,
@@ -59,12 +58,45 @@ export async function emitReading(
     session: open ? { id: Number(open.id), meterStartWh: open.meterStartWh } : null,
     bands,
   });
-  await enqueueEvent(
-    tx,
+  return event(
     topics.ocppCharger,
     "reading.measured",
     { chargePointId: charger.chargePointId, connectorId, derId: der.id, reading },
     { correlationId: ctx.correlationId },
   );
+}
+
+/**
+ * Puts an ev_charger_port (or v2x_charger) reading of a connector into the outbox, addressed to the
+ * connector's DER, in the call's transaction. The connector's current status, the open transaction and
+ * the power limit in force are read here so every reading carries them. A connector without a DER in
+ * the registry gets no reading (see domain/connector-der.ts).
+ */
+export async function emitReading(
+  ctx: CallContext,
+  connectorId: number,
+  sample: Sample | null,
+  at: Date,
+  port?: PortState,
+): Promise<boolean> {
+  if (connectorId < 1) return false;
+  const { tx, charger } = ctx;
+  const ders = await tx.portDer.findMany({ where: { deviceId: charger.chargePointId } });
+  if (!derForConnector(ders, connectorId)) return false;
+  const [connector, whole, open] = await Promise.all([
+    tx.connector.findUnique({
+      where: { chargePointId_connectorId: { chargePointId: charger.chargePointId, connectorId } },
+    }),
+    tx.connector.findUnique({
+      where: { chargePointId_connectorId: { chargePointId: charger.chargePointId, connectorId: 0 } },
+    }),
+    tx.chargingTransaction.findFirst({
+      where: { chargePointId: charger.chargePointId, connectorId, state: "active" },
+      orderBy: { id: "desc" },
+    }),
+  ]);
+  const reading = readingEvent(ctx, connectorId, { ders, connector, whole, open }, sample, at, port);
+  if (!reading) return false;
+  await enqueueEvents(tx, [reading]);
   return true;
 }
