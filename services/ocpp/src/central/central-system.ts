@@ -194,6 +194,15 @@ export class CentralSystem {
     });
   }
 
+  /** How the group commits went (batches, calls in them, batches that failed as a whole). */
+  groupCommits() {
+    return {
+      calls: { ...this.batched.stats },
+      connections: { ...this.connections.stats },
+      disconnections: { ...this.disconnections.stats },
+    };
+  }
+
   /** Whether this instance holds the charger's socket. */
   holds(chargePointId: string): boolean {
     return this.sessions.has(chargePointId);

@@ -15,6 +15,8 @@ export const ALONE: unique symbol = Symbol("alone");
 export class GroupCommit<I, R> {
   private queue: Array<{ item: I; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
   private inFlight = 0;
+  /** batches written, items in them, batches that failed as a whole (their items went one by one) */
+  readonly stats = { batches: 0, items: 0, failed: 0 };
   private readonly drained = new Set<() => void>();
 
   constructor(
@@ -63,9 +65,12 @@ export class GroupCommit<I, R> {
 
   private async flush(batch: GroupCommit<I, R>["queue"]): Promise<void> {
     let results: Array<R | typeof ALONE>;
+    this.stats.batches++;
+    this.stats.items += batch.length;
     try {
       results = await this.opts.run(batch.map((b) => b.item));
     } catch (err) {
+      this.stats.failed++;
       this.opts.failed?.(err, batch.length);
       // each on its own: the one that cannot be stored gets its own error, the others their answers
       await Promise.all(batch.map((b) => this.opts.alone(b.item).then(b.resolve, b.reject)));
