@@ -103,7 +103,34 @@ const bootLine = (a: BootAnswer) =>
   `${N - a.failed}/${N} in ${(a.ms / 1000).toFixed(1)} s` +
   (Object.keys(a.errors).length > 0 ? ` (retried or failed: ${JSON.stringify(a.errors)})` : "");
 
-async function peerBaseline(fleet: ChildProcess, ids: string[]): Promise<number> {
+/**
+ * Connects and boots every charger in two halves, RSS after each: the first half carries what any
+ * server grows by once under load (heap spaces, allocator arenas), the second half only what each
+ * further connection costs (the marginal figure).
+ */
+async function bootInHalves(fleet: ChildProcess, url: string, ids: string[], pid: number) {
+  const half = Math.floor(ids.length / 2);
+  const boot = (from: number, to: number) =>
+    ask<BootAnswer>(fleet, { op: "boot", url, ids, from, to, password: PASSWORD, concurrency: CONCURRENCY });
+  const a = await boot(0, half);
+  await sleep(3_000);
+  const halfRss = rssKiB(pid);
+  const b = await boot(half, ids.length);
+  await sleep(3_000);
+  const fullRss = rssKiB(pid);
+  const errors = { ...a.errors };
+  for (const [k, v] of Object.entries(b.errors)) errors[k] = (errors[k] ?? 0) + v;
+  return {
+    boot: { ms: a.ms + b.ms, failed: a.failed + b.failed, errors },
+    fullRss,
+    marginal: (fullRss - halfRss) / (ids.length - half),
+  };
+}
+
+async function peerBaseline(
+  fleet: ChildProcess,
+  ids: string[],
+): Promise<{ perConnection: number; marginal: number }> {
   const peer = fork(join(benchDir, "peer-server.ts"), [], {
     execArgv: ["--import", "tsx"],
     stdio: "inherit",
@@ -111,24 +138,21 @@ async function peerBaseline(fleet: ChildProcess, ids: string[]): Promise<number>
   const { port } = await new Promise<{ port: number }>((r) => peer.once("message", (m) => r(m as never)));
   await sleep(1_000);
   const idle = rssKiB(peer.pid!);
-  const boot = await ask<BootAnswer>(fleet, {
-    op: "boot",
-    url: `ws://127.0.0.1:${port}/ocpp`,
-    ids,
-    password: PASSWORD,
-    concurrency: CONCURRENCY,
-  });
-  await sleep(3_000);
-  const held = rssKiB(peer.pid!);
+  const {
+    boot,
+    fullRss: held,
+    marginal,
+  } = await bootInHalves(fleet, `ws://127.0.0.1:${port}/ocpp`, ids, peer.pid!);
   const perConnection = (held - idle) / N;
   say(
     `peer baseline (bare ocpp-rpc RPCServer, strict mode): connected and booted ${bootLine(boot)}; ` +
-      `RSS ${mib(idle)} idle → ${mib(held)}: ${perConnection.toFixed(1)} KiB per connection`,
+      `RSS ${mib(idle)} idle → ${mib(held)}: ${perConnection.toFixed(1)} KiB per connection ` +
+      `(the second half: ${marginal.toFixed(1)} KiB each)`,
   );
   await ask(fleet, { op: "drop" });
   peer.kill("SIGKILL");
   await new Promise((r) => peer.once("exit", r));
-  return perConnection;
+  return { perConnection, marginal };
 }
 
 async function main() {
@@ -138,7 +162,7 @@ async function main() {
   );
   const fleet = fork(join(benchDir, "fleet.ts"), [], { execArgv: ["--import", "tsx"], stdio: "inherit" });
   const ids = Array.from({ length: N }, (_, i) => `dev-bench-${String(i).padStart(6, "0")}`);
-  const peerPerConnection = values["no-peer"] ? null : await peerBaseline(fleet, ids);
+  const peer = values["no-peer"] ? null : await peerBaseline(fleet, ids);
 
   const [database, kafka] = await Promise.all([
     createTestDatabase({ cwd: serviceDir }),
@@ -196,23 +220,19 @@ async function main() {
   );
 
   // 1. connect and boot
-  const first = await ask<BootAnswer>(fleet, {
-    op: "boot",
-    url,
-    ids,
-    password: PASSWORD,
-    concurrency: CONCURRENCY,
-  });
-  await sleep(3_000);
-  const heldRss = rssKiB(child.pid!);
+  const { boot: first, fullRss: heldRss, marginal } = await bootInHalves(fleet, url, ids, child.pid!);
   const heldHeap = await heapKiB(service.url);
   const perConnection = (heldRss - idleRss) / N;
   say(
     `connected and booted ${bootLine(first)} (first connections pay scrypt); ` +
       `RSS ${mib(heldRss)}: ${perConnection.toFixed(1)} KiB per connection` +
-      (peerPerConnection === null
+      (peer === null
         ? ""
-        : ` (peer ${peerPerConnection.toFixed(1)} KiB: ${(perConnection / peerPerConnection).toFixed(2)}×)`) +
+        : ` (peer ${peer.perConnection.toFixed(1)} KiB: ${(perConnection / peer.perConnection).toFixed(2)}×)`) +
+      `, the second half ${marginal.toFixed(1)} KiB each` +
+      (peer === null
+        ? ""
+        : ` (peer ${peer.marginal.toFixed(1)} KiB: ${(marginal / peer.marginal).toFixed(2)}×)`) +
       `; JS heap ${mib(heldHeap.heap)} (${((heldHeap.heap - idleHeap.heap) / N).toFixed(1)} KiB per connection), ` +
       `external ${mib(heldHeap.external)}`,
   );

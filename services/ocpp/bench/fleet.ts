@@ -5,13 +5,22 @@
  * wheel), one shared table of pending calls. At 10,000 chargers the whole fleet costs ~150 MiB and a few
  * percent of one core.
  *
- * Messages from the parent: { op: "boot", url, ids, password, concurrency } → { ms, failed, errors };
+ * Messages from the parent: { op: "boot", url, ids, from?, to?, password, concurrency } → { ms, failed,
+ * errors } (chargers from..to of ids);
  * { op: "load", seconds, meterS, heartbeatS } → { latency: { action: ms[] } }; { op: "drop" } → {}.
  */
 import WebSocket from "ws";
 
 type Request =
-  | { op: "boot"; url: string; ids: string[]; password: string; concurrency: number }
+  | {
+      op: "boot";
+      url: string;
+      ids: string[];
+      from?: number;
+      to?: number;
+      password: string;
+      concurrency: number;
+    }
   | { op: "load"; seconds: number; meterS: number; heartbeatS: number }
   | { op: "drop" };
 
@@ -93,7 +102,8 @@ async function boot(req: Extract<Request, { op: "boot" }>) {
   const started = performance.now();
   let failed = 0;
   const errors = new Map<string, number>();
-  let next = 0;
+  let next = req.from ?? 0;
+  const end = req.to ?? req.ids.length;
   const one = async (index: number) => {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -121,8 +131,8 @@ async function boot(req: Extract<Request, { op: "boot" }>) {
     }
   };
   await Promise.all(
-    Array.from({ length: Math.min(req.concurrency, req.ids.length) }, async () => {
-      while (next < req.ids.length) await one(next++);
+    Array.from({ length: Math.min(req.concurrency, end - next) }, async () => {
+      while (next < end) await one(next++);
     }),
   );
   reply({ ms: performance.now() - started, failed, errors: Object.fromEntries(errors) });

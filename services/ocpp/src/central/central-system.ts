@@ -111,11 +111,12 @@ export class CentralSystem {
   readonly rpc: RPCServer;
   private readonly sessions = new Map<string, Session>();
   /**
-   * Passwords verified before, by charger: the stored hash they matched and a SHA-256 of what was sent.
-   * scrypt costs ~40 ms of CPU by design; a fleet reconnecting at once (a boot storm after an outage)
-   * would queue behind it. A changed stored hash (a new password) makes the entry useless.
+   * Passwords verified before, by charger: a SHA-256 of the stored hash they matched and of what was sent
+   * (44 characters per charger). scrypt costs ~40 ms of CPU by design; a fleet reconnecting at once (a
+   * boot storm after an outage) would queue behind it. A changed stored hash (a new password) or another
+   * password gives another digest: the entry is of no use to them.
    */
-  private readonly verified = new Map<string, { storedHash: string; digest: string }>();
+  private readonly verified = new Map<string, string>();
   /** Disconnections being recorded: shutdown waits for them before the database closes. */
   private readonly closing = new Set<Promise<void>>();
   /** Heartbeats and meter values outside transactions, group-committed (batched-calls.ts). */
@@ -306,13 +307,15 @@ export class CentralSystem {
     const storedHash = device.password_hash;
     if (storedHash === null || handshake.password === undefined)
       return { status: 401, message: "Unauthorized" };
-    const digest = createHash("sha256").update(handshake.password).digest("base64");
-    const known = this.verified.get(device.id);
+    const digest = createHash("sha256")
+      .update(storedHash)
+      .update("\0")
+      .update(handshake.password)
+      .digest("base64");
     const passwordOk =
-      (known?.storedHash === storedHash && known.digest === digest) ||
-      (await verifyPassword(handshake.password, storedHash));
+      this.verified.get(device.id) === digest || (await verifyPassword(handshake.password, storedHash));
     if (!passwordOk) return { status: 401, message: "Unauthorized" };
-    this.verified.set(device.id, { storedHash, digest });
+    this.verified.set(device.id, digest);
     if (device.state === "orphaned") return { status: 403, message: "Forbidden: the device is orphaned" };
     return {
       charger: { chargePointId: device.id, orgId: device.org_id, deviceType: device.type, make: device.make },
