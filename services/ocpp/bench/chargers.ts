@@ -72,10 +72,17 @@ function cpuSeconds(pid: number): number {
 
 /** The service's JS heap in use and its external memory (buffers, wasm), from its /metrics, in KiB. */
 async function heapKiB(url: string): Promise<{ heap: number; external: number }> {
+  const gauge = await gauges(url);
+  return {
+    heap: gauge("nodejs_heap_size_used_bytes") / 1024,
+    external: gauge("nodejs_external_memory_bytes") / 1024,
+  };
+}
+
+/** A gauge of the service's /metrics (prom-client's default metrics). */
+async function gauges(url: string): Promise<(name: string) => number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const gauge = (name: string) =>
-    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0) / 1024;
-  return { heap: gauge("nodejs_heap_size_used_bytes"), external: gauge("nodejs_external_memory_bytes") };
+  return (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0);
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -247,7 +254,8 @@ async function main() {
     say(`heap snapshot written in ${serviceDir}`);
   }
 
-  // 2. load
+  // 2. load (reading /metrics restarts prom-client's event loop delay histogram)
+  await gauges(service.url);
   const cpuBefore = cpuSeconds(child.pid!);
   const fleetCpuBefore = cpuSeconds(fleet.pid!);
   const loadStarted = performance.now();
@@ -258,6 +266,7 @@ async function main() {
     heartbeatS: HEARTBEAT_S,
   });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
+  const lag = await gauges(service.url);
   const cpu = (cpuSeconds(child.pid!) - cpuBefore) / loadSeconds;
   const fleetCpu = (cpuSeconds(fleet.pid!) - fleetCpuBefore) / loadSeconds;
   await sleep(2_000);
@@ -271,6 +280,8 @@ async function main() {
   }
   say(
     `under load: service CPU ${(cpu * 100).toFixed(0)}% of a core, fleet ${(fleetCpu * 100).toFixed(0)}%; ` +
+      `event loop delay p50 ${fmt(lag("nodejs_eventloop_lag_p50_seconds") * 1000)}, p99 ${fmt(lag("nodejs_eventloop_lag_p99_seconds") * 1000)}, ` +
+      `max ${fmt(lag("nodejs_eventloop_lag_max_seconds") * 1000)}; ` +
       `CALLERRORs ${load.callErrors}, unanswered ${load.unanswered}, not sent (socket gone) ${load.lost}; ` +
       `RSS ${mib(loadRss)} (${((loadRss - idleRss) / N).toFixed(1)} KiB per charger)`,
   );
