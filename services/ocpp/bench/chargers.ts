@@ -85,6 +85,25 @@ async function gauges(url: string): Promise<(name: string) => number> {
   return (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0);
 }
 
+/** CPU seconds of a process that may have ended (a pooled PostgreSQL backend). */
+function cpuSecondsOr0(pid: number): number {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids of the PostgreSQL backends connected to the bench's database (the server is on this machine). */
+async function databaseBackends(pool: pg.Pool, url: string): Promise<number[]> {
+  const name = new URL(url).pathname.slice(1);
+  const { rows } = await pool.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    [name],
+  );
+  return rows.map((r) => r.pid);
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
@@ -256,6 +275,8 @@ async function main() {
 
   // 2. load (reading /metrics restarts prom-client's event loop delay histogram)
   await gauges(service.url);
+  const backends = await databaseBackends(pool, database.url);
+  const pgCpuBefore = backends.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0);
   const cpuBefore = cpuSeconds(child.pid!);
   const fleetCpuBefore = cpuSeconds(fleet.pid!);
   const loadStarted = performance.now();
@@ -267,6 +288,7 @@ async function main() {
   });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   const lag = await gauges(service.url);
+  const pgCpu = (backends.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0) - pgCpuBefore) / loadSeconds;
   const cpu = (cpuSeconds(child.pid!) - cpuBefore) / loadSeconds;
   const fleetCpu = (cpuSeconds(fleet.pid!) - fleetCpuBefore) / loadSeconds;
   await sleep(2_000);
@@ -279,7 +301,8 @@ async function main() {
     );
   }
   say(
-    `under load: service CPU ${(cpu * 100).toFixed(0)}% of a core, fleet ${(fleetCpu * 100).toFixed(0)}%; ` +
+    `under load: service CPU ${(cpu * 100).toFixed(0)}% of a core, its ${backends.length} PostgreSQL backends ${(pgCpu * 100).toFixed(0)}%, ` +
+      `fleet ${(fleetCpu * 100).toFixed(0)}%; ` +
       `event loop delay p50 ${fmt(lag("nodejs_eventloop_lag_p50_seconds") * 1000)}, p99 ${fmt(lag("nodejs_eventloop_lag_p99_seconds") * 1000)}, ` +
       `max ${fmt(lag("nodejs_eventloop_lag_max_seconds") * 1000)}; ` +
       `CALLERRORs ${load.callErrors}, unanswered ${load.unanswered}, not sent (socket gone) ${load.lost}; ` +
