@@ -36,12 +36,15 @@ export {
   brokerRefusal,
   enqueueEvent,
   enqueueEvents,
+  OUTBOX_COLUMNS,
   type OutboxBacklog,
   OutboxRelay,
   type OutboxRelayOptions,
   type OutboxRelayStats,
   outboxBacklog,
   outboxReadiness,
+  outboxRows,
+  outboxUnnest,
   registerOutboxBacklogMetrics,
 } from "./outbox.ts";
 export {

@@ -57,30 +57,57 @@ export async function enqueueEvents(
   opts: { trustedPayload?: boolean } = {},
 ): Promise<string[]> {
   if (events.length === 0) return [];
+  const rows = outboxRows(events, opts);
+  await tx.$executeRawUnsafe(
+    `INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT ${OUTBOX_COLUMNS} FROM ${outboxUnnest(1)} ORDER BY e.n`,
+    ...rows.values,
+  );
+  return rows.ids;
+}
+
+/** The outbox columns an insert of `outboxRows` fills, in the order of its arrays. */
+export const OUTBOX_COLUMNS =
+  "id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at";
+
+/**
+ * The rows of `outboxRows` as a table `e` (its columns OUTBOX_COLUMNS and `n`, the events' order), the
+ * nine arrays bound from parameter `$first` on: `INSERT INTO outbox (OUTBOX_COLUMNS) SELECT OUTBOX_COLUMNS
+ * FROM <this> ORDER BY e.n` keeps the order of `events` in seq (the order the relay publishes in).
+ */
+export const outboxUnnest = (first: number) => {
+  const types = ["uuid", "text", "text", "text", "int", "jsonb", "text", "text", "timestamptz"];
+  const arrays = types.map((t, i) => `$${first + i}::${t}[]`).join(", ");
+  return `unnest(${arrays}) WITH ORDINALITY AS e(${OUTBOX_COLUMNS}, n)`;
+};
+
+/**
+ * Events as outbox rows, validated like enqueueEvent's and checked against the broker's message size
+ * limit: the nine arrays of `outboxUnnest` and the events' ids. For a statement that inserts them along
+ * with other rows (one round trip for a batch of calls); enqueueEvents is built on it.
+ */
+export function outboxRows(
+  events: readonly OutgoingEvent[],
+  opts: { trustedPayload?: boolean } = {},
+): { ids: string[]; values: unknown[][] } {
   // The envelope's source is the relay's producer's (the outbox row does not keep it).
   const prepared = events.map((e) => prepareEvent(e.topic.owner, e, opts));
   const payloads = prepared.map((m) => JSON.stringify(m.payload));
   for (const [i, m] of prepared.entries()) checkMessageSize(m, maxMessageBytes(), payloads[i]);
   const column = <V>(pick: (m: PreparedMessage) => V) => prepared.map(pick);
-  await tx.$executeRawUnsafe(
-    // WITH ORDINALITY + ORDER BY: seq follows the order of `events` (the order the relay publishes in).
-    `INSERT INTO outbox (id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at)
-     SELECT e.id, e.topic, e.key, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.occurred_at
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::text[], $8::text[],
-                   $9::timestamptz[]) WITH ORDINALITY
-            AS e(id, topic, key, type, schema_version, payload, correlation_id, causation_id, occurred_at, n)
-      ORDER BY e.n`,
-    column((m) => m.envelope.id),
-    column((m) => m.topic),
-    column((m) => m.key),
-    column((m) => m.envelope.type),
-    column((m) => m.envelope.schemaVersion),
-    payloads,
-    column((m) => m.envelope.correlationId),
-    column((m) => m.envelope.causationId),
-    column((m) => m.envelope.occurredAt),
-  );
-  return prepared.map((m) => m.envelope.id);
+  return {
+    ids: prepared.map((m) => m.envelope.id),
+    values: [
+      column((m) => m.envelope.id),
+      column((m) => m.topic),
+      column((m) => m.key),
+      column((m) => m.envelope.type),
+      column((m) => m.envelope.schemaVersion),
+      payloads,
+      column((m) => m.envelope.correlationId),
+      column((m) => m.envelope.causationId),
+      column((m) => m.envelope.occurredAt),
+    ],
+  };
 }
 
 interface OutboxRow {

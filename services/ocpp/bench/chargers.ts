@@ -2,30 +2,38 @@
  * Chargers held by one ocpp process, and what they cost. Prints its figures; not a test.
  *
  *   cd services/ocpp && KAFKA_BROKERS=127.0.0.1:9092 node --import tsx bench/chargers.ts \
- *     [--chargers 2000] [--load 30s] [--meter-interval 10s] [--heartbeat 60s] [--concurrency 200]
+ *     [--chargers 2000] [--load 30] [--meter-interval 10] [--heartbeat 60] [--concurrency 10] \
+ *     [--no-peer] [--real-scrypt] [--cpu-prof DIR] [--heap-snapshot DIR]
  *
- * The service runs as a child process (src/server.ts) on its own database and topic prefix, on the broker
- * and PostgreSQL named by KAFKA_BROKERS / POSTGRES_URL. The chargers (1.6J, Basic auth, one connector) are
- * plain websockets in this process, so the child's RSS is the server's alone. Phases:
- *  1. connect and boot every charger (RSS before and after: KiB per connection);
+ * Three processes: this one (the database, the topics, the figures), the service (the real src/server.ts,
+ * on its own database and topic prefix, on the broker and PostgreSQL named by KAFKA_BROKERS /
+ * POSTGRES_URL), and the fleet (bench/fleet.ts: N 1.6J chargers on bare `ws` sockets, Basic auth, one
+ * connector), so the service's RSS and CPU are its own. Phases:
+ *  0. the peer baseline (bench/peer-server.ts: a bare ocpp-rpc RPCServer in strict mode): the same fleet
+ *     connects and boots; its RSS per connection;
+ *  1. the service: connect and boot every charger (RSS before and after: KiB per connection; the ratio to
+ *     the peer's);
  *  2. load: each charger heartbeats every --heartbeat and sends MeterValues every --meter-interval (random
- *     phase) for --load; p50/p99 latency of each call;
+ *     phase) for --load seconds; p50/p99 latency of each call, and the service's CPU;
  *  3. boot storm: every socket dropped at once, every charger reconnects and boots at once: time until all
  *     are Accepted.
+ * --cpu-prof writes the service's CPU profile into DIR at its exit; --heap-snapshot writes a heap snapshot
+ * of the service into DIR once every charger is connected.
  */
-import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { type ChildProcess, fork } from "node:child_process";
+import { generateKeyPairSync, randomBytes, scrypt } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { spawnService, topicsOf } from "@energy/service-kit/testing";
-import { createTestDatabase, createTestKafka } from "@energy/testing";
+import { createTestDatabase, createTestKafka, waitFor } from "@energy/testing";
 import pg from "pg";
-import WebSocket from "ws";
-import { hashPassword } from "../src/domain/password.ts";
+import { hashPassword, verifyPassword } from "../src/domain/password.ts";
 import { ocpp } from "../src/service.ts";
 
-const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const serviceDir = join(benchDir, "..");
 const { values } = parseArgs({
   options: {
     chargers: { type: "string", default: "2000" },
@@ -33,6 +41,10 @@ const { values } = parseArgs({
     "meter-interval": { type: "string", default: "10" },
     heartbeat: { type: "string", default: "60" },
     concurrency: { type: "string", default: "10" },
+    "no-peer": { type: "boolean", default: false },
+    "real-scrypt": { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
+    "heap-snapshot": { type: "string" },
   },
 });
 const N = Number(values.chargers);
@@ -45,107 +57,158 @@ process.env.TEST_POSTGRES_URL ??= process.env.POSTGRES_URL ?? "postgresql://post
 
 const say = (msg: string) => console.log(`[bench] ${msg}`);
 const PASSWORD = "bench-password-0123456789";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
+/** CPU seconds (user + system) a process has used. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The service's JS heap in use and its external memory (buffers, wasm), from its /metrics, in KiB. */
+async function heapKiB(url: string): Promise<{ heap: number; external: number }> {
+  const gauge = await gauges(url);
+  return {
+    heap: gauge("nodejs_heap_size_used_bytes") / 1024,
+    external: gauge("nodejs_external_memory_bytes") / 1024,
+  };
+}
+
+/** A gauge of the service's /metrics (prom-client's default metrics). */
+async function gauges(url: string): Promise<(name: string) => number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0);
+}
+
+/** CPU seconds of a process that may have ended (a pooled PostgreSQL backend). */
+function cpuSecondsOr0(pid: number): number {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids of the PostgreSQL backends connected to the bench's database (the server is on this machine). */
+async function databaseBackends(pool: pg.Pool, url: string): Promise<number[]> {
+  const name = new URL(url).pathname.slice(1);
+  const { rows } = await pool.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    [name],
+  );
+  return rows.map((r) => r.pid);
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
 
-/** One charger: a websocket speaking OCPP-J frames, with its pending calls. */
-class Charger {
-  ws: WebSocket | null = null;
-  private seq = 0;
-  private readonly pending = new Map<string, { resolve: (v: unknown[]) => void; at: number }>();
-  constructor(
-    readonly id: string,
-    private readonly url: string,
-  ) {}
-
-  connect(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${this.url}/${this.id}`, ["ocpp1.6"], {
-        headers: { authorization: `Basic ${Buffer.from(`${this.id}:${PASSWORD}`).toString("base64")}` },
-      });
-      this.ws = ws;
-      ws.once("open", () => resolve());
-      ws.once("error", reject);
-      ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)));
-      ws.on("message", (data) => {
-        const frame = JSON.parse(data.toString()) as unknown[];
-        const waiting = this.pending.get(frame[1] as string);
-        if (waiting) {
-          this.pending.delete(frame[1] as string);
-          waiting.resolve(frame);
-        }
-      });
-    });
-  }
-
-  /** Sends a call; resolves with [answer frame, latency ms]. */
-  call(action: string, params: unknown): Promise<[unknown[], number]> {
-    const id = `${++this.seq}`;
-    const at = performance.now();
-    return new Promise((resolve) => {
-      this.pending.set(id, { resolve: (frame) => resolve([frame, performance.now() - at]), at });
-      this.ws!.send(JSON.stringify([2, id, action, params]));
-    });
-  }
-
-  drop() {
-    this.ws?.terminate();
-    this.pending.clear();
-  }
-}
-
-async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-async function bootAll(chargers: Charger[], concurrency: number): Promise<{ ms: number; failed: number }> {
-  const started = performance.now();
-  let failed = 0;
-  await inBatches(chargers, concurrency, async (c) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await c.connect();
-        const [answer] = await c.call("BootNotification", {
-          chargePointVendor: "Bench",
-          chargePointModel: "B1",
-        });
-        if ((answer[2] as { status?: string })?.status !== "Accepted") failed++;
-        return;
-      } catch {
-        if (attempt >= 5) {
-          failed++;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-      }
-    }
+/** Sends the fleet a request and resolves with its answer (one request at a time). */
+function ask<T>(fleet: ChildProcess, request: object): Promise<T> {
+  return new Promise((resolve) => {
+    fleet.once("message", (answer) => resolve(answer as T));
+    fleet.send(request);
   });
-  return { ms: performance.now() - started, failed };
+}
+
+type BootAnswer = { ms: number; failed: number; errors: Record<string, number> };
+type LoadAnswer = {
+  latency: Record<string, number[]>;
+  lost: number;
+  callErrors: number;
+  unanswered: number;
+};
+
+const bootLine = (a: BootAnswer) =>
+  `${N - a.failed}/${N} in ${(a.ms / 1000).toFixed(1)} s` +
+  (Object.keys(a.errors).length > 0 ? ` (retried or failed: ${JSON.stringify(a.errors)})` : "");
+
+/**
+ * Connects and boots every charger in two halves, RSS after each: the first half carries what any
+ * server grows by once under load (heap spaces, allocator arenas), the second half only what each
+ * further connection costs (the marginal figure).
+ */
+async function bootInHalves(fleet: ChildProcess, url: string, ids: string[], pid: number) {
+  const half = Math.floor(ids.length / 2);
+  const boot = (from: number, to: number) =>
+    ask<BootAnswer>(fleet, { op: "boot", url, ids, from, to, password: PASSWORD, concurrency: CONCURRENCY });
+  const a = await boot(0, half);
+  await sleep(3_000);
+  const halfRss = rssKiB(pid);
+  const b = await boot(half, ids.length);
+  await sleep(3_000);
+  const fullRss = rssKiB(pid);
+  const errors = { ...a.errors };
+  for (const [k, v] of Object.entries(b.errors)) errors[k] = (errors[k] ?? 0) + v;
+  return {
+    boot: { ms: a.ms + b.ms, failed: a.failed + b.failed, errors },
+    fullRss,
+    marginal: (fullRss - halfRss) / (ids.length - half),
+  };
+}
+
+async function peerBaseline(
+  fleet: ChildProcess,
+  ids: string[],
+): Promise<{ perConnection: number; marginal: number }> {
+  const peer = fork(join(benchDir, "peer-server.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: "inherit",
+  });
+  const { port } = await new Promise<{ port: number }>((r) => peer.once("message", (m) => r(m as never)));
+  await sleep(1_000);
+  const idle = rssKiB(peer.pid!);
+  const {
+    boot,
+    fullRss: held,
+    marginal,
+  } = await bootInHalves(fleet, `ws://127.0.0.1:${port}/ocpp`, ids, peer.pid!);
+  const perConnection = (held - idle) / N;
+  say(
+    `peer baseline (bare ocpp-rpc RPCServer, strict mode): connected and booted ${bootLine(boot)}; ` +
+      `RSS ${mib(idle)} idle → ${mib(held)}: ${perConnection.toFixed(1)} KiB per connection ` +
+      `(the second half: ${marginal.toFixed(1)} KiB each)`,
+  );
+  await ask(fleet, { op: "drop" });
+  peer.kill("SIGKILL");
+  await new Promise((r) => peer.once("exit", r));
+  return { perConnection, marginal };
 }
 
 async function main() {
   say(
-    `${N} chargers (OCPP 1.6J, Basic auth), load ${LOAD_S} s: heartbeat every ${HEARTBEAT_S} s, meter values every ${METER_S} s`,
+    `${N} chargers (OCPP 1.6J, Basic auth), load ${LOAD_S} s: heartbeat every ${HEARTBEAT_S} s, meter values every ${METER_S} s; ` +
+      `first connections ${CONCURRENCY} at a time`,
   );
+  const fleet = fork(join(benchDir, "fleet.ts"), [], { execArgv: ["--import", "tsx"], stdio: "inherit" });
+  const ids = Array.from({ length: N }, (_, i) => `dev-bench-${String(i).padStart(6, "0")}`);
+  const peer = values["no-peer"] ? null : await peerBaseline(fleet, ids);
+
   const [database, kafka] = await Promise.all([
     createTestDatabase({ cwd: serviceDir }),
     createTestKafka({ topics: topicsOf(ocpp).map((t) => t.name) }),
   ]);
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
-  const hash = await hashPassword(PASSWORD);
-  const ids = Array.from({ length: N }, (_, i) => `dev-bench-${String(i).padStart(6, "0")}`);
+  // The service's own cost (N=2^14) for every charger with --real-scrypt; otherwise the bench's passwords
+  // are stored with N=2^10 (the parameters travel with the hash), so that 10,000 first connections do not
+  // take minutes of scrypt: the cost of one real verification is measured and printed instead.
+  const realHash = await hashPassword(PASSWORD);
+  const hash = values["real-scrypt"] ? realHash : await cheapHash(PASSWORD);
+  const verifyStarted = performance.now();
+  for (let i = 0; i < 10; i++) await verifyPassword(PASSWORD, realHash);
+  const verifyMs = (performance.now() - verifyStarted) / 10;
+  say(
+    `one password check at the service's cost (scrypt N=2^14): ${verifyMs.toFixed(1)} ms; ` +
+      (values["real-scrypt"]
+        ? "every charger's password is stored at that cost"
+        : `the bench stores its chargers' at N=2^10 (--real-scrypt for the real cost: ${N} first connections ≈ ${((N * verifyMs) / 1000).toFixed(0)} s of one core)`),
+  );
   await pool.query(
     `INSERT INTO charger_device (id, org_id, site_id, type, name, state) SELECT id, 'org-bench', 'sit-bench', 'ev_charger', id, 'active' FROM unnest($1::text[]) AS id`,
     [ids],
@@ -159,6 +222,9 @@ async function main() {
     [ids, hash],
   );
   const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const nodeOptions = [process.env.NODE_OPTIONS ?? ""];
+  if (values["cpu-prof"]) nodeOptions.push(`--cpu-prof --cpu-prof-dir=${resolve(values["cpu-prof"])}`);
+  if (values["heap-snapshot"]) nodeOptions.push("--heapsnapshot-signal=SIGUSR2");
   // the real server.ts, resolved once /readyz answers (database and Kafka reachable)
   const service = await spawnService(serviceDir, {
     DATABASE_URL: database.url,
@@ -168,69 +234,66 @@ async function main() {
     LOG_LEVEL: "warn",
     INSTANCE_ID: `bench-${randomBytes(3).toString("hex")}`,
     HEARTBEAT_INTERVAL_SECONDS: String(HEARTBEAT_S),
+    NODE_OPTIONS: nodeOptions.join(" ").trim(),
   });
   const child = service.child;
   const url = `${service.url.replace(/^http/, "ws")}/ocpp`;
-  await new Promise((r) => setTimeout(r, 2_000));
+  await sleep(2_000);
   const idleRss = rssKiB(child.pid!);
-  say(`service up (pid ${child.pid}), RSS ${(idleRss / 1024).toFixed(1)} MiB with no chargers`);
-
-  // 1. connect and boot
-  const chargers = ids.map((id) => new Charger(id, url));
-  const first = await bootAll(chargers, CONCURRENCY);
-  await new Promise((r) => setTimeout(r, 3_000));
-  const heldRss = rssKiB(child.pid!);
+  const idleHeap = await heapKiB(service.url);
   say(
-    `connected and booted ${N - first.failed}/${N} in ${(first.ms / 1000).toFixed(1)} s (first connections pay scrypt); ` +
-      `RSS ${(heldRss / 1024).toFixed(1)} MiB: ${((heldRss - idleRss) / N).toFixed(1)} KiB per connection`,
+    `service up (pid ${child.pid}), RSS ${mib(idleRss)} with no chargers (JS heap ${mib(idleHeap.heap)}, external ${mib(idleHeap.external)})`,
   );
 
-  // 2. load
-  const latency: Record<string, number[]> = { Heartbeat: [], MeterValues: [] };
-  let register = 1_000_000;
-  const until = performance.now() + LOAD_S * 1000;
-  const timers: NodeJS.Timeout[] = [];
-  for (const c of chargers) {
-    const meter = () => {
-      register += 10;
-      void c
-        .call("MeterValues", {
-          connectorId: 1,
-          meterValue: [
-            {
-              timestamp: new Date().toISOString(),
-              sampledValue: [
-                { value: String(register), measurand: "Energy.Active.Import.Register", unit: "Wh" },
-                { value: "7400", measurand: "Power.Active.Import", unit: "W" },
-              ],
-            },
-          ],
-        })
-        .then(([, ms]) => latency.MeterValues!.push(ms));
-    };
-    const beat = () => void c.call("Heartbeat", {}).then(([, ms]) => latency.Heartbeat!.push(ms));
-    timers.push(
-      setTimeout(
-        () => {
-          meter();
-          timers.push(setInterval(meter, METER_S * 1000));
-        },
-        Math.random() * METER_S * 1000,
-      ),
-      setTimeout(
-        () => {
-          beat();
-          timers.push(setInterval(beat, HEARTBEAT_S * 1000));
-        },
-        Math.random() * HEARTBEAT_S * 1000,
-      ),
+  // 1. connect and boot
+  const { boot: first, fullRss: heldRss, marginal } = await bootInHalves(fleet, url, ids, child.pid!);
+  const heldHeap = await heapKiB(service.url);
+  const perConnection = (heldRss - idleRss) / N;
+  say(
+    `connected and booted ${bootLine(first)} (first connections pay scrypt); ` +
+      `RSS ${mib(heldRss)}: ${perConnection.toFixed(1)} KiB per connection` +
+      (peer === null
+        ? ""
+        : ` (peer ${peer.perConnection.toFixed(1)} KiB: ${(perConnection / peer.perConnection).toFixed(2)}×)`) +
+      `, the second half ${marginal.toFixed(1)} KiB each` +
+      (peer === null
+        ? ""
+        : ` (peer ${peer.marginal.toFixed(1)} KiB: ${(marginal / peer.marginal).toFixed(2)}×)`) +
+      `; JS heap ${mib(heldHeap.heap)} (${((heldHeap.heap - idleHeap.heap) / N).toFixed(1)} KiB per connection), ` +
+      `external ${mib(heldHeap.external)}`,
+  );
+  if (values["heap-snapshot"]) {
+    const before = new Set(readdirSafe(serviceDir));
+    child.kill("SIGUSR2");
+    await waitFor(
+      "the heap snapshot",
+      () => readdirSafe(serviceDir).some((f) => f.endsWith(".heapsnapshot") && !before.has(f)),
+      { timeoutMs: 120_000, intervalMs: 500 },
     );
+    say(`heap snapshot written in ${serviceDir}`);
   }
-  while (performance.now() < until) await new Promise((r) => setTimeout(r, 500));
-  for (const t of timers) clearTimeout(t);
-  await new Promise((r) => setTimeout(r, 2_000));
+
+  // 2. load (reading /metrics restarts prom-client's event loop delay histogram)
+  await gauges(service.url);
+  const backends = await databaseBackends(pool, database.url);
+  const pgCpuBefore = backends.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0);
+  const cpuBefore = cpuSeconds(child.pid!);
+  const fleetCpuBefore = cpuSeconds(fleet.pid!);
+  const loadStarted = performance.now();
+  const load = await ask<LoadAnswer>(fleet, {
+    op: "load",
+    seconds: LOAD_S,
+    meterS: METER_S,
+    heartbeatS: HEARTBEAT_S,
+  });
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  const lag = await gauges(service.url);
+  const pgCpu = (backends.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0) - pgCpuBefore) / loadSeconds;
+  const cpu = (cpuSeconds(child.pid!) - cpuBefore) / loadSeconds;
+  const fleetCpu = (cpuSeconds(fleet.pid!) - fleetCpuBefore) / loadSeconds;
+  await sleep(2_000);
   const loadRss = rssKiB(child.pid!);
-  for (const [action, samples] of Object.entries(latency)) {
+  for (const [action, samples] of Object.entries(load.latency)) {
     const sorted = samples.toSorted((a, b) => a - b);
     say(
       `${action}: ${sorted.length} calls (${(sorted.length / LOAD_S).toFixed(0)}/s), p50 ${fmt(percentile(sorted, 0.5))}, ` +
@@ -238,23 +301,52 @@ async function main() {
     );
   }
   say(
-    `RSS under load ${(loadRss / 1024).toFixed(1)} MiB (${((loadRss - idleRss) / N).toFixed(1)} KiB per charger)`,
+    `under load: service CPU ${(cpu * 100).toFixed(0)}% of a core, its ${backends.length} PostgreSQL backends ${(pgCpu * 100).toFixed(0)}%, ` +
+      `fleet ${(fleetCpu * 100).toFixed(0)}%; ` +
+      `event loop delay p50 ${fmt(lag("nodejs_eventloop_lag_p50_seconds") * 1000)}, p99 ${fmt(lag("nodejs_eventloop_lag_p99_seconds") * 1000)}, ` +
+      `max ${fmt(lag("nodejs_eventloop_lag_max_seconds") * 1000)}; ` +
+      `CALLERRORs ${load.callErrors}, unanswered ${load.unanswered}, not sent (socket gone) ${load.lost}; ` +
+      `RSS ${mib(loadRss)} (${((loadRss - idleRss) / N).toFixed(1)} KiB per charger)`,
   );
 
   // 3. boot storm
-  for (const c of chargers) c.drop();
-  await new Promise((r) => setTimeout(r, 1_000));
-  const storm = await bootAll(chargers, N);
-  say(
-    `boot storm: ${N - storm.failed}/${N} reconnected and Accepted in ${(storm.ms / 1000).toFixed(1)} s ` +
-      "(all at once)",
-  );
+  await ask(fleet, { op: "drop" });
+  await sleep(1_000);
+  const storm = await ask<BootAnswer>(fleet, {
+    op: "boot",
+    url,
+    ids,
+    password: PASSWORD,
+    concurrency: N,
+  });
+  say(`boot storm: reconnected and Accepted ${bootLine(storm)} (all at once)`);
 
-  for (const c of chargers) c.drop();
+  await ask(fleet, { op: "drop" });
+  fleet.kill("SIGKILL");
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));
   await pool.end();
   await database.drop();
+}
+
+/** A password hash in the service's format at scrypt N=2^10 (bench/chargers.ts only). */
+function cheapHash(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, 32, { N: 1024, r: 8, p: 1 }, (err, key) =>
+      err
+        ? reject(err)
+        : resolve(["scrypt", 1024, 8, 1, salt.toString("base64"), key.toString("base64")].join("$")),
+    ),
+  );
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 await main();

@@ -10,8 +10,16 @@ import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
 import { oversizedFrame } from "../domain/frames.ts";
 import { verifyPassword } from "../domain/password.ts";
 import { mayCall } from "../domain/registration.ts";
+import { batchedCalls, isBatched } from "./batched-calls.ts";
+import { GroupCommit } from "./group-commit.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
 import { KeepAlive, type PingableSocket } from "./keep-alive.ts";
+import {
+  type Connection,
+  type Disconnection,
+  recordConnections,
+  recordDisconnections,
+} from "./session-records.ts";
 import { strictValidators } from "./validators.ts";
 
 /** Subprotocols in the server's order of preference. */
@@ -23,6 +31,9 @@ const VERSION_OF: Record<string, OcppVersion> = { "ocpp1.6": "1.6", "ocpp2.0.1":
  * thousands of them behind the pool, and a late answer beats a failed one (the charger would retry).
  */
 const LONG_WAIT = { maxWait: 30_000, timeout: 30_000 };
+
+/** How often at most the outbox relay is woken up after calls stored events (publish). */
+const RELAY_WAKE_UP_MS = 20;
 
 /** Chargers connect to `<base>/ocpp/<identity>`. */
 export const OCPP_PATH = "/ocpp";
@@ -88,13 +99,21 @@ export class CentralSystem {
   readonly rpc: RPCServer;
   private readonly sessions = new Map<string, Session>();
   /**
-   * Passwords verified before, by charger: the stored hash they matched and a SHA-256 of what was sent.
-   * scrypt costs ~40 ms of CPU by design; a fleet reconnecting at once (a boot storm after an outage)
-   * would queue behind it. A changed stored hash (a new password) makes the entry useless.
+   * Passwords verified before, by charger: a SHA-256 of the stored hash they matched and of what was sent
+   * (44 characters per charger). scrypt costs ~40 ms of CPU by design; a fleet reconnecting at once (a
+   * boot storm after an outage) would queue behind it. A changed stored hash (a new password) or another
+   * password gives another digest: the entry is of no use to them.
    */
-  private readonly verified = new Map<string, { storedHash: string; digest: string }>();
+  private readonly verified = new Map<string, string>();
   /** Disconnections being recorded: shutdown waits for them before the database closes. */
   private readonly closing = new Set<Promise<void>>();
+  /** Heartbeats and meter values outside transactions, group-committed (batched-calls.ts). */
+  private readonly batched: ReturnType<typeof batchedCalls>;
+  /** Connections and disconnections, group-committed (a boot storm: session-records.ts). */
+  private readonly connections: GroupCommit<Connection, string | null>;
+  private readonly disconnections: GroupCommit<Disconnection, boolean>;
+  /** set while a wake-up of the outbox relay is due (publish) */
+  private relayWakeUp: NodeJS.Timeout | null = null;
   /** the app's log once attached */
   private log: Logger = { info() {}, warn() {}, error() {} };
   /** pings every socket; one that does not answer within DEAD_PEER_TIMEOUT_SECONDS is cut off */
@@ -104,6 +123,28 @@ export class CentralSystem {
     this.keepAlive = new KeepAlive({
       intervalMs: opts.config.PING_INTERVAL_SECONDS * 1000,
       timeoutMs: opts.config.DEAD_PEER_TIMEOUT_SECONDS * 1000,
+    });
+    // a batch that fails (a value no column or event takes, a conflict) is rare: each of its calls then
+    // gets its own answer or CALLERROR through its handler
+    const failed = (what: string) => (err: unknown, size: number) =>
+      this.log.warn({ err, size }, `a batch of ${what} failed as a whole: each goes on its own`);
+    this.batched = batchedCalls({
+      pool: opts.db.pool,
+      config: opts.config,
+      published: () => this.publish(),
+      failed: failed("calls"),
+    });
+    this.connections = new GroupCommit({
+      run: (items) => recordConnections(opts.db.pool, opts.instanceId, items),
+      alone: (item) => this.recordConnectedAlone(item),
+      committed: () => this.publish(),
+      failed: failed("connections"),
+    });
+    this.disconnections = new GroupCommit({
+      run: (items) => recordDisconnections(opts.db.pool, items),
+      alone: (item) => this.recordDisconnectedAlone(item),
+      committed: () => this.publish(),
+      failed: failed("disconnections"),
     });
     this.rpc = new RPCServer({
       protocols: [...SUBPROTOCOLS],
@@ -163,6 +204,15 @@ export class CentralSystem {
       return;
     }
     void this.rpc.handleUpgrade(request, socket as never, head);
+  }
+
+  /** How the group commits went (batches, calls in them, batches that failed as a whole). */
+  groupCommits() {
+    return {
+      calls: { ...this.batched.stats },
+      connections: { ...this.connections.stats },
+      disconnections: { ...this.disconnections.stats },
+    };
   }
 
   /** Whether this instance holds the charger's socket. */
@@ -240,6 +290,20 @@ export class CentralSystem {
     while (this.closing.size > 0) await Promise.allSettled([...this.closing]);
   }
 
+  /**
+   * Wakes the outbox relay after events were stored, at most once per RELAY_WAKE_UP_MS: under load every
+   * batch of calls stores events, and a relay round (a transaction, a produce) per batch would cost more
+   * than the calls; one round publishes everything stored before it.
+   */
+  private publish(): void {
+    if (this.relayWakeUp) return;
+    this.relayWakeUp = setTimeout(() => {
+      this.relayWakeUp = null;
+      this.opts.published();
+    }, RELAY_WAKE_UP_MS);
+    this.relayWakeUp.unref();
+  }
+
   // ---- upgrade --------------------------------------------------------------------------------------
 
   private async authenticate(handshake: {
@@ -255,30 +319,44 @@ export class CentralSystem {
     if (!SUBPROTOCOLS.some((p) => handshake.protocols.has(p))) {
       return { status: 400, message: "Bad Request: offer subprotocol ocpp1.6 or ocpp2.0.1" };
     }
-    const { db } = this.opts;
-    const [device, credential] = await Promise.all([
-      db.chargerDevice.findUnique({ where: { id: handshake.identity } }),
-      db.chargerCredential.findUnique({ where: { chargePointId: handshake.identity } }),
-    ]);
+    // one query on the pool (every upgrade of a boot storm makes it): the device and its password hash
+    const { rows } = await this.opts.db.pool.query<{
+      id: string;
+      org_id: string;
+      type: string;
+      make: string | null;
+      state: string;
+      password_hash: string | null;
+      security_profile: number | null;
+    }>(
+      `SELECT d.id, d.org_id, d.type, d.make, d.state, c.password_hash, c.security_profile
+         FROM charger_device d LEFT JOIN charger_credential c ON c.charge_point_id = d.id
+        WHERE d.id = $1`,
+      [handshake.identity],
+    );
+    const device = rows[0];
     // 404: no such charger in the registry (or not a charger); 401: no password set, none sent, or wrong.
     if (!device) return { status: 404, message: "Not Found: no charger with this identity is registered" };
-    if (credential === null || handshake.password === undefined)
+    const storedHash = device.password_hash;
+    if (storedHash === null || handshake.password === undefined)
       return { status: 401, message: "Unauthorized" };
-    const digest = createHash("sha256").update(handshake.password).digest("base64");
-    const known = this.verified.get(device.id);
+    const digest = createHash("sha256")
+      .update(storedHash)
+      .update("\0")
+      .update(handshake.password)
+      .digest("base64");
     const passwordOk =
-      (known?.storedHash === credential.passwordHash && known.digest === digest) ||
-      (await verifyPassword(handshake.password, credential.passwordHash));
+      this.verified.get(device.id) === digest || (await verifyPassword(handshake.password, storedHash));
     if (!passwordOk) return { status: 401, message: "Unauthorized" };
-    this.verified.set(device.id, { storedHash: credential.passwordHash, digest });
+    this.verified.set(device.id, digest);
     if (device.state === "orphaned") return { status: 403, message: "Forbidden: the device is orphaned" };
     // security profile 2: this charger comes over TLS only (no downgrade to a plain connection)
     const overTls = (handshake.request?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-    if (credential.securityProfile >= 2 && !overTls) {
+    if ((device.security_profile ?? 1) >= 2 && !overTls) {
       return { status: 403, message: "Forbidden: this charger connects over TLS (security profile 2)" };
     }
     return {
-      charger: { chargePointId: device.id, orgId: device.orgId, deviceType: device.type, make: device.make },
+      charger: { chargePointId: device.id, orgId: device.org_id, deviceType: device.type, make: device.make },
     };
   }
 
@@ -342,16 +420,28 @@ export class CentralSystem {
   }
 
   private async recordConnected(session: Session): Promise<void> {
+    const bootStatus = await this.connections.submit({
+      chargePointId: session.charger.chargePointId,
+      sessionId: session.sessionId,
+      version: session.version,
+      connectedAt: new Date(),
+    });
+    session.connection.bootStatus = bootStatus;
+    session.recorded = true;
+  }
+
+  /** A connection on its own: the fallback of a group commit that failed. */
+  private async recordConnectedAlone(c: Connection): Promise<string | null> {
     const { db, instanceId } = this.opts;
-    const id = session.charger.chargePointId;
-    const ocppVersion = session.version;
+    const id = c.chargePointId;
+    const ocppVersion = c.version;
     const point = await db.$transaction(async (tx) => {
       const cp = await tx.chargePoint.upsert({
         where: { serialNumber: id },
         create: { serialNumber: id, ocppVersion },
         update: { ocppVersion },
       });
-      const row = { instanceId, sessionId: session.sessionId, ocppVersion, connectedAt: new Date() };
+      const row = { instanceId, sessionId: c.sessionId, ocppVersion, connectedAt: c.connectedAt };
       await tx.chargerSession.upsert({
         where: { chargePointId: id },
         create: { chargePointId: id, ...row },
@@ -363,10 +453,9 @@ export class CentralSystem {
         instanceId,
       });
       return cp;
-    });
-    session.connection.bootStatus = point.bootStatus;
-    session.recorded = true;
-    this.opts.published();
+    }, LONG_WAIT);
+    this.publish();
+    return point.bootStatus;
   }
 
   private async onClose(session: Session, reason: string): Promise<void> {
@@ -375,22 +464,29 @@ export class CentralSystem {
     if (session.superseded) return;
     try {
       await session.ready;
-      await this.opts.db.$transaction(async (tx) => {
-        // Only the session that is still recorded marks the charger disconnected: a socket that was
-        // replaced by a newer connection (here or on another instance) closes quietly.
-        const removed = await tx.chargerSession.deleteMany({
-          where: { chargePointId: id, sessionId: session.sessionId },
-        });
-        if (removed.count === 0) return;
-        await enqueueEvent(tx, topics.ocppCharger, "charger.disconnected", {
-          chargePointId: id,
-          reason: reason || null,
-        });
-      }, LONG_WAIT);
-      this.opts.published();
+      await this.disconnections.submit({ chargePointId: id, sessionId: session.sessionId, reason });
     } catch (err) {
       this.log.error({ err, chargePointId: id }, "could not record the disconnection");
     }
+  }
+
+  /** A disconnection on its own: the fallback of a group commit that failed. */
+  private async recordDisconnectedAlone(d: Disconnection): Promise<boolean> {
+    const recorded = await this.opts.db.$transaction(async (tx) => {
+      // Only the session that is still recorded marks the charger disconnected: a socket that was
+      // replaced by a newer connection (here or on another instance) closes quietly.
+      const removed = await tx.chargerSession.deleteMany({
+        where: { chargePointId: d.chargePointId, sessionId: d.sessionId },
+      });
+      if (removed.count === 0) return false;
+      await enqueueEvent(tx, topics.ocppCharger, "charger.disconnected", {
+        chargePointId: d.chargePointId,
+        reason: d.reason || null,
+      });
+      return true;
+    }, LONG_WAIT);
+    this.publish();
+    return recorded;
   }
 
   // ---- calls ----------------------------------------------------------------------------------------
@@ -409,8 +505,6 @@ export class CentralSystem {
     const permission = mayCall(session.connection.bootStatus, action, session.connection.triggered);
     if (!permission.allowed) throw createRPCError("SecurityError", permission.reason);
     if (permission.triggered) session.connection.triggered.delete(action);
-    const { db, config } = this.opts;
-    const chargePointId = session.charger.chargePointId;
     const dedup = !NOT_DEDUPLICATED.has(action);
     const contentHash = dedup
       ? createHash("sha256")
@@ -418,6 +512,47 @@ export class CentralSystem {
           .digest("base64url")
       : "";
     const receivedAt = new Date();
+    const correlationId = randomUUID();
+    const alone = () =>
+      this.handleAlone(session, action, handler, {
+        messageId,
+        params,
+        contentHash,
+        receivedAt,
+        correlationId,
+      });
+    if (!isBatched(action, params)) return alone();
+    return this.batched.submit({
+      version: session.version,
+      action,
+      charger: session.charger,
+      messageId,
+      contentHash,
+      params,
+      receivedAt,
+      correlationId,
+      connection: session.connection,
+      alone,
+    });
+  }
+
+  /** A call through its handler, in its own transaction, once per message (a replay gets the stored answer). */
+  private async handleAlone(
+    session: Session,
+    action: string,
+    handler: ActionHandler,
+    call: {
+      messageId: string;
+      params: unknown;
+      contentHash: string;
+      receivedAt: Date;
+      correlationId: string;
+    },
+  ): Promise<unknown> {
+    const { db, config } = this.opts;
+    const chargePointId = session.charger.chargePointId;
+    const { messageId, params, contentHash, receivedAt, correlationId } = call;
+    const dedup = !NOT_DEDUPLICATED.has(action);
     const result = await db
       .$transaction(async (tx) => {
         if (dedup) {
@@ -437,7 +572,7 @@ export class CentralSystem {
           connection: session.connection,
           messageId,
           receivedAt,
-          correlationId: randomUUID(),
+          correlationId,
         };
         const response = await handler(ctx, params);
         if (dedup) {
@@ -450,7 +585,7 @@ export class CentralSystem {
       .catch((err: unknown) => {
         throw this.callError(err, session, action);
       });
-    this.opts.published();
+    this.publish();
     return result;
   }
 

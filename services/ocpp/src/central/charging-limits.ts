@@ -29,25 +29,49 @@ export async function recordLimit(
   }
 }
 
+/** A charging_limit row as a reading needs it. */
+export interface LimitRow {
+  connectorId: number;
+  limitW: number;
+  validFrom: Date;
+  validTo: Date | null;
+}
+
 /**
- * The power limit in force on a connector at a time (a reading's time, so a meter value queued while
- * offline gets the limit of its moment): the lower of the connector's own and the whole charge point's
- * (connector 0) limits in force then; null when none was.
+ * The charging_limit rows of a connector and of connector 0 (the whole charge point) in force at some time
+ * of [from, to] (the readings of one call), for limitAt.
  */
-export async function limitInForce(
+export function limitsInForce(
   tx: Tx,
   chargePointId: string,
   connectorId: number,
-  at: Date,
-): Promise<number | null> {
-  const rows = await tx.chargingLimit.findMany({
+  from: Date,
+  to: Date,
+): Promise<LimitRow[]> {
+  return tx.chargingLimit.findMany({
     where: {
       chargePointId,
       connectorId: { in: [connectorId, 0] },
-      validFrom: { lte: at },
-      OR: [{ validTo: null }, { validTo: { gt: at } }],
+      validFrom: { lte: to },
+      OR: [{ validTo: null }, { validTo: { gt: from } }],
     },
-    select: { limitW: true },
+    select: { connectorId: true, limitW: true, validFrom: true, validTo: true },
   });
-  return rows.length > 0 ? Math.min(...rows.map((r) => r.limitW)) : null;
+}
+
+/**
+ * The power limit in force on a connector at a time (a reading's time, so a meter value queued while
+ * offline gets the limit of its moment): the lower of the connector's own and the whole charge point's
+ * (connector 0) limits in force then; null when none was. Pure: the rows come from limitsInForce or the
+ * batched MeterValues' query.
+ */
+export function limitAt(rows: readonly LimitRow[], connectorId: number, at: Date): number | null {
+  const t = at.getTime();
+  const inForce = rows.filter(
+    (r) =>
+      (r.connectorId === connectorId || r.connectorId === 0) &&
+      r.validFrom.getTime() <= t &&
+      (r.validTo === null || r.validTo.getTime() > t),
+  );
+  return inForce.length > 0 ? Math.min(...inForce.map((r) => r.limitW)) : null;
 }

@@ -26,17 +26,15 @@ export function startInstanceLoop(opts: {
     });
     const held = central.heldIds();
     if (held.length > 0) {
-      const rows = await db.chargerSession.findMany({
-        where: { chargePointId: { in: held } },
-        select: { chargePointId: true, instanceId: true, sessionId: true },
-      });
-      const byId = new Map(rows.map((r) => [r.chargePointId, r]));
-      for (const id of held) {
-        const row = byId.get(id);
-        if (row && (row.instanceId !== instanceId || row.sessionId !== central.sessionIdOf(id))) {
-          await central.dropSuperseded(id, row.sessionId);
-        }
-      }
+      // one query on the pool returning only the sockets that were superseded (an instance holding
+      // 10,000 chargers would otherwise read, and have Prisma build, 10,000 rows every few seconds)
+      const { rows } = await db.pool.query<{ id: string; session: string }>(
+        `SELECT s.charge_point_id AS id, s.session_id::text AS session
+           FROM charger_session s JOIN unnest($1::text[], $2::uuid[]) AS h(id, session) ON s.charge_point_id = h.id
+          WHERE s.instance_id <> $3 OR s.session_id <> h.session`,
+        [held, held.map((id) => central.sessionIdOf(id)), instanceId],
+      );
+      for (const row of rows) await central.dropSuperseded(row.id, row.session);
     }
     await opts.commands.sweepTimeouts();
   };

@@ -1,0 +1,204 @@
+import { topics } from "@energy/contracts";
+import { waitFor } from "@energy/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import {
+  basic,
+  boot16,
+  boot201,
+  collectTopics,
+  type Ocpp,
+  PASSWORD,
+  seedCharger,
+  startOcpp,
+} from "./helpers.ts";
+
+/**
+ * Chargers sending at the same moment: their boots, heartbeats and meter values are written together
+ * (src/central/group-commit.ts, batched-calls.ts), and each must still be answered, stored and published
+ * as its own; a replay in a burst is applied once; one bad value in a burst fails only its own call.
+ */
+let ocpp: Ocpp;
+let events: Awaited<ReturnType<typeof collectTopics>>;
+const V16 = Array.from({ length: 12 }, (_, i) => `dev-gc-16-${i}`);
+const V201 = Array.from({ length: 4 }, (_, i) => `dev-gc-201-${i}`);
+
+beforeAll(async () => {
+  ocpp = await startOcpp();
+  events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [topics.ocppCharger]);
+  for (const id of [...V16, ...V201]) await seedCharger(ocpp.db, { chargePointId: id, connectors: 2 });
+});
+afterAll(async () => {
+  await events?.close();
+  await ocpp?.close();
+});
+
+/** A charger on a bare websocket: frames with the message ids the test chooses. */
+async function charger(id: string, protocol: "ocpp1.6" | "ocpp2.0.1") {
+  const ws = new WebSocket(`${ocpp.endpoint}/${id}`, [protocol], {
+    headers: { authorization: basic(id, PASSWORD) },
+  });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  const answers: unknown[][] = [];
+  ws.on("message", (data) => answers.push(JSON.parse(data.toString())));
+  let n = 0;
+  return {
+    ws,
+    call(action: string, params: unknown, messageId = `${id}-${++n}`): Promise<unknown[]> {
+      ws.send(JSON.stringify([2, messageId, action, params]));
+      return waitFor(`the answer to ${messageId}`, () => answers.find((a) => a[1] === messageId));
+    },
+  };
+}
+
+const meterValue16 = (wh: number, w: number) => ({
+  connectorId: 1,
+  meterValue: [
+    {
+      timestamp: new Date().toISOString(),
+      sampledValue: [
+        { value: String(wh), measurand: "Energy.Active.Import.Register", unit: "Wh" },
+        { value: String(w), measurand: "Power.Active.Import", unit: "W" },
+      ],
+    },
+  ],
+});
+const meterValue201 = (wh: number, w: number) => ({
+  evseId: 2,
+  meterValue: [
+    {
+      timestamp: new Date().toISOString(),
+      sampledValue: [
+        { value: wh, measurand: "Energy.Active.Import.Register", unitOfMeasure: { unit: "Wh" } },
+        { value: w, measurand: "Power.Active.Import", unitOfMeasure: { unit: "W" } },
+      ],
+    },
+  ],
+});
+
+describe("calls from many chargers at the same moment", () => {
+  it("each boot, heartbeat and meter value is answered, stored and published as its own", async () => {
+    const cps = await Promise.all([
+      ...V16.map((id) => charger(id, "ocpp1.6")),
+      ...V201.map((id) => charger(id, "ocpp2.0.1")),
+    ]);
+    const ids = [...V16, ...V201];
+    const before = ocpp.central.groupCommits().calls;
+    const boots = await Promise.all(
+      cps.map((cp, i) => cp.call("BootNotification", i < V16.length ? boot16 : boot201)),
+    );
+    for (const answer of boots) expect(answer[2]).toMatchObject({ status: "Accepted", interval: 60 });
+
+    const [beats, meters] = await Promise.all([
+      Promise.all(cps.map((cp) => cp.call("Heartbeat", {}))),
+      Promise.all(
+        cps.map((cp, i) =>
+          cp.call(
+            "MeterValues",
+            i < V16.length ? meterValue16(5_000 + i, 100 * i) : meterValue201(5_000 + i, 100 * i),
+          ),
+        ),
+      ),
+    ]);
+    for (const answer of beats)
+      expect(Date.parse((answer[2] as { currentTime: string }).currentTime)).toBeGreaterThan(0);
+    for (const answer of meters) expect(answer).toEqual([3, answer[1], {}]);
+
+    // stored per charger
+    const points = await ocpp.db.chargePoint.findMany({ where: { serialNumber: { in: ids } } });
+    expect(points).toHaveLength(ids.length);
+    for (const p of points) {
+      expect(p).toMatchObject({ bootStatus: "Accepted", vendor: "TestVendor" });
+      expect(p.lastHeartbeat).not.toBeNull();
+    }
+    for (const [i, id] of ids.entries()) {
+      const connectorId = i < V16.length ? 1 : 2;
+      const connector = await ocpp.db.connector.findUniqueOrThrow({
+        where: { chargePointId_connectorId: { chargePointId: id, connectorId } },
+      });
+      expect(connector.energyRegisterWh).toBe(5_000 + i);
+    }
+    // published per charger: booted, and a reading on the connector's own DER with its own values
+    for (const [i, id] of ids.entries()) {
+      await events.waitFor(`${id} booted`, (m) => m.key === id && m.type === "charger.booted");
+      const connectorId = i < V16.length ? 1 : 2;
+      const [reading] = await events.waitFor(
+        `${id}'s reading`,
+        (m) =>
+          m.key === id && m.type === "reading.measured" && m.payload.reading.total_charge_Wh === 5_000 + i,
+      );
+      expect(reading!.payload).toMatchObject({
+        chargePointId: id,
+        connectorId,
+        derId: `der-${id}-${connectorId}`,
+        reading: { W: 100 * i, connector_status: "unknown", session_id: null },
+      });
+    }
+    // written together, not call by call, and no batch had to be split up
+    const after = ocpp.central.groupCommits().calls;
+    const calls = after.items - before.items;
+    expect(calls).toBe(ids.length * 3);
+    expect(after.batches - before.batches).toBeLessThan(calls);
+    expect(after.failed).toBe(before.failed);
+    for (const cp of cps) cp.ws.close();
+  });
+
+  it("a replay in a burst is applied once and answered the same; a bad value fails only its own call", async () => {
+    const cps = await Promise.all(V16.slice(0, 6).map((id) => charger(id, "ocpp1.6")));
+    await Promise.all(cps.map((cp) => cp.call("BootNotification", boot16)));
+    const replayed = meterValue16(9_100, 1_000);
+    const bad = {
+      connectorId: 1,
+      meterValue: [
+        {
+          timestamp: new Date().toISOString(),
+          sampledValue: [{ value: "1e308", measurand: "Power.Active.Import", unit: "W" }],
+        },
+      ],
+    };
+    const answers = await Promise.all([
+      cps[0]!.call("MeterValues", replayed, "replayed-1"),
+      cps[1]!.call("MeterValues", bad, "bad-1"),
+      ...cps.slice(2).map((cp, k) => cp.call("MeterValues", meterValue16(9_200 + k, 2_000 + k))),
+    ]);
+    const again = await cps[0]!.call("MeterValues", replayed, "replayed-1");
+    expect(again[2]).toEqual(answers[0]![2]);
+    expect(answers[0]).toEqual([3, "replayed-1", {}]);
+    expect(answers[1]!.slice(0, 3)).toEqual([4, "bad-1", "PropertyConstraintViolation"]);
+    for (const answer of answers.slice(2)) expect(answer[0]).toBe(3);
+
+    // the replay gave one reading, the bad value none, the others theirs
+    for (const [k, cp] of cps.slice(2).entries()) {
+      const id = V16[k + 2]!;
+      await events.waitFor(
+        `${id}'s reading`,
+        (m) => m.key === id && m.payload.reading?.total_charge_Wh === 9_200 + k,
+      );
+      cp.ws.close();
+    }
+    await events.waitFor(
+      "the replayed reading",
+      (m) => m.key === V16[0] && m.payload.reading?.total_charge_Wh === 9_100,
+    );
+    const replayedReadings = () =>
+      events.messages.filter((m) => m.key === V16[0] && m.payload.reading?.total_charge_Wh === 9_100);
+    // the relay has published everything stored before the last reading: a second one would be there too
+    await waitFor("the outbox to be published", async () => {
+      const [{ pending }] = await ocpp.db.$queryRawUnsafe<[{ pending: bigint }]>(
+        "SELECT count(*) AS pending FROM outbox WHERE sent_at IS NULL",
+      );
+      return pending === 0n;
+    });
+    expect(replayedReadings()).toHaveLength(1);
+    expect(
+      events.messages.filter(
+        (m) => m.key === V16[1] && m.type === "reading.measured" && m.payload.reading.W > 1e300,
+      ),
+    ).toEqual([]);
+    cps[0]!.ws.close();
+    cps[1]!.ws.close();
+  });
+});
