@@ -208,6 +208,12 @@ const post = async (body: string, retried = false): Promise<{ stored: number; re
   return answer;
 };
 
+// CPU of the database's backends serving the bench database (the service's pool and this script's).
+const backends = async () =>
+  (
+    await db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [database])
+  ).rows.map((r) => r.pid);
+const dbCpu0 = new Map((await backends()).map((pid) => [pid, cpuSeconds(pid)]));
 const cpu0 = cpuSeconds(child.pid!);
 const started = performance.now();
 let next = 0;
@@ -234,6 +240,8 @@ while (published < stored) {
 }
 const endToEndMs = performance.now() - started;
 const serviceCpu = cpuSeconds(child.pid!) - cpu0;
+let databaseCpu = 0;
+for (const pid of await backends()) databaseCpu += cpuSeconds(pid) - (dbCpu0.get(pid) ?? 0);
 latencies.sort((a, b) => a - b);
 console.log(
   `  stored ${fmt(stored)}, refused ${fmt(refused)}; all answered in ${(answeredMs / 1000).toFixed(1)} s ` +
@@ -243,7 +251,7 @@ console.log(
 console.log(
   `  published ${fmt(published)} reads in ${fmt(messages)} messages (largest ${fmt(maxMessageBytes)} bytes); ` +
     `end to end ${(endToEndMs / 1000).toFixed(1)} s = ${fmt(stored / (endToEndMs / 1000))} reads/s ` +
-    `(goal: under 30 s); service CPU ${serviceCpu.toFixed(1)} s`,
+    `(goal: under 30 s); service CPU ${serviceCpu.toFixed(1)} s, database CPU ${databaseCpu.toFixed(1)} s`,
 );
 
 // Baseline: the same rows with COPY into a table of the same shape.

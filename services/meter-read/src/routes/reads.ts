@@ -1,6 +1,8 @@
 import { ID_MAX_LENGTH, IdSchema, ReadTypeSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
+import { query } from "../db.ts";
+import { isoOf } from "../domain/iso.ts";
 import { parseTimestamp } from "../domain/timestamps.ts";
 import { ENERGY_UNITS, type EnergyUnit } from "../domain/units.ts";
 import { isTimeZone, TIME_ZONE_MAX_LENGTH } from "../domain/zoned.ts";
@@ -179,14 +181,14 @@ export function readRoutes(
           if ("id" in ref) ids.add(ref.id);
           else externalIds.add(ref.ext);
         }
-        const devices = await db.device.findMany({
-          where: {
-            orgId,
-            deletedAt: null,
-            OR: [{ id: { in: [...ids] } }, { externalId: { in: [...externalIds] } }],
-          },
-          select: { id: true, externalId: true },
-        });
+        const devices = await query<Array<{ id: string; externalId: string | null }>>(
+          db,
+          `SELECT id, external_id AS "externalId" FROM device
+            WHERE org_id = $1 AND deleted_at IS NULL AND (id = ANY($2::text[]) OR external_id = ANY($3::text[]))`,
+          orgId,
+          [...ids],
+          [...externalIds],
+        );
         const byId = new Map(devices.map((d) => [d.id, d.id]));
         const byExt = new Map(devices.filter((d) => d.externalId !== null).map((d) => [d.externalId!, d.id]));
         for (const id of ids) if (!byId.has(id)) throw notFound(`device ${id}`);
@@ -234,7 +236,7 @@ export function readRoutes(
             status: o.status,
             duplicate: o.duplicate,
             readId: o.readId,
-            endtimestamp: new Date(reads[o.index]!.endMs).toISOString(),
+            endtimestamp: isoOf(reads[o.index]!.endMs),
             value: body.reads[o.index]!.value,
             energyWh: o.energyWh,
             warnings: o.warnings,
