@@ -1,6 +1,6 @@
 /**
- * meter-read benchmarks, with the service as a child process (`node --import tsx src/server.ts`, as in
- * production) on a database and topics of its own, the broker and database on this machine:
+ * meter-read benchmarks, with the service as a child process (`node --max-semi-space-size=32 --import tsx
+ * src/server.ts`, as `pnpm start` runs it) on a database and topics of its own, the broker and database on this machine:
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 node --import tsx bench/throughput.ts [--devices 1000] [--reads 1000000]
  *       [--batch 10000] [--concurrency 2] [--queries 200] [--keep-database]   (CPU_PROF_DIR=dir profiles the service)
@@ -121,23 +121,30 @@ await db.query(
 // ---- the service --------------------------------------------------------------------------------------
 
 const port = await freePort();
+const SERVICE_NODE_FLAGS = ["--max-semi-space-size=32"];
 // CPU_PROF_DIR=dir: the service writes a V8 CPU profile there when it stops.
 const profile = process.env.CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.CPU_PROF_DIR] : [];
-const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", "src/server.ts"], {
-  cwd: serviceDir,
-  env: {
-    PATH: process.env.PATH ?? "",
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    DATABASE_URL: url,
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC_PREFIX: topicPrefix,
-    JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+// As `pnpm start` runs it: a 32 MB young generation (V8's default 16 MB collected ~3× as often under 10,000
+// reads per request, a sixth of the service's CPU).
+const child: ChildProcess = spawn(
+  process.execPath,
+  [...profile, ...SERVICE_NODE_FLAGS, "--import", "tsx", "src/server.ts"],
+  {
+    cwd: serviceDir,
+    env: {
+      PATH: process.env.PATH ?? "",
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DATABASE_URL: url,
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC_PREFIX: topicPrefix,
+      JWT_PUBLIC_KEY: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    },
+    stdio: ["ignore", "inherit", "inherit"],
   },
-  stdio: ["ignore", "inherit", "inherit"],
-});
+);
 const base = `http://127.0.0.1:${port}`;
 for (const deadline = Date.now() + 120_000; ; ) {
   if (Date.now() > deadline) throw new Error("the service was not ready within 120 s");
