@@ -14,7 +14,7 @@ import {
 } from "../domain/read-rules.ts";
 import type { EnergyUnit } from "../domain/units.ts";
 import { startOfDate } from "../domain/zoned.ts";
-import { pgArray, pgTimestamps } from "./pg-array.ts";
+import { pgArray, pgPlainArray, pgTimestamps } from "./pg-array.ts";
 
 /**
  * Counted reads per meter-read.read.v1 message, the contract's most: ~380 KB of JSON, so two fit in one
@@ -315,8 +315,34 @@ async function checkDeviceBatch(
 /** The new reads of every device of the request, in one statement (array literals: see pg-array.ts). */
 async function insertReads(tx: SqlTx, rows: Writes["fresh"], recordedAt: string) {
   if (rows.length === 0) return;
-  const column = <V extends string | number | boolean | null>(pick: (row: Writes["fresh"][number]) => V) =>
-    pgArray(rows.map(pick));
+  const n = rows.length;
+  const deviceIds = new Array<string>(n);
+  const orgIds = new Array<string>(n);
+  const ends = new Array<number>(n);
+  const readIds = new Array<string>(n);
+  const types = new Array<string>(n);
+  const sources = new Array<string>(n);
+  const starts = new Array<number | null>(n);
+  const values = new Array<number>(n);
+  const energies = new Array<number | null>(n);
+  const eligible = new Array<boolean>(n);
+  const flags = new Array<string>(n);
+  const hashes = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const { deviceId, orgId, read } = rows[i]!;
+    deviceIds[i] = deviceId;
+    orgIds[i] = orgId;
+    ends[i] = read.endMs;
+    readIds[i] = read.readId;
+    types[i] = read.readType;
+    sources[i] = read.source;
+    starts[i] = read.startMs;
+    values[i] = read.valueWh;
+    energies[i] = read.energyWh;
+    eligible[i] = read.eligible;
+    flags[i] = read.flags.join(",");
+    hashes[i] = read.contentHash;
+  }
   await tx.$executeRawUnsafe(
     `INSERT INTO meter_read (device_id, end_at, version, read_id, org_id, read_type, source, start_at, value_wh,
                              energy_wh, eligible, flags, content_hash, recorded_at)
@@ -327,18 +353,19 @@ async function insertReads(tx: SqlTx, rows: Writes["fresh"], recordedAt: string)
          AS r(device_id, org_id, end_at, read_id, read_type, source, start_at, value_wh, energy_wh, eligible, flags,
               content_hash)`,
     recordedAt,
-    column((r) => r.deviceId),
-    column((r) => r.orgId),
-    pgTimestamps(rows.map((r) => r.read.endMs)),
-    column((r) => r.read.readId),
-    column((r) => r.read.readType),
-    column((r) => r.read.source),
-    pgTimestamps(rows.map((r) => r.read.startMs)),
-    column((r) => r.read.valueWh),
-    column((r) => r.read.energyWh),
-    column((r) => r.read.eligible),
-    column((r) => r.read.flags.join(",")),
-    column((r) => r.read.contentHash),
+    pgArray(deviceIds),
+    pgArray(orgIds),
+    pgTimestamps(ends),
+    // read ids (mrd-<uuid>), types, sources and hex hashes are the service's own: nothing to quote
+    pgPlainArray(readIds),
+    pgPlainArray(types),
+    pgPlainArray(sources),
+    pgTimestamps(starts),
+    pgPlainArray(values),
+    pgPlainArray(energies),
+    pgPlainArray(eligible),
+    pgArray(flags),
+    pgPlainArray(hashes),
   );
 }
 
@@ -354,8 +381,8 @@ async function addToDays(tx: SqlTx, days: Writes["days"]) {
        SET energy_wh = meter_read_day.energy_wh + excluded.energy_wh, reads = meter_read_day.reads + excluded.reads`,
     pgArray(days.deviceIds),
     pgTimestamps(days.starts),
-    pgArray(days.energies),
-    pgArray(days.reads),
+    pgPlainArray(days.energies),
+    pgPlainArray(days.reads),
   );
 }
 

@@ -62,7 +62,7 @@ type Body = z.infer<ReturnType<typeof readsBody>>;
 type Ref = { id: string } | { ext: string };
 
 /** Which device a read names (its own deviceId/externalId, else the batch's). */
-function refOf(body: Body, read: Body["reads"][number]): Ref | null {
+function refOf(body: Body, read: Pick<Body["reads"][number], "deviceId" | "externalId">): Ref | null {
   if (read.deviceId !== undefined) return { id: read.deviceId };
   if (read.externalId !== undefined) return { ext: read.externalId };
   if (body.deviceId !== undefined) return { id: body.deviceId };
@@ -85,9 +85,12 @@ function parseReads(body: Body): ParsedRead[] {
   const issue = (i: number, field: string, message: string) =>
     issues.push({ code: "custom", path: ["body", "reads", i, field], message, input: undefined });
   const tz = body.timezone;
-  const seen = new Map<string, Set<number>>();
+  // The ends seen per device reference; the batch's own reference (most reads name none) made once.
+  const seenById = new Map<string, Set<number>>();
+  const seenByExt = new Map<string, Set<number>>();
+  const batchRef = refOf(body, {});
   const parsed = body.reads.map((read, i): ParsedRead => {
-    const ref = refOf(body, read);
+    const ref = read.deviceId === undefined && read.externalId === undefined ? batchRef : refOf(body, read);
     if (ref === null) issue(i, "deviceId", "name the device (deviceId or externalId)");
     let startMs: number | null = null;
     if (read.starttimestamp !== undefined) {
@@ -100,9 +103,12 @@ function parseReads(body: Body): ParsedRead[] {
     const end = parseTimestamp(read.endtimestamp, tz);
     if (!end.ok) issue(i, "endtimestamp", end.message);
     else if (ref !== null) {
-      const key = "id" in ref ? `id:${ref.id}` : `ext:${ref.ext}`;
-      const ends = seen.get(key) ?? new Set<number>();
-      seen.set(key, ends);
+      const [seen, key] = "id" in ref ? [seenById, ref.id] : [seenByExt, ref.ext];
+      let ends = seen.get(key);
+      if (ends === undefined) {
+        ends = new Set<number>();
+        seen.set(key, ends);
+      }
       if (ends.has(end.ms))
         issue(i, "endtimestamp", `${read.endtimestamp} appears twice for the same device in this batch`);
       ends.add(end.ms);
