@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { type CountedRead, type ReadSource, type ReadType, topics } from "@energy/contracts";
-import { enqueueEvents, event, type OutgoingEvent } from "@energy/kafka";
+import { enqueueEvents, event, maxMessageBytes, type OutgoingEvent } from "@energy/kafka";
 import { conflict } from "@energy/service-kit";
 import { type Db, type SqlTx, sqlTransaction } from "../db.ts";
 import { isoOf } from "../domain/iso.ts";
@@ -17,10 +17,13 @@ import { startOfDate } from "../domain/zoned.ts";
 import { pgArray, pgPlainArray, pgTimestamps } from "./pg-array.ts";
 
 /**
- * Counted reads per meter-read.read.v1 message, the contract's most: ~380 KB of JSON, so two fit in one
- * Kafka request under the broker's 1 MB; 1,000,000 reads are 1,000 messages, not a million.
+ * Counted reads per meter-read.read.v1 message: the contract's most (1,000, ~350 KB of JSON, so two fit in
+ * one Kafka request under the broker's 1 MB and 1,000,000 reads are 1,000 messages, not a million), or
+ * fewer when KAFKA_MAX_MESSAGE_BYTES is set lower (a read is ~350 bytes: room for twice that each).
  */
-export const READS_PER_MESSAGE = 1000;
+export const MAX_READS_PER_MESSAGE = 1000;
+export const readsPerMessage = () =>
+  Math.max(1, Math.min(MAX_READS_PER_MESSAGE, Math.floor(maxMessageBytes() / 700)));
 /**
  * Outbox rows per relay transaction (~3 MB); the relay sends them in chunks under the broker's message size
  * limit (two such messages per send).
@@ -159,7 +162,7 @@ interface Writes {
  * Checks and stores the batches of one request in one transaction: every device locked and loaded at
  * once, each device's stored reads loaded once, the rules applied (domain/read-rules.ts), then the new
  * reads, the day rollup, the refused reads, the devices and the outbox written with one statement each,
- * the counted reads in messages of READS_PER_MESSAGE.
+ * the counted reads in messages of readsPerMessage().
  */
 export async function storeBatches(
   db: Db,
@@ -502,7 +505,7 @@ export function countedRead(read: NewRead, recordedAt: string): CountedRead {
 }
 
 /**
- * Counted reads (not starting points) go out in messages of READS_PER_MESSAGE, in order of end, written to
+ * Counted reads (not starting points) go out in messages of readsPerMessage(), in order of end, written to
  * the outbox with the rest of the request in one statement. The payloads are typed by the topic's schemas (event()) and built here from
  * the contract's own types (countedRead) out of values the rules checked, so they are not parsed by the
  * contract a second time (enqueueEvents' trustedPayload): doing so for 10,000 reads per request cost as much
@@ -521,13 +524,14 @@ function events(
     causationId: opts.causationId ?? null,
   };
   const events: OutgoingEvent[] = [];
+  const perMessage = readsPerMessage();
   const counted = fresh.filter((r) => r.energyWh !== null && r.startMs !== null);
-  for (let i = 0; i < counted.length; i += READS_PER_MESSAGE) {
-    const reads = counted.slice(i, i + READS_PER_MESSAGE).map((r) => countedRead(r, recordedAt));
+  for (let i = 0; i < counted.length; i += perMessage) {
+    const reads = counted.slice(i, i + perMessage).map((r) => countedRead(r, recordedAt));
     events.push(event(topics.meterReadRead, "reads.recorded", { deviceId, orgId, reads }, options));
   }
-  for (let i = 0; i < corrections.length; i += READS_PER_MESSAGE) {
-    const reads = corrections.slice(i, i + READS_PER_MESSAGE).map((r) => ({
+  for (let i = 0; i < corrections.length; i += perMessage) {
+    const reads = corrections.slice(i, i + perMessage).map((r) => ({
       ...countedRead(r, recordedAt),
       version: r.version,
       previousEnergyWh: r.previous!.energyWh ?? 0,
