@@ -47,7 +47,7 @@ export function encodedBytes(key: string, value: string, headers: Record<string,
 }
 
 /** The size of a prepared event as it will be published (`json`: its payload already serialized). */
-export function preparedMessageBytes(m: PreparedMessage, json = JSON.stringify(m.payload)): number {
+export function preparedMessageBytes(m: PreparedMessage, json = m.json ?? JSON.stringify(m.payload)): number {
   return encodedBytes(m.key, json, envelopeToHeaders(m.envelope));
 }
 

@@ -58,6 +58,8 @@ export interface PreparedMessage {
   envelope: Envelope;
   /** the payload as the contract parsed it */
   payload: unknown;
+  /** the payload already serialized as JSON (the outbox relay's rows): sent as it is, not encoded again */
+  json?: string;
 }
 
 /**
@@ -182,7 +184,7 @@ export class EventProducer {
       const topic = this.topicName(m.topic);
       const list = byTopic.get(topic) ?? [];
       byTopic.set(topic, list);
-      const value = JSON.stringify(m.payload);
+      const value = m.json ?? JSON.stringify(m.payload);
       const headers = envelopeToHeaders(m.envelope);
       checkFits(m, value, headers);
       list.push({ key: m.key, value, headers });

@@ -1,8 +1,9 @@
 import { MemberRoleSchema } from "@energy/contracts";
 import { type BaseContext, createApp, createOrgGuard } from "@energy/service-kit";
 import type { Config } from "./config.ts";
-import type { Db } from "./db.ts";
+import { type Db, query } from "./db.ts";
 import { readQueryRoutes } from "./routes/read-queries.ts";
+import { readSourceRoutes } from "./routes/read-source.ts";
 import { readRoutes } from "./routes/reads.ts";
 import { refusedReadRoutes } from "./routes/refused-reads.ts";
 
@@ -21,8 +22,14 @@ export async function buildApp(ctx: BaseContext<Config, Db>) {
     bodyLimit: config.BODY_MAX_BYTES,
     readiness: ctx.readiness,
   });
+  // Plain pg (as every request asks): a Prisma query costs more CPU than answering a small GET.
   const requireOrgRole = createOrgGuard(async (identityId, orgId) => {
-    const membership = await db.membership.findUnique({ where: { orgId_identityId: { orgId, identityId } } });
+    const [membership] = await query<Array<{ role: string }>>(
+      db,
+      "SELECT role FROM membership WHERE org_id = $1 AND identity_id = $2",
+      orgId,
+      identityId,
+    );
     return membership ? MemberRoleSchema.parse(membership.role) : null;
   });
   const routeDeps = { db, requireOrgRole };
@@ -36,5 +43,6 @@ export async function buildApp(ctx: BaseContext<Config, Db>) {
   );
   await app.register(readQueryRoutes(routeDeps));
   await app.register(refusedReadRoutes(routeDeps));
+  await app.register(readSourceRoutes(routeDeps));
   return Object.assign(app, { requireOrgRole });
 }

@@ -263,6 +263,37 @@ describe("history reads", () => {
     input.device.source = "telemetry";
     expect(codes(input)).toEqual([["refused", "source_mismatch"]]);
   });
+
+  it("after a switch, takes each source's reads for its own periods only", () => {
+    const input = batch({
+      reads: [
+        read(0, "2026-05-31T23:00:00Z", "2026-06-01T00:00:00Z", 1),
+        read(1, "2026-06-01T00:00:00Z", "2026-06-01T01:00:00Z", 1),
+        read(2, "2026-05-31T23:30:00Z", "2026-06-01T00:30:00Z", 1),
+      ],
+    });
+    input.device.source = "api";
+    input.device.sourceSwitches = [{ fromMs: at("2026-06-01T00:00:00Z"), source: "telemetry" }];
+    expect(codes(input)).toEqual([
+      ["stored"],
+      ["refused", "source_mismatch"],
+      ["refused", "source_mismatch"],
+    ]);
+  });
+
+  it("refuses a delta entry whose period (from the previous entry) runs past a switch", () => {
+    const previous = stored({ readType: "delta", endMs: at("2026-05-31T00:00:00Z"), valueWh: 0 });
+    const input = batch({
+      type: "delta",
+      reads: [read(0, null, "2026-06-02T00:00:00Z", 10)],
+      existing: [previous],
+      lastCumulative: previous,
+    });
+    input.device.source = "api";
+    input.device.cumulativeType = "delta";
+    input.device.sourceSwitches = [{ fromMs: at("2026-06-01T00:00:00Z"), source: "telemetry" }];
+    expect(codes(input)).toEqual([["refused", "source_mismatch"]]);
+  });
 });
 
 describe("delta reads", () => {

@@ -133,4 +133,46 @@ describe("reads from ingestion intervals", () => {
     expect(JSON.stringify(refused.reasons)).toContain("source_mismatch");
     expect(await readOf("dev-api")).toBeNull();
   });
+
+  it("counts the intervals of a device switched to telemetry from the switch on, and refuses its API reads", async () => {
+    const root = mr.auth("root", "root");
+    const url = "/organizations/org-t/devices/dev-api/read-source";
+    const put = await mr.app.inject({
+      method: "PUT",
+      url,
+      headers: root,
+      payload: { source: "telemetry", from: START },
+    });
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toMatchObject({
+      initialSource: "api",
+      switches: [{ source: "telemetry", from: START }],
+    });
+
+    await ingestion.publish(
+      topics.ingestionInterval,
+      "interval.computed",
+      interval("der-x", "dev-api", "solar", 120),
+    );
+    const read = await waitFor("the telemetry read after the switch", () => readOf("dev-api"));
+    expect(read).toMatchObject({ source: "telemetry", energyWh: 120n });
+
+    const api = await mr.app.inject({
+      method: "POST",
+      url: "/organizations/org-t/reads",
+      headers: root,
+      payload: {
+        type: "history",
+        unit: "Wh",
+        deviceId: "dev-api",
+        reads: [
+          { starttimestamp: "2026-11-20T11:00:00Z", endtimestamp: "2026-11-20T12:00:00Z", value: 10 },
+          { starttimestamp: "2026-11-19T01:00:00Z", endtimestamp: "2026-11-19T02:00:00Z", value: 10 },
+        ],
+      },
+    });
+    // After the switch the API's reads are refused; before it the API is still the device's source.
+    expect(api.json().results.map((r: { status: string }) => r.status)).toEqual(["refused", "stored"]);
+    expect(api.json().results[0].reasons[0]).toMatchObject({ code: "source_mismatch", field: "source" });
+  });
 });

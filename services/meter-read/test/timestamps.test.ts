@@ -50,3 +50,28 @@ describe("zones", () => {
     expect(new Date(startOfDate(date, tz)).toISOString()).toBe(iso);
   });
 });
+
+describe("parseTimestamp agrees with Date for the UTC forms it reads digit by digit", () => {
+  it.each([
+    "2020-01-01T00:00:00Z",
+    "2020-01-01T00:00:00.000Z",
+    "2024-02-29T23:59:59.999Z",
+    "1999-12-31T12:34:56Z",
+    "2026-11-30T07:05:09.042Z",
+  ])("%s", (text) => {
+    expect(parseTimestamp(text, undefined)).toEqual({ ok: true, ms: Date.parse(text) });
+  });
+
+  it.each([
+    "2023-02-29T00:00:00Z",
+    "2100-02-29T00:00:00Z",
+    "2020-04-31T00:00:00.000Z",
+    "2020-13-01T00:00:00Z",
+    "2020-01-01T23:60:00Z",
+    "2020-01-01T00:00:60Z",
+    "2020-01-01T00:00:00,000Z",
+    "2020-01-0xT00:00:00Z",
+  ])("refuses %s", (text) => {
+    expect(parseTimestamp(text, undefined).ok).toBe(false);
+  });
+});

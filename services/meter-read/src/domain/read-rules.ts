@@ -1,6 +1,8 @@
 import { hash } from "node:crypto";
 import type { ReadFlag, ReadSource, ReadType } from "@energy/contracts";
+import { isoOf } from "./iso.ts";
 import { type DeviceCapacity, energyLimits, plausibility } from "./plausibility.ts";
+import { type SourceLog, sourceMismatch } from "./read-source.ts";
 import { type EnergyUnit, toWholeWh } from "./units.ts";
 
 /**
@@ -46,8 +48,10 @@ export interface DeviceFacts extends DeviceCapacity {
   onboardedMs: number | null;
   /** The cumulative type the device uses, once it has one (delta and aggregate never mix). */
   cumulativeType: "delta" | "aggregate" | null;
-  /** Where its reads come from, once it has one. */
+  /** Where its reads come from before its first switch, once it has one (its first stored read's). */
   source: ReadSource | null;
+  /** Its switches of source, in order (PUT …/read-source): each in force from fromMs to the next. */
+  sourceSwitches?: SourceLog["switches"];
 }
 
 /** A stored read (its current version). `startMs` and `energyWh` are null for a starting point. */
@@ -125,7 +129,7 @@ export function contentHash(
   deviceId: string,
   read: { startMs: number; endMs: number; energyWh: number; source: ReadSource },
 ): string {
-  const text = `${deviceId}|${new Date(read.startMs).toISOString()}|${new Date(read.endMs).toISOString()}|${read.energyWh}|${read.source}`;
+  const text = `${deviceId}|${isoOf(read.startMs)}|${isoOf(read.endMs)}|${read.energyWh}|${read.source}`;
   return hash("sha256", text, "hex");
 }
 
@@ -173,7 +177,18 @@ class Verdict {
   }
 }
 
-/** Value, future and unit rules every read type shares; returns the value in Wh when it is usable. */
+/** A read of the batch's source over [startMs, endMs) must be of the source in force then. */
+function sourceCheck(input: BatchInput, v: Verdict, field: string, startMs: number, endMs: number) {
+  const log = { initial: input.device.source, switches: input.device.sourceSwitches ?? [] };
+  const why = sourceMismatch(log, input.source, startMs, endMs);
+  if (why !== null) v.refuse("source_mismatch", field, `read ${v.index}: ${why}`);
+}
+
+/**
+ * Value, future and unit rules every read type shares; returns the value in Wh when it is usable. The
+ * source is checked here for history reads (their period is known); delta/aggregate reads once their
+ * period is (from the previous entry).
+ */
 function commonChecks(input: BatchInput, read: IncomingRead, v: Verdict): number | null {
   const converted = toWholeWh(read.value, input.unit);
   let valueWh: number | null = null;
@@ -183,13 +198,7 @@ function commonChecks(input: BatchInput, read: IncomingRead, v: Verdict): number
   if (read.endMs > input.nowMs + input.futureToleranceMs) {
     v.refuse("in_future", "endtimestamp", `read ${read.index}: ${iso(read.endMs)} is in the future`);
   }
-  if (input.device.source !== null && input.device.source !== input.source) {
-    v.refuse(
-      "source_mismatch",
-      "source",
-      `read ${read.index}: the device's reads come from ${input.device.source}, not ${input.source}`,
-    );
-  }
+  if (input.type === "history") sourceCheck(input, v, "source", read.startMs ?? read.endMs, read.endMs);
   return valueWh;
 }
 
@@ -451,6 +460,8 @@ function evaluateCumulative(input: BatchInput): BatchResult {
         `read ${read.index}: ${iso(read.endMs)} is before the device was commissioned (${iso(input.device.commissionedMs)})`,
       );
     }
+    // A starting point is the instant of its end; a counted entry's period starts at the previous entry.
+    sourceCheck(input, v, "source", previous?.endMs ?? read.endMs, read.endMs);
     if (v.refused || valueWh === null) {
       outcomes.push(v.outcome(null));
       continue;

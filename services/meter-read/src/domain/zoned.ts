@@ -33,8 +33,26 @@ export function isTimeZone(timeZone: string): boolean {
   }
 }
 
-/** The zone's offset from UTC at the instant `utcMs`, in ms (Stockholm in summer: +7,200,000). */
+const offsets = new Map<string, number>();
+const MAX_OFFSETS = 50_000;
+
+/**
+ * The zone's offset from UTC at the instant `utcMs`, in ms (Stockholm in summer: +7,200,000). Remembered
+ * per zone and instant: the period boundaries of energy queries are the same instants request after
+ * request, and Intl's formatToParts is the slow part of answering them.
+ */
 export function offsetMs(timeZone: string, utcMs: number): number {
+  const key = `${timeZone}|${utcMs}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    offset = computeOffsetMs(timeZone, utcMs);
+    if (offsets.size >= MAX_OFFSETS) offsets.clear();
+    offsets.set(key, offset);
+  }
+  return offset;
+}
+
+function computeOffsetMs(timeZone: string, utcMs: number): number {
   const parts = Object.fromEntries(
     formatter(timeZone)
       .formatToParts(new Date(utcMs))

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { type CountedRead, type ReadSource, type ReadType, topics } from "@energy/contracts";
-import { enqueueEvents, event, type OutgoingEvent } from "@energy/kafka";
+import { enqueueEvents, event, maxMessageBytes, type OutgoingEvent } from "@energy/kafka";
 import { conflict } from "@energy/service-kit";
 import { type Db, type SqlTx, sqlTransaction } from "../db.ts";
+import { isoOf } from "../domain/iso.ts";
 import type { CapacityEntry } from "../domain/plausibility.ts";
 import {
   type BatchResult,
@@ -13,14 +14,21 @@ import {
 } from "../domain/read-rules.ts";
 import type { EnergyUnit } from "../domain/units.ts";
 import { startOfDate } from "../domain/zoned.ts";
+import { pgArray, pgPlainArray, pgTimestamps } from "./pg-array.ts";
 
 /**
- * Counted reads per meter-read.read.v1 message: ~85 KB of JSON, so a relay batch of a few messages stays
- * under the broker's 1 MB limit per partition; 1,000,000 reads are 4,000 messages, not a million.
+ * Counted reads per meter-read.read.v1 message: the contract's most (1,000, ~350 KB of JSON, so two fit in
+ * one Kafka request under the broker's 1 MB and 1,000,000 reads are 1,000 messages, not a million), or
+ * fewer when KAFKA_MAX_MESSAGE_BYTES is set lower (a read is ~350 bytes: room for twice that each).
  */
-export const READS_PER_MESSAGE = 250;
-/** Outbox rows per relay send: 4 × ~85 KB, under the broker's 1 MB even when all go to one partition. */
-export const RELAY_BATCH_SIZE = 4;
+export const MAX_READS_PER_MESSAGE = 1000;
+export const readsPerMessage = () =>
+  Math.max(1, Math.min(MAX_READS_PER_MESSAGE, Math.floor(maxMessageBytes() / 700)));
+/**
+ * Outbox rows per relay transaction (~3 MB); the relay sends them in chunks under the broker's message size
+ * limit (two such messages per send).
+ */
+export const RELAY_BATCH_SIZE = 8;
 
 /** One device's part of a request (or of the telemetry consumer's work). */
 export interface DeviceBatch {
@@ -85,15 +93,76 @@ const toStored = (row: ReadRow): StoredRead => ({
   contentHash: row.content_hash,
 });
 
-/** A 64-bit advisory lock key per device: one writer per device at a time, in every instance. */
-const lockDevice = (tx: SqlTx, deviceId: string) =>
-  tx.$queryRawUnsafe("SELECT pg_advisory_xact_lock(hashtextextended($1, 7242301))", deviceId);
+/**
+ * One advisory lock per device (a 64-bit key of its id): one writer per device at a time, in every
+ * instance. All of a request's devices in one statement, in one order (by id, byte-wise) wherever locks
+ * are taken, so two requests never wait on each other in a circle.
+ */
+export const lockDevices = (tx: SqlTx, deviceIds: readonly string[]) =>
+  tx.$queryRawUnsafe(
+    `SELECT count(pg_advisory_xact_lock(hashtextextended(id, 7242301)))
+       FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id COLLATE "C") AS ids`,
+    pgArray(deviceIds),
+  );
+
+/** What a device's batch needs loaded, for every device of the request at once. */
+interface Loaded {
+  devices: Map<string, DeviceRow>;
+  capacity: Map<string, CapacityEntry[]>;
+  switches: Map<string, Array<{ fromMs: number; source: ReadSource }>>;
+}
+
+export async function loadDevices(tx: SqlTx, deviceIds: readonly string[]): Promise<Loaded> {
+  const ids = pgArray(deviceIds);
+  const devices = await tx.$queryRawUnsafe<DeviceRow[]>(
+    `SELECT d.id, d.org_id, d.commissioning_date, d.onboarded_at, d.yield_value, d.cumulative_type, d.read_source,
+            d.last_cumulative_at, s.timezone
+       FROM device d LEFT JOIN site s ON s.id = d.site_id WHERE d.id = ANY($1::text[])`,
+    ids,
+  );
+  const capacityRows = await tx.$queryRawUnsafe<
+    Array<{ device_id: string; from_at: Date; capacity_w: number }>
+  >(
+    "SELECT device_id, from_at, capacity_w FROM device_capacity WHERE device_id = ANY($1::text[]) ORDER BY device_id, from_at",
+    ids,
+  );
+  const switchRows = await tx.$queryRawUnsafe<
+    Array<{ device_id: string; from_at: Date; source: ReadSource }>
+  >(
+    "SELECT device_id, from_at, source FROM device_read_source WHERE device_id = ANY($1::text[]) ORDER BY device_id, from_at",
+    ids,
+  );
+  const group = <R extends { device_id: string }, V>(rows: R[], map: (row: R) => V) => {
+    const out = new Map<string, V[]>();
+    for (const row of rows) {
+      const list = out.get(row.device_id) ?? [];
+      out.set(row.device_id, list);
+      list.push(map(row));
+    }
+    return out;
+  };
+  return {
+    devices: new Map(devices.map((d) => [d.id, d])),
+    capacity: group(capacityRows, (r) => ({ fromMs: r.from_at.getTime(), capacityW: r.capacity_w })),
+    switches: group(switchRows, (r) => ({ fromMs: r.from_at.getTime(), source: r.source })),
+  };
+}
+
+/** What the request writes, gathered over its devices and written in one statement per table. */
+interface Writes {
+  fresh: Array<{ orgId: string; deviceId: string; read: NewRead }>;
+  corrections: Array<{ deviceId: string; read: NewRead }>;
+  days: { deviceIds: string[]; starts: number[]; energies: number[]; reads: number[] };
+  refused: Array<{ deviceId: string; orgId: string; batch: DeviceBatch; result: BatchResult }>;
+  devices: Array<{ deviceId: string; source: ReadSource; type: ReadType; lastEndMs: number }>;
+  events: OutgoingEvent[];
+}
 
 /**
- * Checks and stores the batches of one request in one transaction: per device (in id order, so two
- * requests never wait on each other in a circle) under the device's lock, the device's stored reads
- * loaded once, the rules applied (domain/read-rules.ts), the reads inserted in one statement, the refused
- * ones kept, and the counted reads written to the outbox in messages of READS_PER_MESSAGE.
+ * Checks and stores the batches of one request in one transaction: every device locked and loaded at
+ * once, each device's stored reads loaded once, the rules applied (domain/read-rules.ts), then the new
+ * reads, the day rollup, the refused reads, the devices and the outbox written with one statement each,
+ * the counted reads in messages of readsPerMessage().
  */
 export async function storeBatches(
   db: Db,
@@ -112,20 +181,40 @@ export async function storeInTx(
   const ordered = [...batches].sort((a, b) =>
     a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0,
   );
+  const ids = ordered.map((b) => b.deviceId);
+  await lockDevices(tx, ids);
+  const loaded = await loadDevices(tx, ids);
+  const recordedAt = new Date(opts.nowMs).toISOString();
+  const writes: Writes = {
+    fresh: [],
+    corrections: [],
+    days: { deviceIds: [], starts: [], energies: [], reads: [] },
+    refused: [],
+    devices: [],
+    events: [],
+  };
   const results: DeviceResult[] = [];
-  for (const batch of ordered) results.push(await storeDeviceBatch(tx, batch, opts));
+  for (const batch of ordered)
+    results.push(await checkDeviceBatch(tx, batch, loaded, writes, recordedAt, opts));
+  await insertReads(tx, writes.fresh, recordedAt);
+  for (const { deviceId, read } of writes.corrections) await correctRead(tx, deviceId, read, recordedAt);
+  await addToDays(tx, writes.days);
+  await keepRefused(tx, writes.refused);
+  await updateDevices(tx, writes.devices);
+  await enqueueEvents(tx, writes.events, { trustedPayload: true });
   return results;
 }
 
-async function storeDeviceBatch(tx: SqlTx, batch: DeviceBatch, opts: StoreOptions): Promise<DeviceResult> {
+async function checkDeviceBatch(
+  tx: SqlTx,
+  batch: DeviceBatch,
+  loaded: Loaded,
+  writes: Writes,
+  recordedAt: string,
+  opts: StoreOptions,
+): Promise<DeviceResult> {
   const { deviceId } = batch;
-  await lockDevice(tx, deviceId);
-  const [device] = await tx.$queryRawUnsafe<DeviceRow[]>(
-    `SELECT d.id, d.org_id, d.commissioning_date, d.onboarded_at, d.yield_value, d.cumulative_type, d.read_source,
-            d.last_cumulative_at, s.timezone
-       FROM device d LEFT JOIN site s ON s.id = d.site_id WHERE d.id = $1`,
-    deviceId,
-  );
+  const device = loaded.devices.get(deviceId);
   if (!device) throw new Error(`device ${deviceId} is not in the projection`);
   if (batch.type !== "history" && device.cumulative_type !== null && device.cumulative_type !== batch.type) {
     throw conflict(
@@ -133,12 +222,6 @@ async function storeDeviceBatch(tx: SqlTx, batch: DeviceBatch, opts: StoreOption
       `device ${deviceId} reports ${device.cumulative_type} reads; switching between delta and aggregate is not allowed (history reads are)`,
     );
   }
-  const capacityLog = (
-    await tx.$queryRawUnsafe<Array<{ from_at: Date; capacity_w: number }>>(
-      "SELECT from_at, capacity_w FROM device_capacity WHERE device_id = $1 ORDER BY from_at",
-      deviceId,
-    )
-  ).map((row): CapacityEntry => ({ fromMs: row.from_at.getTime(), capacityW: row.capacity_w }));
 
   const lastCumulativeMs = device.last_cumulative_at?.getTime() ?? null;
   let fromMs = Number.POSITIVE_INFINITY;
@@ -180,12 +263,13 @@ async function storeDeviceBatch(tx: SqlTx, batch: DeviceBatch, opts: StoreOption
     unit: batch.unit,
     reads: batch.reads,
     device: {
-      capacityLog,
+      capacityLog: loaded.capacity.get(deviceId) ?? [],
       commissionedMs: device.commissioning_date ? startOfDate(device.commissioning_date, timezone) : null,
       yieldKwhPerKw: device.yield_value,
       onboardedMs: device.onboarded_at?.getTime() ?? null,
       cumulativeType: device.cumulative_type,
       source: device.read_source,
+      sourceSwitches: loaded.switches.get(deviceId) ?? [],
     },
     existing,
     lastCumulative,
@@ -195,85 +279,130 @@ async function storeDeviceBatch(tx: SqlTx, batch: DeviceBatch, opts: StoreOption
     newReadId: () => `mrd-${randomUUID()}`,
   });
 
-  const recordedAt = new Date(opts.nowMs).toISOString();
-  const fresh = result.stored.filter((r) => r.previous === null);
-  const corrections = result.stored.filter((r) => r.previous !== null);
-  await insertReads(tx, device.org_id, deviceId, fresh, recordedAt);
-  for (const read of corrections) await correctRead(tx, deviceId, read, recordedAt);
-  const counted = fresh.filter((r) => r.energyWh !== null && r.startMs !== null);
-  const starts = counted.map((r) => r.startMs!);
-  const energies = counted.map((r) => r.energyWh!);
-  const ones = counted.map(() => 1);
-  for (const r of corrections) {
-    if (r.previous?.startMs != null && r.previous.energyWh !== null) {
-      starts.push(r.previous.startMs);
-      energies.push(-r.previous.energyWh);
-      ones.push(-1);
+  const fresh: NewRead[] = [];
+  const corrections: NewRead[] = [];
+  for (const r of result.stored) (r.previous === null ? fresh : corrections).push(r);
+  const { days } = writes;
+  for (const read of fresh) {
+    writes.fresh.push({ orgId: device.org_id, deviceId, read });
+    if (read.energyWh !== null && read.startMs !== null) {
+      days.deviceIds.push(deviceId);
+      days.starts.push(read.startMs);
+      days.energies.push(read.energyWh);
+      days.reads.push(1);
     }
-    starts.push(r.startMs!);
-    energies.push(r.energyWh!);
-    ones.push(1);
   }
-  await addToDays(tx, deviceId, starts, energies, ones);
-  await keepRefused(tx, device.org_id, batch, result);
-
+  for (const read of corrections) {
+    writes.corrections.push({ deviceId, read });
+    if (read.previous?.startMs != null && read.previous.energyWh !== null) {
+      days.deviceIds.push(deviceId);
+      days.starts.push(read.previous.startMs);
+      days.energies.push(-read.previous.energyWh);
+      days.reads.push(-1);
+    }
+    days.deviceIds.push(deviceId);
+    days.starts.push(read.startMs!);
+    days.energies.push(read.energyWh!);
+    days.reads.push(1);
+  }
+  if (result.outcomes.some((o) => o.status === "refused"))
+    writes.refused.push({ deviceId, orgId: device.org_id, batch, result });
   if (result.stored.length > 0) {
-    const lastEnd = result.stored[result.stored.length - 1]!.endMs;
-    await tx.$executeRawUnsafe(
-      `UPDATE device SET read_source = coalesce(read_source, $2),
-              cumulative_type = CASE WHEN $3::text IN ('delta', 'aggregate') THEN $3 ELSE cumulative_type END,
-              last_cumulative_at = CASE WHEN $3::text IN ('delta', 'aggregate') THEN greatest(last_cumulative_at, $4) ELSE last_cumulative_at END
-        WHERE id = $1`,
-      deviceId,
-      batch.source,
-      batch.type,
-      new Date(lastEnd),
-    );
+    const lastEndMs = result.stored[result.stored.length - 1]!.endMs;
+    writes.devices.push({ deviceId, source: batch.source, type: batch.type, lastEndMs });
   }
-  await publish(tx, device.org_id, deviceId, fresh, corrections, recordedAt, opts);
+  writes.events.push(...events(device.org_id, deviceId, fresh, corrections, recordedAt, opts));
   return { ...result, deviceId };
 }
 
-async function insertReads(tx: SqlTx, orgId: string, deviceId: string, reads: NewRead[], recordedAt: string) {
-  if (reads.length === 0) return;
+/** The new reads of every device of the request, in one statement (array literals: see pg-array.ts). */
+async function insertReads(tx: SqlTx, rows: Writes["fresh"], recordedAt: string) {
+  if (rows.length === 0) return;
+  const n = rows.length;
+  const deviceIds = new Array<string>(n);
+  const orgIds = new Array<string>(n);
+  const ends = new Array<number>(n);
+  const readIds = new Array<string>(n);
+  const types = new Array<string>(n);
+  const sources = new Array<string>(n);
+  const starts = new Array<number | null>(n);
+  const values = new Array<number>(n);
+  const energies = new Array<number | null>(n);
+  const eligible = new Array<boolean>(n);
+  const flags = new Array<string>(n);
+  const hashes = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const { deviceId, orgId, read } = rows[i]!;
+    deviceIds[i] = deviceId;
+    orgIds[i] = orgId;
+    ends[i] = read.endMs;
+    readIds[i] = read.readId;
+    types[i] = read.readType;
+    sources[i] = read.source;
+    starts[i] = read.startMs;
+    values[i] = read.valueWh;
+    energies[i] = read.energyWh;
+    eligible[i] = read.eligible;
+    flags[i] = read.flags.join(",");
+    hashes[i] = read.contentHash;
+  }
   await tx.$executeRawUnsafe(
     `INSERT INTO meter_read (device_id, end_at, version, read_id, org_id, read_type, source, start_at, value_wh,
                              energy_wh, eligible, flags, content_hash, recorded_at)
-     SELECT $1, r.end_at, 1, r.read_id, $2, r.read_type, r.source, r.start_at, r.value_wh, r.energy_wh, r.eligible,
-            string_to_array(nullif(r.flags, ''), ','), r.content_hash, $3::timestamptz
-       FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::bigint[],
-                   $10::bigint[], $11::boolean[], $12::text[], $13::text[])
-         AS r(end_at, read_id, read_type, source, start_at, value_wh, energy_wh, eligible, flags, content_hash)`,
-    deviceId,
-    orgId,
+     SELECT r.device_id, r.end_at, 1, r.read_id, r.org_id, r.read_type, r.source, r.start_at, r.value_wh, r.energy_wh,
+            r.eligible, string_to_array(nullif(r.flags, ''), ','), r.content_hash, $1::timestamptz
+       FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+                   $9::bigint[], $10::bigint[], $11::boolean[], $12::text[], $13::text[])
+         AS r(device_id, org_id, end_at, read_id, read_type, source, start_at, value_wh, energy_wh, eligible, flags,
+              content_hash)`,
     recordedAt,
-    reads.map((r) => new Date(r.endMs).toISOString()),
-    reads.map((r) => r.readId),
-    reads.map((r) => r.readType),
-    reads.map((r) => r.source),
-    reads.map((r) => (r.startMs === null ? null : new Date(r.startMs).toISOString())),
-    reads.map((r) => String(r.valueWh)),
-    reads.map((r) => (r.energyWh === null ? null : String(r.energyWh))),
-    reads.map((r) => r.eligible),
-    reads.map((r) => r.flags.join(",")),
-    reads.map((r) => r.contentHash),
+    pgArray(deviceIds),
+    pgArray(orgIds),
+    pgTimestamps(ends),
+    // read ids (mrd-<uuid>), types, sources and hex hashes are the service's own: nothing to quote
+    pgPlainArray(readIds),
+    pgPlainArray(types),
+    pgPlainArray(sources),
+    pgTimestamps(starts),
+    pgPlainArray(values),
+    pgPlainArray(energies),
+    pgPlainArray(eligible),
+    pgArray(flags),
+    pgPlainArray(hashes),
   );
 }
 
 /** Adds counted energy to the day rollup (negative amounts take a corrected version's energy out). */
-async function addToDays(tx: SqlTx, deviceId: string, starts: number[], energies: number[], reads: number[]) {
-  if (starts.length === 0) return;
+async function addToDays(tx: SqlTx, days: Writes["days"]) {
+  if (days.starts.length === 0) return;
   await tx.$executeRawUnsafe(
     `INSERT INTO meter_read_day (device_id, day, energy_wh, reads)
-     SELECT $1, date_trunc('day', r.start_at, 'UTC'), sum(r.energy_wh), sum(r.reads)
-       FROM unnest($2::timestamptz[], $3::bigint[], $4::int[]) AS r(start_at, energy_wh, reads)
-      GROUP BY 2
+     SELECT r.device_id, date_trunc('day', r.start_at, 'UTC'), sum(r.energy_wh), sum(r.reads)
+       FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::int[]) AS r(device_id, start_at, energy_wh, reads)
+      GROUP BY 1, 2
      ON CONFLICT (device_id, day) DO UPDATE
        SET energy_wh = meter_read_day.energy_wh + excluded.energy_wh, reads = meter_read_day.reads + excluded.reads`,
-    deviceId,
-    starts.map((ms) => new Date(ms).toISOString()),
-    energies.map(String),
-    reads,
+    pgArray(days.deviceIds),
+    pgTimestamps(days.starts),
+    pgPlainArray(days.energies),
+    pgPlainArray(days.reads),
+  );
+}
+
+/** Each device's source (its first read's), cumulative type and the end of its latest delta/aggregate read. */
+async function updateDevices(tx: SqlTx, devices: Writes["devices"]) {
+  if (devices.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `UPDATE device SET read_source = coalesce(device.read_source, u.source),
+            cumulative_type = CASE WHEN u.type IN ('delta', 'aggregate') THEN u.type ELSE device.cumulative_type END,
+            last_cumulative_at = CASE WHEN u.type IN ('delta', 'aggregate')
+                                      THEN greatest(device.last_cumulative_at, u.last_end) ELSE device.last_cumulative_at END
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS u(id, source, type, last_end)
+      WHERE device.id = u.id`,
+    pgArray(devices.map((d) => d.deviceId)),
+    pgArray(devices.map((d) => d.source)),
+    pgArray(devices.map((d) => d.type)),
+    pgTimestamps(devices.map((d) => d.lastEndMs)),
   );
 }
 
@@ -308,31 +437,53 @@ async function correctRead(tx: SqlTx, deviceId: string, read: NewRead, recordedA
 }
 
 /** Refused reads are kept with their reasons; the same read refused for the same reasons is kept once. */
-async function keepRefused(tx: SqlTx, orgId: string, batch: DeviceBatch, result: BatchResult) {
-  const refused = result.outcomes.filter((o) => o.status === "refused");
-  if (refused.length === 0) return;
-  const reads = refused.map((o) => JSON.stringify(batch.raw(o.index) ?? null));
-  const reasons = refused.map((o) => JSON.stringify(o.reasons));
-  const fingerprints = refused.map((o, i) =>
-    createHash("sha256")
-      .update(
-        `${batch.source}|${batch.type}|${batch.unit}|${reads[i]}|${o.reasons.map((r) => r.code).join(",")}`,
-      )
-      .digest("hex"),
-  );
+async function keepRefused(tx: SqlTx, batches: Writes["refused"]) {
+  const deviceIds: string[] = [];
+  const orgIds: string[] = [];
+  const sources: string[] = [];
+  const types: string[] = [];
+  const indexes: number[] = [];
+  const reads: string[] = [];
+  const reasons: string[] = [];
+  const fingerprints: string[] = [];
+  for (const { deviceId, orgId, batch, result } of batches) {
+    for (const o of result.outcomes) {
+      if (o.status !== "refused") continue;
+      const read = JSON.stringify(batch.raw(o.index) ?? null);
+      deviceIds.push(deviceId);
+      orgIds.push(orgId);
+      sources.push(batch.source);
+      types.push(batch.type);
+      indexes.push(o.index);
+      reads.push(read);
+      reasons.push(JSON.stringify(o.reasons));
+      fingerprints.push(
+        createHash("sha256")
+          .update(
+            `${batch.source}|${batch.type}|${batch.unit}|${read}|${o.reasons.map((r) => r.code).join(",")}`,
+          )
+          .digest("hex"),
+      );
+    }
+  }
+  if (indexes.length === 0) return;
+  // The reads and reasons as JSON arrays (one text parameter each, see pg-array.ts).
   await tx.$executeRawUnsafe(
     `INSERT INTO refused_read (device_id, org_id, source, read_type, read_index, read, reasons, fingerprint)
-     SELECT $1, $2, $3, $4, r.idx, r.read, r.reasons, r.fingerprint
-       FROM unnest($5::int[], $6::jsonb[], $7::jsonb[], $8::text[]) AS r(idx, read, reasons, fingerprint)
+     SELECT r.device_id, r.org_id, r.source, r.read_type, r.idx, j.read, k.reasons, r.fingerprint
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $8::text[]) WITH ORDINALITY
+            AS r(device_id, org_id, source, read_type, idx, fingerprint, n)
+       JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS j(read, n) ON j.n = r.n
+       JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY AS k(reasons, n) ON k.n = r.n
      ON CONFLICT (device_id, fingerprint) DO NOTHING`,
-    batch.deviceId,
-    orgId,
-    batch.source,
-    batch.type,
-    refused.map((o) => o.index),
-    reads,
-    reasons,
-    fingerprints,
+    pgArray(deviceIds),
+    pgArray(orgIds),
+    pgArray(sources),
+    pgArray(types),
+    pgArray(indexes),
+    `[${reads.join(",")}]`,
+    `[${reasons.join(",")}]`,
+    pgArray(fingerprints),
   );
 }
 
@@ -342,8 +493,8 @@ export function countedRead(read: NewRead, recordedAt: string): CountedRead {
     version: read.version,
     readType: read.readType,
     source: read.source,
-    start: new Date(read.startMs!).toISOString(),
-    end: new Date(read.endMs).toISOString(),
+    start: isoOf(read.startMs!),
+    end: isoOf(read.endMs),
     energyWh: read.energyWh!,
     valueWh: read.valueWh,
     eligible: read.eligible,
@@ -354,33 +505,33 @@ export function countedRead(read: NewRead, recordedAt: string): CountedRead {
 }
 
 /**
- * Counted reads (not starting points) go out in messages of READS_PER_MESSAGE, in order of end, written to
- * the outbox in one statement. The payloads are typed by the topic's schemas (event()) and built here from
+ * Counted reads (not starting points) go out in messages of readsPerMessage(), in order of end, written to
+ * the outbox with the rest of the request in one statement. The payloads are typed by the topic's schemas (event()) and built here from
  * the contract's own types (countedRead) out of values the rules checked, so they are not parsed by the
  * contract a second time (enqueueEvents' trustedPayload): doing so for 10,000 reads per request cost as much
  * CPU as checking them (test/reads-api.test.ts and the reservation's consumer hold them to the contract).
  */
-async function publish(
-  tx: SqlTx,
+function events(
   orgId: string,
   deviceId: string,
   fresh: NewRead[],
   corrections: NewRead[],
   recordedAt: string,
   opts: StoreOptions,
-) {
+): OutgoingEvent[] {
   const options = {
     ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
     causationId: opts.causationId ?? null,
   };
   const events: OutgoingEvent[] = [];
+  const perMessage = readsPerMessage();
   const counted = fresh.filter((r) => r.energyWh !== null && r.startMs !== null);
-  for (let i = 0; i < counted.length; i += READS_PER_MESSAGE) {
-    const reads = counted.slice(i, i + READS_PER_MESSAGE).map((r) => countedRead(r, recordedAt));
+  for (let i = 0; i < counted.length; i += perMessage) {
+    const reads = counted.slice(i, i + perMessage).map((r) => countedRead(r, recordedAt));
     events.push(event(topics.meterReadRead, "reads.recorded", { deviceId, orgId, reads }, options));
   }
-  for (let i = 0; i < corrections.length; i += READS_PER_MESSAGE) {
-    const reads = corrections.slice(i, i + READS_PER_MESSAGE).map((r) => ({
+  for (let i = 0; i < corrections.length; i += perMessage) {
+    const reads = corrections.slice(i, i + perMessage).map((r) => ({
       ...countedRead(r, recordedAt),
       version: r.version,
       previousEnergyWh: r.previous!.energyWh ?? 0,
@@ -388,5 +539,5 @@ async function publish(
     }));
     events.push(event(topics.meterReadRead, "reads.corrected", { deviceId, orgId, reads }, options));
   }
-  await enqueueEvents(tx, events, { trustedPayload: true });
+  return events;
 }

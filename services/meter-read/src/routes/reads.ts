@@ -1,6 +1,8 @@
 import { ID_MAX_LENGTH, IdSchema, ReadTypeSchema } from "@energy/contracts";
 import { type FastifyPluginAsyncZod, notFound } from "@energy/service-kit";
 import { z } from "zod";
+import { query } from "../db.ts";
+import { isoOf } from "../domain/iso.ts";
 import { parseTimestamp } from "../domain/timestamps.ts";
 import { ENERGY_UNITS, type EnergyUnit } from "../domain/units.ts";
 import { isTimeZone, TIME_ZONE_MAX_LENGTH } from "../domain/zoned.ts";
@@ -60,7 +62,7 @@ type Body = z.infer<ReturnType<typeof readsBody>>;
 type Ref = { id: string } | { ext: string };
 
 /** Which device a read names (its own deviceId/externalId, else the batch's). */
-function refOf(body: Body, read: Body["reads"][number]): Ref | null {
+function refOf(body: Body, read: Pick<Body["reads"][number], "deviceId" | "externalId">): Ref | null {
   if (read.deviceId !== undefined) return { id: read.deviceId };
   if (read.externalId !== undefined) return { ext: read.externalId };
   if (body.deviceId !== undefined) return { id: body.deviceId };
@@ -83,9 +85,12 @@ function parseReads(body: Body): ParsedRead[] {
   const issue = (i: number, field: string, message: string) =>
     issues.push({ code: "custom", path: ["body", "reads", i, field], message, input: undefined });
   const tz = body.timezone;
-  const seen = new Map<string, Set<number>>();
+  // The ends seen per device reference; the batch's own reference (most reads name none) made once.
+  const seenById = new Map<string, Set<number>>();
+  const seenByExt = new Map<string, Set<number>>();
+  const batchRef = refOf(body, {});
   const parsed = body.reads.map((read, i): ParsedRead => {
-    const ref = refOf(body, read);
+    const ref = read.deviceId === undefined && read.externalId === undefined ? batchRef : refOf(body, read);
     if (ref === null) issue(i, "deviceId", "name the device (deviceId or externalId)");
     let startMs: number | null = null;
     if (read.starttimestamp !== undefined) {
@@ -98,9 +103,12 @@ function parseReads(body: Body): ParsedRead[] {
     const end = parseTimestamp(read.endtimestamp, tz);
     if (!end.ok) issue(i, "endtimestamp", end.message);
     else if (ref !== null) {
-      const key = "id" in ref ? `id:${ref.id}` : `ext:${ref.ext}`;
-      const ends = seen.get(key) ?? new Set<number>();
-      seen.set(key, ends);
+      const [seen, key] = "id" in ref ? [seenById, ref.id] : [seenByExt, ref.ext];
+      let ends = seen.get(key);
+      if (ends === undefined) {
+        ends = new Set<number>();
+        seen.set(key, ends);
+      }
       if (ends.has(end.ms))
         issue(i, "endtimestamp", `${read.endtimestamp} appears twice for the same device in this batch`);
       ends.add(end.ms);
@@ -179,14 +187,14 @@ export function readRoutes(
           if ("id" in ref) ids.add(ref.id);
           else externalIds.add(ref.ext);
         }
-        const devices = await db.device.findMany({
-          where: {
-            orgId,
-            deletedAt: null,
-            OR: [{ id: { in: [...ids] } }, { externalId: { in: [...externalIds] } }],
-          },
-          select: { id: true, externalId: true },
-        });
+        const devices = await query<Array<{ id: string; externalId: string | null }>>(
+          db,
+          `SELECT id, external_id AS "externalId" FROM device
+            WHERE org_id = $1 AND deleted_at IS NULL AND (id = ANY($2::text[]) OR external_id = ANY($3::text[]))`,
+          orgId,
+          [...ids],
+          [...externalIds],
+        );
         const byId = new Map(devices.map((d) => [d.id, d.id]));
         const byExt = new Map(devices.filter((d) => d.externalId !== null).map((d) => [d.externalId!, d.id]));
         for (const id of ids) if (!byId.has(id)) throw notFound(`device ${id}`);
@@ -234,7 +242,7 @@ export function readRoutes(
             status: o.status,
             duplicate: o.duplicate,
             readId: o.readId,
-            endtimestamp: new Date(reads[o.index]!.endMs).toISOString(),
+            endtimestamp: isoOf(reads[o.index]!.endMs),
             value: body.reads[o.index]!.value,
             energyWh: o.energyWh,
             warnings: o.warnings,
