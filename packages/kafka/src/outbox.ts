@@ -136,8 +136,10 @@ interface OutboxRow {
   key: string;
   type: string;
   schema_version: number;
-  /** the payload's JSON */
+  /** the payload's JSON, as its column gives it as text */
   payload: string;
+  /** the payload column's type: json (the text as it was written) or jsonb (PostgreSQL's own spacing) */
+  payload_type: string;
   correlation_id: string;
   causation_id: string | null;
   occurred_at: Date | string;
@@ -281,8 +283,11 @@ export class OutboxRelay {
         );
         if (!lock?.locked) return { sent: [], dead: [] };
         const rows = await tx.$queryRawUnsafe<OutboxRow[]>(
-          // payload as text: sent as it is (parsing it only to encode it again cost more than the send)
-          `SELECT seq, id::text AS id, topic, key, type, schema_version, payload::text AS payload, correlation_id, causation_id, occurred_at
+          // payload as text: a json column's is sent as it is (parsing it only to encode it again cost more
+          // than the send); a jsonb column's text has a space after every ':' and ',', which could take a
+          // message checked at its compact size over the broker's limit, so it is compacted (toPrepared)
+          `SELECT seq, id::text AS id, topic, key, type, schema_version, payload::text AS payload,
+                  pg_typeof(payload)::text AS payload_type, correlation_id, causation_id, occurred_at
              FROM outbox WHERE sent_at IS NULL AND dead_lettered_at IS NULL ORDER BY seq LIMIT $1`,
           batchSize,
         );
@@ -527,7 +532,7 @@ function toPrepared(source: ServiceName) {
     topic: row.topic,
     key: row.key,
     payload: undefined,
-    json: row.payload,
+    json: row.payload_type === "json" ? row.payload : JSON.stringify(JSON.parse(row.payload)),
     envelope: {
       id: row.id,
       type: row.type,

@@ -112,6 +112,8 @@ describe("outbox relay and consumer restarts (real broker and database)", () => 
     expect(new Set(onTopic.map((m) => JSON.parse(m.headers.envelope!).id)).size).toBe(5);
     // per key, the order is kept: org-N's copies are adjacent on its partition
     for (const m of onTopic) expect(m.key).toBe(JSON.parse(m.value!).orgId);
+    // compact JSON, as enqueued, though this outbox's payload column is jsonb (whose text has spaces)
+    for (const m of onTopic) expect(m.value).toBe(JSON.stringify(JSON.parse(m.value!)));
 
     // 3. The consumer applies each event once.
     const runner = applyingRunner(ctx, prisma, producer, "outbox-effects", "organization.created");
