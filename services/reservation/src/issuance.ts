@@ -611,17 +611,22 @@ async function enqueueRequests(tx: Tx, requests: IssuanceRequest[]): Promise<voi
 }
 
 async function write(tx: Tx, runs: Run[]): Promise<void> {
-  const claims = runs.flatMap((run) => run.claims.map((c) => ({ ...c, reservationId: run.r.id })));
+  const claims = runs.flatMap((run) =>
+    run.claims.map((c) => ({
+      reservation_id: run.r.id,
+      read_id: c.readId,
+      request_id: c.requestId,
+      claimed_wh: String(c.claimedWh),
+      late: c.late,
+    })),
+  );
   if (claims.length > 0) {
+    // one jsonb parameter: cheaper for PostgreSQL than five arrays of ~10,000 elements each
     await tx.$executeRawUnsafe(
       `UPDATE meter_read m SET reservation_id = c.reservation_id, request_id = c.request_id, claimed_wh = c.claimed_wh, late = c.late
-         FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[], $5::bool[]) AS c(reservation_id, read_id, request_id, claimed_wh, late)
+         FROM jsonb_to_recordset($1::jsonb) AS c(reservation_id text, read_id text, request_id uuid, claimed_wh bigint, late bool)
         WHERE m.read_id = c.read_id`,
-      claims.map((c) => c.reservationId),
-      claims.map((c) => c.readId),
-      claims.map((c) => c.requestId),
-      claims.map((c) => String(c.claimedWh)),
-      claims.map((c) => c.late),
+      JSON.stringify(claims),
     );
   }
   const windows = runs.flatMap((run) => run.windows);
