@@ -3,6 +3,7 @@ import { defineService } from "@energy/service-kit";
 import { buildApp } from "./app.ts";
 import { ConfigSchema } from "./config.ts";
 import { ingestionLiveness } from "./consumers/ingestion-liveness.ts";
+import { reservationReservations } from "./consumers/reservation-reservations.ts";
 import { createDb } from "./db.ts";
 import { createImportReportMailer } from "./imports/report-mail.ts";
 import { createImportWorker } from "./imports/worker.ts";
@@ -10,7 +11,7 @@ import { ensureRootIdentity } from "./root-identity.ts";
 
 /**
  * The registry, declared: the runtime (packages/service-kit) builds config → database → producer →
- * outbox relay → the import worker → app → root identity → the liveness consumer → the import job loop,
+ * outbox relay → the import worker → app → root identity → the liveness and reservation consumers → the import job loop,
  * and closes them in reverse.
  */
 export const registry = defineService({
@@ -28,7 +29,11 @@ export const registry = defineService({
       log.info("created the root identity from ROOT_PUBLIC_KEY");
     }
   },
-  consumers: [{ group: "ingestion-liveness", subscriptions: [ingestionLiveness] }],
+  consumers: [
+    { group: "ingestion-liveness", subscriptions: [ingestionLiveness] },
+    // device-group protection: the devices of buyers' reservations (src/reserved-devices.ts)
+    { group: "reservations", subscriptions: [reservationReservations] },
+  ],
   jobs: [
     {
       // bulk CSV onboarding: a job left running resumes at the next start

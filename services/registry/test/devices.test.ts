@@ -252,6 +252,9 @@ describe("sites, devices, DERs and gateway claims", () => {
       capacity: 2.5,
       commissioningDate: "2022-05-05",
       countryCode: "SE",
+      deviceTypeCode: "TC110",
+      offTaker: "School",
+      gridInterconnection: true,
     });
     const id = res.json().id;
     const events = (await published("registry.device.v1")).filter((e) => e.key === id);
@@ -268,6 +271,10 @@ describe("sites, devices, DERs and gateway claims", () => {
           capacityW: 2500,
           commissioningDate: "2022-05-05",
           countryCode: "SE",
+          // the reservation service groups by these
+          deviceTypeCode: "TC110",
+          offTaker: "School",
+          gridInterconnection: true,
         }),
       },
     ]);

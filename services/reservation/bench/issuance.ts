@@ -5,7 +5,11 @@
  * by the broker), and the cost of one more window for every reservation.
  *
  *   TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres TEST_KAFKA_BROKERS=127.0.0.1:9092 \
- *     node --import tsx bench/issuance.ts [--devices 10000] [--reservations 1000] [--days 30]
+ *     node --import tsx bench/issuance.ts [--devices 10000] [--reservations 1000] [--days 30] [--reads kafka|sql]
+ *
+ * `--reads sql` writes the reads into the service's meter_read table by SQL, as its consumer stores them,
+ * instead of publishing them (the consumer takes ~40 minutes for the issue's 7.2 million on this machine;
+ * the goal is measured from the last read stored either way).
  *
  * The issue's size is the default (10,000 devices, 1,000 reservations, 30 days: 7.2 million reads,
  * 720,000 requests). Baseline in the same run: the same reads written by PostgreSQL alone
@@ -24,13 +28,21 @@ import { issuanceOptions, runIssuance } from "../src/issuance.ts";
 import { reservation } from "../src/service.ts";
 import { countedRead, HOUR, hoursAgo } from "../test/helpers.ts";
 
+/** The run was cut short by --max-seconds (what it measured is printed). */
+class Stopped extends Error {}
+
 const { values } = parseArgs({
   options: {
     devices: { type: "string", default: "10000" },
     reservations: { type: "string", default: "1000" },
     days: { type: "string", default: "30" },
+    /** kafka: the reads go through the service's consumer; sql: written into its meter_read table as the consumer stores them */
+    reads: { type: "string", default: "kafka" },
+    /** stop requesting after this long (0: never) and report the rate reached instead of the total time */
+    "max-seconds": { type: "string", default: "0" },
   },
 });
+if (values.reads !== "kafka" && values.reads !== "sql") throw new Error("--reads must be kafka or sql");
 const DEVICES = Number(values.devices);
 const RESERVATIONS = Number(values.reservations);
 const HOURS = Number(values.days) * 24;
@@ -117,17 +129,37 @@ try {
   }
   say(`setup     ${fmt(RESERVATIONS)} reservations created: ${secs(Date.now() - t)}`);
 
-  // ---- reads over Kafka into the service's consumer -----------------------------------------------------------
+  // ---- reads over Kafka into the service's consumer (or written by SQL as it stores them) ---------------------
   t = Date.now();
+  if (values.reads === "sql") {
+    // the rows the consumer writes for reads.recorded (ids, energies and hash shape as below), in chunks of devices
+    for (let d0 = 0; d0 < DEVICES; d0 += 500) {
+      await db.$executeRawUnsafe(
+        `INSERT INTO meter_read (read_id, device_id, version, content_hash, start, "end", energy_wh, eligible)
+         SELECT 'mrd-' || d || '-' || h, 'dev-' || lpad(d::text, 6, '0'), 1, md5(d::text || '/' || h::text) || md5(h::text || '/' || d::text),
+                $1::timestamptz + h * interval '1 hour', $1::timestamptz + (h + 1) * interval '1 hour', 1000 + (d + h) % 700, true
+           FROM generate_series($2::int, $3::int) AS d, generate_series(0, $4::int - 1) AS h`,
+        start,
+        d0,
+        Math.min(d0 + 500, DEVICES) - 1,
+        HOURS,
+      );
+    }
+    await db.$executeRawUnsafe("ANALYZE meter_read");
+  }
   const PER_MESSAGE = Math.min(HOURS, 720);
   let sent = 0;
   let expectedWh = 0;
   for (let d = 0; d < DEVICES; d++) {
+    for (let h = 0; h < HOURS; h++) {
+      if (d < RESERVATIONS * PER_RESERVATION) expectedWh += 1_000 + ((d + h) % 700);
+    }
+  }
+  for (let d = 0; d < DEVICES && values.reads === "kafka"; d++) {
     const id = deviceId(d);
     const batch = [];
     for (let h = 0; h < HOURS; h++) {
       const energy = 1_000 + ((d + h) % 700);
-      if (d < RESERVATIONS * PER_RESERVATION) expectedWh += energy;
       batch.push(
         countedRead(
           `mrd-${d}-${h}`,
@@ -155,7 +187,9 @@ try {
   );
   const storedMs = Date.now() - t;
   say(
-    `reads     ${fmt(sent)} published in ${secs(publishedMs)}; all stored by the consumer after ${secs(storedMs)} (${fmt(READS / (storedMs / 1000))} reads/s, ${(storedMs / baselineMs).toFixed(1)}× the baseline)`,
+    values.reads === "sql"
+      ? `reads     ${fmt(READS)} written into meter_read by SQL (--reads sql, not through the consumer) in ${secs(storedMs)}`
+      : `reads     ${fmt(sent)} published in ${secs(publishedMs)}; all stored by the consumer after ${secs(storedMs)} (${fmt(READS / (storedMs / 1000))} reads/s, ${(storedMs / baselineMs).toFixed(1)}× the baseline)`,
   );
 
   // ---- from the last read to every window's request published ---------------------------------------------
@@ -163,7 +197,17 @@ try {
   const expectedRequests = RESERVATIONS * HOURS;
   t = Date.now();
   let requests = 0;
-  for (let pass = await runIssuance(issuance); pass > 0; pass = await runIssuance(issuance)) requests += pass;
+  const stop = new AbortController();
+  const maxMs = Number(values["max-seconds"]) * 1000;
+  const timer = maxMs > 0 ? setTimeout(() => stop.abort(), maxMs) : undefined;
+  for (
+    let pass = await runIssuance(issuance, new Date(), stop.signal);
+    pass > 0 && !stop.signal.aborted;
+    pass = await runIssuance(issuance, new Date(), stop.signal)
+  ) {
+    requests += pass;
+  }
+  clearTimeout(timer);
   const computedMs = Date.now() - t;
   await waitFor(
     "every request published",
@@ -171,6 +215,20 @@ try {
     { timeoutMs: 3_600_000, intervalMs: 200 },
   );
   const allMs = Date.now() - t;
+  if (stop.signal.aborted) {
+    const made = await db.issuanceWindow.count();
+    const [{ claimed, windowed }] = await db.$queryRawUnsafe<[{ claimed: string; windowed: string }]>(
+      `SELECT (SELECT coalesce(sum(claimed_wh), 0)::text FROM meter_read WHERE request_id IS NOT NULL) AS claimed,
+              (SELECT coalesce(sum(energy_wh), 0)::text FROM issuance_window) AS windowed`,
+    );
+    const rate = made / (allMs / 1000);
+    say(
+      `issuance  stopped by --max-seconds: ${fmt(made)} of ${fmt(expectedRequests)} requests computed and published (broker acks) in ${secs(allMs)}: ` +
+        `${fmt(rate)} requests/s, all of them at that rate in ${secs((expectedRequests / rate) * 1000)}; requested ${fmt(Number(windowed))} Wh = claimed reads ${fmt(Number(claimed))} Wh: ${claimed === windowed}`,
+    );
+    process.exitCode = 0;
+    throw new Stopped();
+  }
   const [{ wh }] = await db.$queryRawUnsafe<[{ wh: string }]>(
     "SELECT coalesce(sum(energy_wh), 0)::text AS wh FROM issuance_window",
   );
@@ -207,6 +265,8 @@ try {
   say(
     `one more  window for ${fmt(RESERVATIONS)} reservations: ${nextCount} requests computed and published in ${secs(oneMs)} (${((oneMs / RESERVATIONS) * 1000).toFixed(0)} µs per reservation)`,
   );
+} catch (error) {
+  if (!(error instanceof Stopped)) throw error;
 } finally {
   await meterRead.disconnect();
   await svc.close();

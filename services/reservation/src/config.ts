@@ -22,6 +22,8 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape).ext
   ISSUANCE_INTERVAL_MS: positive(5_000),
   /** Most windows of one reservation requested in one transaction (a 12-month-old hourly one has 8,760). */
   WINDOWS_PER_TRANSACTION: positive(1_000),
+  /** Most reservations requested together in one transaction (their windows count against the above). */
+  RESERVATIONS_PER_TRANSACTION: positive(100),
   /** The plausibility yield used for expected production when grouping candidates (kWh per kWp per year). */
   DEFAULT_YIELD_KWH_PER_KWP_YEAR: positive(1_500),
 });

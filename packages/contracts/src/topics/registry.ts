@@ -71,6 +71,16 @@ export const DeviceSchema = z.object({
   fuelCode: z.string().nullable(),
   /** Expected yearly yield in kWh per kW of capacity (D-REC yieldValue); null: the reader's default. */
   yieldValue: z.number().min(0).nullable().optional(),
+  /**
+   * D-REC grouping and document fields (reservation groups devices by deviceTypeCode and offTaker). Optional:
+   * events written before they were carried have none (a reader takes absent as null).
+   */
+  deviceTypeCode: z.string().nullable().optional(),
+  offTaker: z.string().nullable().optional(),
+  gridInterconnection: z.boolean().nullable().optional(),
+  address: z.string().nullable().optional(),
+  latitude: z.number().nullable().optional(),
+  longitude: z.number().nullable().optional(),
   /** When the device was registered (its onboarding date). */
   createdAt: z.iso.datetime().optional(),
 });

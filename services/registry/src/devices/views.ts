@@ -99,6 +99,12 @@ export function devicePayload(device: DeviceRow): Device {
     countryCode: device.countryCode,
     fuelCode: device.fuelCode,
     yieldValue: device.yieldValue,
+    deviceTypeCode: device.deviceTypeCode,
+    offTaker: device.offTaker,
+    gridInterconnection: device.gridInterconnection,
+    address: device.address,
+    latitude: device.latitude,
+    longitude: device.longitude,
     createdAt: device.createdAt.toISOString(),
   };
 }

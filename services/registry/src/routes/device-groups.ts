@@ -7,6 +7,7 @@ import { DeviceView, deviceView } from "../devices/views.ts";
 import { newId } from "../domain/ids.ts";
 import { SDG_COUNT, SDG_MAX_MASK, sdgMaskToGoals, sdgToMask } from "../domain/sdg.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import { refuseReservedDevices } from "../reserved-devices.ts";
 import { READERS, type RouteDeps, WRITERS } from "./access.ts";
 
 const text = (max = 200) => z.string().trim().min(1).max(max);
@@ -147,7 +148,7 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           summary:
             "Create a device group, optionally with devices of the organization (owner, admin, operator)",
           description:
-            "sdgBenefits is a bitmask (bit 0 = SDG 1) or a list of goal numbers; an unknown device is 404.",
+            "sdgBenefits is a bitmask (bit 0 = SDG 1) or a list of goal numbers; an unknown device is 404; a device in a buyer's active reservation (or its 12-hour cool-down) is 409 devices_reserved naming it.",
           tags: ["device groups"],
           params: OrgParams,
           body: CreateBody,
@@ -162,6 +163,7 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         const group = await db.$transaction(async (tx) => {
           const unique = [...new Set(deviceIds)];
           await requireDevices(tx, orgId, unique);
+          await refuseReservedDevices(tx, unique);
           const created = await tx.deviceGroup.create({
             data: {
               ...fields,
@@ -286,6 +288,8 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary: "Delete a device group; its devices stay (owner, admin, operator)",
+          description:
+            "409 devices_reserved (naming them) while a device of the group is in a buyer's active reservation or its 12-hour cool-down.",
           tags: ["device groups"],
           params: GroupParams,
           response: { 204: z.null() },
@@ -295,7 +299,11 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         const { orgId, groupId } = request.params;
         await requireOrgRole(request, orgId, WRITERS);
         await db.$transaction(async (tx) => {
-          await findGroup(tx, orgId, groupId);
+          const group = await findGroup(tx, orgId, groupId);
+          await refuseReservedDevices(
+            tx,
+            group.members.map((m) => m.deviceId),
+          );
           await tx.deviceGroup.delete({ where: { id: groupId } });
           await enqueueEvent(
             tx,
@@ -316,7 +324,7 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         schema: {
           summary: "Add devices of the organization to the group (owner, admin, operator)",
           description:
-            "A device of another organization, or none, is 404 naming it; devices already in are kept.",
+            "A device of another organization, or none, is 404 naming it; devices already in are kept; a device in a buyer's active reservation (or its 12-hour cool-down) is 409 devices_reserved naming it.",
           tags: ["device groups"],
           params: GroupParams,
           body: DevicesBody,
@@ -333,6 +341,7 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
           const present = new Set(before.members.map((m) => m.deviceId));
           const fresh = unique.filter((id) => !present.has(id));
           if (fresh.length === 0) return before;
+          await refuseReservedDevices(tx, fresh);
           await tx.deviceGroupMember.createMany({ data: fresh.map((deviceId) => ({ groupId, deviceId })) });
           const after = await tx.deviceGroup.update({
             where: { id: groupId },
@@ -352,6 +361,8 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary: "Remove a device from the group (owner, admin, operator)",
+          description:
+            "409 devices_reserved while the device is in a buyer's active reservation or its 12-hour cool-down.",
           tags: ["device groups"],
           params: MemberParams,
           response: { 204: z.null() },
@@ -362,6 +373,7 @@ export function deviceGroupRoutes(opts: RouteDeps): FastifyPluginAsyncZod {
         await requireOrgRole(request, orgId, WRITERS);
         await db.$transaction(async (tx) => {
           await findGroup(tx, orgId, groupId);
+          await refuseReservedDevices(tx, [deviceId]);
           const removed = await tx.deviceGroupMember.deleteMany({ where: { groupId, deviceId } });
           if (removed.count === 0) throw notFound(`device ${deviceId} in this group`);
           const after = await tx.deviceGroup.update({

@@ -2,9 +2,10 @@ import { type Device, topics } from "@energy/contracts";
 import { defineSubscription, type Tx } from "../context.ts";
 
 /**
- * The registry's devices with what grouping and the D-REC document need. The device event does not (yet)
- * carry the device type code, off-taker, grid interconnection or location: those columns stay null until
- * it does, and a grouping filter on them matches no device without the value.
+ * The registry's devices with what grouping (country, fuel code, device type code, off-taker, capacity) and
+ * the D-REC document need. An event written before the registry carried the device type code, off-taker,
+ * grid interconnection and location has none of them: they are stored as null, and a grouping filter on
+ * them matches no such device until its next `device.updated`.
  */
 const upsert = (tx: Tx, d: Device) => {
   const data = {
@@ -18,6 +19,12 @@ const upsert = (tx: Tx, d: Device) => {
     commissioningDate: d.commissioningDate ? new Date(`${d.commissioningDate}T00:00:00Z`) : null,
     countryCode: d.countryCode,
     fuelCode: d.fuelCode,
+    deviceTypeCode: d.deviceTypeCode ?? null,
+    offTaker: d.offTaker ?? null,
+    gridInterconnection: d.gridInterconnection ?? null,
+    address: d.address ?? null,
+    latitude: d.latitude ?? null,
+    longitude: d.longitude ?? null,
     deleted: false,
   };
   return tx.device.upsert({ where: { id: d.deviceId }, create: { id: d.deviceId, ...data }, update: data });

@@ -11,12 +11,23 @@ import {
 import { deviceView } from "../views.ts";
 import { buyerOrg, READERS, type RouteDeps } from "./access.ts";
 
+const code = z.string().trim().min(1).max(100);
+/**
+ * A code filter: one value as the seed's grouping input has it, or a list of them (a device matches any one;
+ * the seed's grouped response lists `deviceTypeCodes` and `offTakers`). Exact match, case as the registry has it.
+ */
+const codeFilter = (example: string) =>
+  z
+    .union([code, z.array(code).min(1).max(50)])
+    .optional()
+    .describe(`one value or a list (any of them), e.g. ${example}`);
+
 /** The seed's device grouping input (its names), with the filters of the Buyer Reservation form. */
 const GroupingBody = z.object({
   countryCode: z.string().trim().min(2).max(3),
-  fuelCode: z.string().trim().min(1).max(100).optional(),
-  deviceCode: z.string().trim().min(1).max(100).optional().describe("device type code, e.g. TC100"),
-  offTaker: z.string().trim().min(1).max(100).optional(),
+  fuelCode: codeFilter("ES100"),
+  deviceCode: codeFilter("TC110").describe("device type code (the registry's deviceTypeCode): one or a list"),
+  offTaker: codeFilter("School").describe("off-taker (School, Health facility, …): one or a list"),
   targetCapacity: z
     .number()
     .positive()
@@ -28,6 +39,21 @@ const GroupingBody = z.object({
   endtime: z.iso.datetime({ offset: true }),
   targetVolume: z.number().min(0).max(MAX_TARGET_MWH).optional().describe("MWh"),
 });
+
+/** The Prisma condition of one code filter (absent: no condition). */
+const matching = <K extends "fuelCode" | "deviceTypeCode" | "offTaker">(
+  column: K,
+  value: string | string[] | undefined,
+) =>
+  value === undefined
+    ? {}
+    : ({ [column]: typeof value === "string" ? value : { in: [...new Set(value)] } } as Record<
+        K,
+        string | { in: string[] }
+      >);
+
+const distinct = (values: (string | null)[]) =>
+  [...new Set(values.filter((v): v is string => v !== null))].sort();
 
 const CandidateView = z.object({
   device: z.object({}).passthrough(),
@@ -58,6 +84,8 @@ export function candidateRoutes({
               countryCode: z.string(),
               candidates: z.array(CandidateView),
               organizationIds: z.array(z.string()),
+              deviceTypeCodes: z.array(z.string()).describe("distinct, sorted, of the candidates"),
+              offTakers: z.array(z.string()).describe("distinct, sorted, of the candidates"),
               totalCapacityKw: z.number(),
               expectedProductionWh: z.number(),
               targetVolumeWh: z.number().nullable(),
@@ -81,9 +109,9 @@ export function candidateRoutes({
           where: {
             countryCode: body.countryCode,
             deleted: false,
-            ...(body.fuelCode ? { fuelCode: body.fuelCode } : {}),
-            ...(body.deviceCode ? { deviceTypeCode: body.deviceCode } : {}),
-            ...(body.offTaker ? { offTaker: body.offTaker } : {}),
+            ...matching("fuelCode", body.fuelCode),
+            ...matching("deviceTypeCode", body.deviceCode),
+            ...matching("offTaker", body.offTaker),
           },
           orderBy: [{ capacityW: "desc" }, { id: "asc" }],
           take: 10_000,
@@ -116,6 +144,8 @@ export function candidateRoutes({
           countryCode: body.countryCode,
           candidates,
           organizationIds: [...new Set(chosen.map((d) => d.orgId))].sort(),
+          deviceTypeCodes: distinct(chosen.map((d) => d.deviceTypeCode)),
+          offTakers: distinct(chosen.map((d) => d.offTaker)),
           totalCapacityKw: capacityW / 1000,
           expectedProductionWh: expected,
           targetVolumeWh: targetWh,
