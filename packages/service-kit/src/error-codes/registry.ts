@@ -186,4 +186,15 @@ export const REGISTRY_ERROR_CODES = {
     meaning: "relationships: no such asset in this community",
     routes: [`POST ${COMMUNITY}/assets`, `PATCH ${COMMUNITY}/assets/{assetKey}`],
   },
+  devices_reserved: {
+    status: 409,
+    meaning:
+      "A device group change touches devices in a buyer's active reservation or its 12-hour cool-down (details.devices names each, its reservation and when it is free)",
+    routes: [
+      `POST ${ORG}/device-groups`,
+      `DELETE ${ORG}/device-groups/{groupId}`,
+      `POST ${ORG}/device-groups/{groupId}/devices`,
+      `DELETE ${ORG}/device-groups/{groupId}/devices/{deviceId}`,
+    ],
+  },
 } as const satisfies RouteErrorCatalog;
