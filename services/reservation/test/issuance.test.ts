@@ -186,6 +186,38 @@ describe("issuance requests", () => {
     expect(Number((await windowsOf(id))[0]!.energyWh)).toBe(1_200);
   });
 
+  it("a correction that arrives while a pass claims its read is reported, not applied to the request", async () => {
+    const id = await reserve(["dev-19"], { reservationStartDate: hoursAgo(3).toISOString() });
+    const read = hourRead("dev-19", 3, 2_000);
+    await sendReads("dev-19", [read]);
+    // an issuance pass in the middle of claiming the read: the row is claimed and locked, not yet committed
+    await svc.db.$transaction(
+      async (tx) => {
+        await tx.$executeRawUnsafe(
+          "UPDATE meter_read SET reservation_id = $1, request_id = $2::uuid, claimed_wh = energy_wh WHERE read_id = $3",
+          id,
+          randomUUID(),
+          read.readId,
+        );
+        await sendCorrections("dev-19", [correction(read, 2_600)], false);
+        await waitFor("the correction waiting for the pass's lock", async () => {
+          const [row] = await svc.db.$queryRawUnsafe<Array<{ n: number }>>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+          );
+          return row!.n > 0;
+        });
+      },
+      { timeout: 60_000 },
+    );
+    await waitFor("the correction handled", async () => {
+      const row = await svc.db.meterRead.findUnique({ where: { readId: read.readId } });
+      return row!.version > read.version || (await warningsOf(id)).includes("correction_too_late");
+    });
+    const row = await svc.db.meterRead.findUnique({ where: { readId: read.readId } });
+    expect(Number(row!.energyWh)).toBe(2_000);
+    expect(await warningsOf(id)).toContain("correction_too_late");
+  });
+
   it("corrects what is not yet requested", async () => {
     const id = await reserve(["dev-3"], { reservationStartDate: hoursAgo(1).toISOString() });
     const read = countedRead(

@@ -57,6 +57,13 @@ async function recorded(tx: Tx, batch: ReadsRecorded): Promise<void> {
 
 async function corrected(tx: Tx, batch: ReadsCorrected): Promise<void> {
   const ids = batch.reads.map((r) => r.readId);
+  // Locked first: an issuance pass claiming these reads holds them (FOR UPDATE) until it commits, and
+  // what is decided below must see its claim (else a correction would overwrite a requested read's energy
+  // without the correction_too_late warning). Under READ COMMITTED the next statement sees it.
+  await tx.$queryRawUnsafe(
+    "SELECT read_id FROM meter_read WHERE read_id = ANY($1::text[]) ORDER BY read_id FOR UPDATE",
+    ids,
+  );
   const known = await tx.meterRead.findMany({
     where: { readId: { in: ids } },
     select: { readId: true, version: true, requestId: true, reservationId: true, energyWh: true },
