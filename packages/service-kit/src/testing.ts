@@ -155,7 +155,8 @@ export interface ServiceProcess {
 
 /**
  * The real `src/server.ts` of the service in `dir`, as a child process with `env` (on a free port unless
- * PORT is given), resolved once its `/readyz` answers 200: database and Kafka reachable.
+ * PORT is given), resolved once its `/readyz` answers 200: database and Kafka reachable (by default
+ * within 110 s, or it is killed and the error carries what it wrote on stderr).
  */
 export async function spawnService(
   dir: string,
@@ -187,7 +188,9 @@ export async function spawnService(
         if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${stderr.slice(-2000)}`);
         return (await fetch(`${url}/readyz`)).ok;
       },
-      { timeoutMs: opts.timeoutMs ?? 60_000, intervalMs: 100 },
+      // a loaded 2-core machine (two test files spawning services, the broker and PostgreSQL on it) has
+      // taken over a minute to start one; vitest's hook timeout is 120 s
+      { timeoutMs: opts.timeoutMs ?? 110_000, intervalMs: 100 },
     );
   } catch (error) {
     await kill();
