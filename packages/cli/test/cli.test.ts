@@ -17,9 +17,12 @@ import { energy, startEnergy } from "./cli-process.ts";
 
 const registryDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "services", "registry");
 // What the registry's server.ts needs on the broker: the topics it owns and the one it consumes.
+// what the registry publishes and the two topics it consumes (a consumer of a topic that does not exist
+// stops its start)
 const REGISTRY_TOPICS = [
   ...catalog.filter((t) => t.owner === "registry").map((t) => t.name),
   topics.ingestionLiveness.name,
+  topics.reservationReservation.name,
 ];
 
 const pem = (key: KeyObject) => key.export({ type: "pkcs8", format: "pem" }).toString();
