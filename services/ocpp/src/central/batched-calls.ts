@@ -186,6 +186,7 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
   );
 
   // replays (the stored answer, nothing else) and what each reading carries
+  const spans = calls.map(valuesSpan);
   const read =
     calls.length === 0
       ? []
@@ -218,8 +219,8 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
               calls.map((f) => f.call.action),
               calls.map((f) => f.call.contentHash),
               calls.map((f) => f.connectorId),
-              calls.map((f) => valuesSpan(f).first),
-              calls.map((f) => valuesSpan(f).last),
+              spans.map((s) => s.first),
+              spans.map((s) => s.last),
             ],
           )
         ).rows;
