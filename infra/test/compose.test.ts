@@ -270,6 +270,27 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("runs ocpp's TLS listener (security profile 2) on a published port, with the certificate mounted", () => {
+    const ocpp = compose.services.ocpp!;
+    const env = dict(ocpp.environment);
+    expect(env.OCPP_TLS_PORT, "ocpp: OCPP_TLS_PORT").toMatch(/^\d+$/);
+    expect(containerPorts(ocpp), "ocpp: TLS port published").toContain(env.OCPP_TLS_PORT);
+    const mounts = (ocpp.volumes ?? [])
+      .map(String)
+      .map((m) => ({ target: m.split(":")[1], ro: m.endsWith(":ro") }));
+    for (const variable of ["OCPP_TLS_CERT_FILE", "OCPP_TLS_KEY_FILE"]) {
+      const file = env[variable];
+      expect(file, `ocpp: ${variable}`).toMatch(/^\//);
+      const mount = mounts.find((m) => m.target && file!.startsWith(`${m.target}/`));
+      expect(mount, `ocpp: ${variable} (${file}) lies in a mounted directory`).toBeDefined();
+      expect(mount!.ro, `ocpp: ${variable}'s directory is mounted read-only`).toBe(true);
+    }
+    // the same settings the service's config reads (services/ocpp/src/config.ts)
+    expect(read("services/ocpp/src/config.ts")).toMatch(
+      /OCPP_TLS_PORT[\s\S]*OCPP_TLS_CERT_FILE[\s\S]*OCPP_TLS_KEY_FILE/,
+    );
+  });
+
   it("starts each service after PostgreSQL and Kafka are healthy and the topics exist", () => {
     for (const service of repoServices) {
       const deps = dependencies(compose.services[service.name]!);
