@@ -3,7 +3,7 @@
  *
  *   cd services/ocpp && KAFKA_BROKERS=127.0.0.1:9092 node --import tsx bench/chargers.ts \
  *     [--chargers 2000] [--load 30] [--meter-interval 10] [--heartbeat 60] [--concurrency 10] \
- *     [--no-peer] [--real-scrypt] [--cpu-prof DIR] [--heap-snapshot DIR]
+ *     [--no-peer] [--real-scrypt] [--cpu-prof DIR] [--heap-snapshot DIR] [--service-node-options "FLAGS"]
  *
  * Three processes: this one (the database, the topics, the figures), the service (the real src/server.ts,
  * on its own database and topic prefix, on the broker and PostgreSQL named by KAFKA_BROKERS /
@@ -45,6 +45,7 @@ const { values } = parseArgs({
     "real-scrypt": { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
     "heap-snapshot": { type: "string" },
+    "service-node-options": { type: "string", default: "" },
   },
 });
 const N = Number(values.chargers);
@@ -80,9 +81,16 @@ async function heapKiB(url: string): Promise<{ heap: number; external: number }>
 }
 
 /** A gauge of the service's /metrics (prom-client's default metrics). */
-async function gauges(url: string): Promise<(name: string) => number> {
+async function gauges(url: string): Promise<(name: string, labels?: Record<string, string>) => number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text)?.[1] ?? 0);
+  return (name, labels = {}) => {
+    const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)`, "gm"))) {
+      const have = (m[1] ?? "").split(",");
+      if (wanted.every((w) => have.includes(w))) return Number(m[2]);
+    }
+    return 0;
+  };
 }
 
 /** CPU seconds of a process that may have ended (a pooled PostgreSQL backend). */
@@ -123,6 +131,8 @@ type LoadAnswer = {
   lost: number;
   callErrors: number;
   unanswered: number;
+  /** the fleet's own event-loop delay during the load, ms */
+  fleetLoop: { p50: number; p99: number; max: number };
 };
 
 const bootLine = (a: BootAnswer) =>
@@ -222,7 +232,8 @@ async function main() {
     [ids, hash],
   );
   const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const nodeOptions = [process.env.NODE_OPTIONS ?? ""];
+  // the service's own node flags (GC experiments: --max-semi-space-size, --trace-gc), not the fleet's
+  const nodeOptions = [process.env.NODE_OPTIONS ?? "", values["service-node-options"]];
   if (values["cpu-prof"]) nodeOptions.push(`--cpu-prof --cpu-prof-dir=${resolve(values["cpu-prof"])}`);
   if (values["heap-snapshot"]) nodeOptions.push("--heapsnapshot-signal=SIGUSR2");
   // the real server.ts, resolved once /readyz answers (database and Kafka reachable)
@@ -274,7 +285,7 @@ async function main() {
   }
 
   // 2. load (reading /metrics restarts prom-client's event loop delay histogram)
-  await gauges(service.url);
+  const before = await gauges(service.url);
   const backends = await databaseBackends(pool, database.url);
   const pgCpuBefore = backends.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0);
   const cpuBefore = cpuSeconds(child.pid!);
@@ -308,6 +319,27 @@ async function main() {
       `CALLERRORs ${load.callErrors}, unanswered ${load.unanswered}, not sent (socket gone) ${load.lost}; ` +
       `RSS ${mib(loadRss)} (${((loadRss - idleRss) / N).toFixed(1)} KiB per charger)`,
   );
+  // where the time went: inside the service (handler entry to answer), in its group commits, and the
+  // fleet's own event-loop delay (what the fleet measures includes it, and the sockets both ways)
+  const q = (name: string, label: Record<string, string>) =>
+    ["0.5", "0.99", "max"].map((quantile) => lag(name, { ...label, quantile }).toFixed(1)).join(" / ");
+  say(
+    `inside the service (p50 / p99 / max, ms): batched calls ${q("ocpp_call_ms", { path: "batched" })}, ` +
+      `calls with their own transaction ${q("ocpp_call_ms", { path: "alone" })}; group commit of calls: ` +
+      `wait for a batch ${q("ocpp_group_commit_wait_ms", { commit: "calls" })}, write ${q("ocpp_group_commit_write_ms", { commit: "calls" })}, ` +
+      `batch size ${q("ocpp_group_commit_batch_size", { commit: "calls" })}; ` +
+      `the fleet's event-loop delay ${fmt(load.fleetLoop.p50)} / ${fmt(load.fleetLoop.p99)} / ${fmt(load.fleetLoop.max)}`,
+  );
+  // the service's garbage collections during the load (prom-client's nodejs_gc_duration_seconds, by kind)
+  const gc = ["minor", "major", "incremental"].map((kind) => {
+    const n =
+      lag("nodejs_gc_duration_seconds_count", { kind }) -
+      before("nodejs_gc_duration_seconds_count", { kind });
+    const s =
+      lag("nodejs_gc_duration_seconds_sum", { kind }) - before("nodejs_gc_duration_seconds_sum", { kind });
+    return `${kind} ${n} (${(s * 1000).toFixed(0)} ms)`;
+  });
+  say(`garbage collections of the service under load: ${gc.join(", ")} in ${loadSeconds.toFixed(0)} s`);
 
   // 3. boot storm
   await ask(fleet, { op: "drop" });

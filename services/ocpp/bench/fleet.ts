@@ -9,6 +9,7 @@
  * errors } (chargers from..to of ids);
  * { op: "load", seconds, meterS, heartbeatS } → { latency: { action: ms[] } }; { op: "drop" } → {}.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import WebSocket from "ws";
 
 type Request =
@@ -143,6 +144,8 @@ async function load(req: Extract<Request, { op: "load" }>) {
   let lost = 0;
   let callErrors = 0;
   let register = 1_000_000;
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const started = performance.now();
   const until = started + req.seconds * 1000;
   // each charger's next meter value and heartbeat, at a random phase; one 5 ms tick sends what is due
@@ -188,10 +191,13 @@ async function load(req: Extract<Request, { op: "load" }>) {
       }
     }, 5);
   });
+  loop.disable();
   // the answers still in flight get up to 30 s
   const deadline = performance.now() + 30_000;
   while (inFlight() > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  reply({ latency, lost, callErrors, unanswered: inFlight() });
+  // the fleet's own event-loop delay: a late tick or a late read of an answer adds to the latency it measures
+  const fleetLoop = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+  reply({ latency, lost, callErrors, unanswered: inFlight(), fleetLoop });
 }
 
 process.on("message", (req: Request) => {

@@ -5,6 +5,7 @@ import { buildApp } from "./app.ts";
 import { CentralSystem } from "./central/central-system.ts";
 import { Commands } from "./central/commands.ts";
 import { startInstanceLoop } from "./central/instance.ts";
+import { registerCentralMetrics } from "./central/metrics.ts";
 import { startReservationExpiry } from "./central/reservations.ts";
 import { TlsEndpoint } from "./central/tls-endpoint.ts";
 import { ConfigSchema } from "./config.ts";
@@ -57,6 +58,7 @@ export const ocpp = defineService({
   onStart: async ({ app, central, commands, tls, config }) => {
     // the OCPP-J endpoint answers upgrades on the app's server once it listens, and on the TLS port
     central.attach(app, { plainWs: config.OCPP_PLAIN_WS });
+    registerCentralMetrics(app.metrics, central);
     commands.attach(app);
     if (tls) {
       await tls.listen(app.log.child({ component: "tls-endpoint" }));

@@ -14,6 +14,7 @@ beforeAll(async () => {
   events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [topics.ocppCharger]);
   await seedCharger(ocpp.db, { chargePointId: "dev-dead-1", owner: "usr-dead-owner" });
   await seedCharger(ocpp.db, { chargePointId: "dev-alive-1" });
+  await seedCharger(ocpp.db, { chargePointId: "dev-talking-1" });
 });
 afterAll(async () => {
   await events?.close();
@@ -76,5 +77,32 @@ describe("dead-peer timeout (PING_INTERVAL_SECONDS, DEAD_PEER_TIMEOUT_SECONDS)",
     const gaps = alive.pings.slice(1).map((t, i) => t - alive.pings[i]!);
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(900);
     alive.ws.close();
+  });
+
+  it("a charger that keeps sending frames is not pinged: its frames show it is alive", async () => {
+    // it would not answer a ping: only its own frames (a call every 400 ms, under the 1 s interval) keep it
+    const talking = await open("dev-talking-1", false);
+    const answers: unknown[] = [];
+    talking.ws.on("message", (data) => answers.push(JSON.parse(data.toString())));
+    let n = 0;
+    const send = () => talking.ws.send(JSON.stringify([2, `t-${++n}`, "Heartbeat", {}]));
+    send();
+    const timer = setInterval(send, 400);
+    try {
+      // four times the dead-peer timeout after the ping it would have had at 1 s
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(talking.pings).toEqual([]);
+      expect(talking.closedAt()).toBeNull();
+      expect(talking.ws.readyState).toBe(WebSocket.OPEN);
+      expect(answers.length).toBeGreaterThanOrEqual(10);
+    } finally {
+      clearInterval(timer);
+    }
+    // once quiet, it is pinged again, and cut off when it does not answer
+    const closedAt = await waitFor("the quiet charger cut off", () => talking.closedAt(), {
+      timeoutMs: 10_000,
+    });
+    expect(talking.pings).toHaveLength(1);
+    expect(closedAt - talking.pings[0]!).toBeGreaterThanOrEqual(1_900);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
+import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import { type OcppVersion, topics } from "@energy/contracts";
 import { enqueueEvent, InvalidMessageError, type Logger } from "@energy/kafka";
@@ -10,7 +11,7 @@ import { rewriteOutgoingFrame } from "../domain/error-codes.ts";
 import { oversizedFrame } from "../domain/frames.ts";
 import { verifyPassword } from "../domain/password.ts";
 import { mayCall } from "../domain/registration.ts";
-import { batchedCalls, isBatched } from "./batched-calls.ts";
+import { type BatchedCall, batchedCalls, isBatched } from "./batched-calls.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
 import { KeepAlive, type PingableSocket } from "./keep-alive.ts";
@@ -105,6 +106,8 @@ export class CentralSystem {
    * password gives another digest: the entry is of no use to them.
    */
   private readonly verified = new Map<string, string>();
+  /** scrypt checks running, by charger and digest (check) */
+  private readonly checking = new Map<string, Promise<boolean>>();
   /** Disconnections being recorded: shutdown waits for them before the database closes. */
   private readonly closing = new Set<Promise<void>>();
   /** Heartbeats and meter values outside transactions, group-committed (batched-calls.ts). */
@@ -118,6 +121,14 @@ export class CentralSystem {
   private log: Logger = { info() {}, warn() {}, error() {} };
   /** pings every socket; one that does not answer within DEAD_PEER_TIMEOUT_SECONDS is cut off */
   private readonly keepAlive: KeepAlive;
+  /**
+   * How long calls take inside the service, in µs, since the last reset (metrics.ts): from ocpp-rpc handing
+   * the parsed, validated call over to its answer, group-committed or through the handler's transaction.
+   */
+  readonly callTiming: Record<"batched" | "alone", RecordableHistogram> = {
+    batched: createHistogram(),
+    alone: createHistogram(),
+  };
 
   constructor(private readonly opts: CentralSystemOptions) {
     this.keepAlive = new KeepAlive({
@@ -204,6 +215,15 @@ export class CentralSystem {
       return;
     }
     void this.rpc.handleUpgrade(request, socket as never, head);
+  }
+
+  /** Where the group commits' time goes (metrics.ts): queue wait, write time and batch sizes. */
+  groupCommitTiming() {
+    return {
+      calls: this.batched.timing,
+      connections: this.connections.timing,
+      disconnections: this.disconnections.timing,
+    };
   }
 
   /** How the group commits went (batches, calls in them, batches that failed as a whole). */
@@ -346,7 +366,8 @@ export class CentralSystem {
       .update(handshake.password)
       .digest("base64");
     const passwordOk =
-      this.verified.get(device.id) === digest || (await verifyPassword(handshake.password, storedHash));
+      this.verified.get(device.id) === digest ||
+      (await this.check(device.id, digest, handshake.password, storedHash));
     if (!passwordOk) return { status: 401, message: "Unauthorized" };
     this.verified.set(device.id, digest);
     if (device.state === "orphaned") return { status: 403, message: "Forbidden: the device is orphaned" };
@@ -360,6 +381,20 @@ export class CentralSystem {
     };
   }
 
+  /**
+   * One scrypt check per charger and password at a time: a charger that gives up on a slow upgrade (a cold
+   * restart's storm queues thousands of checks) and tries again with the same password waits for the check
+   * already running instead of queueing a second one.
+   */
+  private check(id: string, digest: string, password: Buffer, storedHash: string): Promise<boolean> {
+    const key = `${id}\0${digest}`;
+    const running = this.checking.get(key);
+    if (running) return running;
+    const check = verifyPassword(password, storedHash).finally(() => this.checking.delete(key));
+    this.checking.set(key, check);
+    return check;
+  }
+
   // ---- sessions -------------------------------------------------------------------------------------
 
   private onClient(client: RpcClient): void {
@@ -369,9 +404,12 @@ export class CentralSystem {
     // Error codes in the version's own spelling, whatever ocpp-rpc produced (domain/error-codes.ts).
     const send = client.sendRaw.bind(client);
     client.sendRaw = (message: string) => send(rewriteOutgoingFrame(version, message));
-    // A frame over OCPP_MAX_FRAME_BYTES is answered with a CALLERROR and never parsed.
+    // A frame over OCPP_MAX_FRAME_BYTES is answered with a CALLERROR and never parsed; any frame shows the
+    // peer is alive (keep-alive: it is pinged only when quiet)
     const receive = client._onMessage.bind(client);
+    let alive = () => {};
     client._onMessage = (buffer: Buffer) => {
+      alive();
       const refusal = oversizedFrame(buffer, this.opts.config.OCPP_MAX_FRAME_BYTES);
       if (!refusal) receive(buffer);
       else if (refusal.answer) client.sendRaw(refusal.answer);
@@ -401,7 +439,7 @@ export class CentralSystem {
     session.ready.catch(() => {});
     if (client._ws) {
       const timeout = this.opts.config.DEAD_PEER_TIMEOUT_SECONDS;
-      this.keepAlive.track(client._ws as unknown as PingableSocket, () => {
+      alive = this.keepAlive.track(client._ws as unknown as PingableSocket, () => {
         session.closeReason = `dead peer: no answer to a ping within ${timeout} s`;
         this.log.info({ chargePointId: id }, session.closeReason);
       });
@@ -521,18 +559,39 @@ export class CentralSystem {
         receivedAt,
         correlationId,
       });
-    if (!isBatched(action, params)) return alone();
+    const started = performance.now();
+    const path = isBatched(action, params) ? "batched" : "alone";
+    const timed = () =>
+      this.callTiming[path].record(Math.max(1, Math.round((performance.now() - started) * 1000)));
+    const answer =
+      path === "alone"
+        ? alone()
+        : this.submitBatched(session, action, {
+            messageId,
+            contentHash,
+            params,
+            receivedAt,
+            correlationId,
+            alone,
+          });
+    answer.then(timed, timed);
+    return answer;
+  }
+
+  private submitBatched(
+    session: Session,
+    action: string,
+    call: Pick<
+      BatchedCall,
+      "messageId" | "contentHash" | "params" | "receivedAt" | "correlationId" | "alone"
+    >,
+  ): Promise<unknown> {
     return this.batched.submit({
+      ...call,
       version: session.version,
       action,
       charger: session.charger,
-      messageId,
-      contentHash,
-      params,
-      receivedAt,
-      correlationId,
       connection: session.connection,
-      alone,
     });
   }
 

@@ -1,3 +1,4 @@
+import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
 /**
  * Group commit: what many chargers send at about the same time, written together (one statement, or one
  * transaction, for the whole batch) instead of one transaction with a round trip per row for each call. The first item
@@ -12,11 +13,29 @@
 /** A batch's result for an item it leaves to the item's own path (`alone`). */
 export const ALONE: unique symbol = Symbol("alone");
 
+/**
+ * Where a group commit's time goes, since the last reset: how long items waited in the queue before
+ * their batch started, how long batches took to write, and their sizes (HDR histograms, cheap to record).
+ */
+export interface GroupCommitTiming {
+  /** from submit to the start of the item's batch, in µs */
+  waitUs: RecordableHistogram;
+  /** how long a batch took to write, in µs */
+  runUs: RecordableHistogram;
+  /** items per batch */
+  size: RecordableHistogram;
+}
+
 export class GroupCommit<I, R> {
-  private queue: Array<{ item: I; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
+  private queue: Array<{ item: I; at: number; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
   private inFlight = 0;
   /** batches written, items in them, batches that failed as a whole (their items went one by one) */
   readonly stats = { batches: 0, items: 0, failed: 0 };
+  readonly timing: GroupCommitTiming = {
+    waitUs: createHistogram(),
+    runUs: createHistogram(),
+    size: createHistogram(),
+  };
   private readonly drained = new Set<() => void>();
 
   constructor(
@@ -36,7 +55,7 @@ export class GroupCommit<I, R> {
 
   submit(item: I): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, at: performance.now(), resolve, reject });
       this.pump();
     });
   }
@@ -67,8 +86,12 @@ export class GroupCommit<I, R> {
     let results: Array<R | typeof ALONE>;
     this.stats.batches++;
     this.stats.items += batch.length;
+    const started = performance.now();
+    for (const b of batch) this.timing.waitUs.record(Math.max(1, Math.round((started - b.at) * 1000)));
+    this.timing.size.record(batch.length);
     try {
       results = await this.opts.run(batch.map((b) => b.item));
+      this.timing.runUs.record(Math.max(1, Math.round((performance.now() - started) * 1000)));
     } catch (err) {
       this.stats.failed++;
       this.opts.failed?.(err, batch.length);

@@ -25,7 +25,8 @@ export interface KeepAliveOptions {
 
 /**
  * Websocket pings for every charger socket, with a dead-peer timeout of its own (PING_INTERVAL_SECONDS,
- * DEAD_PEER_TIMEOUT_SECONDS): ping `intervalMs` after the socket opened or last answered, and terminate it
+ * DEAD_PEER_TIMEOUT_SECONDS): ping `intervalMs` after the socket opened, last answered a ping or last sent a
+ * frame, and terminate it
  * when the answer (a pong) has not come `timeoutMs` after the ping. A terminated socket closes like any
  * other (1006), so the central system records the disconnection; `onDead` lets it say why.
  *
@@ -43,15 +44,22 @@ export class KeepAlive {
     this.timer.unref();
   }
 
-  /** Starts pinging a socket until it closes; `onDead` runs just before a dead one is terminated. */
-  track(socket: PingableSocket, onDead: () => void = () => {}): void {
+  /**
+   * Starts pinging a socket until it closes; `onDead` runs just before a dead one is terminated. Returns
+   * what to call when a frame arrives on it: a peer that talks is alive, so it is pinged only once it has
+   * been quiet for the interval (a fleet sending meter values every 10 s is never pinged at 30 s: no ping
+   * and pong, two syscalls and wake-ups each, per charger and interval).
+   */
+  track(socket: PingableSocket, onDead: () => void = () => {}): () => void {
     const tracked: Tracked = { nextPingAt: Date.now() + this.opts.intervalMs, pingSentAt: null, onDead };
     this.sockets.set(socket, tracked);
-    socket.on("pong", () => {
+    const alive = () => {
       tracked.pingSentAt = null;
       tracked.nextPingAt = Date.now() + this.opts.intervalMs;
-    });
+    };
+    socket.on("pong", alive);
     socket.on("close", () => this.sockets.delete(socket));
+    return alive;
   }
 
   /** How many sockets it pings. */
