@@ -20,11 +20,19 @@ type Validator = ReturnType<typeof createValidator>;
 function guarded(subprotocol: string, schemaFile: string): Validator {
   const schemas = require(`ocpp-rpc/lib/schemas/${schemaFile}`) as unknown[];
   const bounded = createValidator(subprotocol, withInt32Bounds(schemas));
+  const known = new Set(schemas.map((schema) => (schema as { $id: string }).$id));
   const validator = {
     subprotocol,
     validate(schemaId: string, params: unknown) {
       const problem = paramProblem(params);
       if (problem?.kind === "depth") throw createRPCError("FormatViolation", problem.message, {});
+      if (!known.has(schemaId)) {
+        // an action the version does not have: NotImplemented, before any check of its params (what
+        // ocpp-rpc answers for an action without a handler; the central system handles every action
+        // with one handler, so ocpp-rpc would otherwise call it a ProtocolError here)
+        const action = schemaId.replace(/^urn:/, "").replace(/\.(req|conf)$/, "");
+        throw createRPCError("NotImplemented", `Unable to handle '${action}' calls`, {});
+      }
       try {
         bounded.validate(schemaId, params);
       } catch (err) {
