@@ -3,7 +3,7 @@
  *
  *   cd services/ocpp && KAFKA_BROKERS=127.0.0.1:9092 node --import tsx bench/chargers.ts \
  *     [--chargers 2000] [--load 30] [--meter-interval 10] [--heartbeat 60] [--concurrency 10] \
- *     [--no-peer] [--real-scrypt] [--cpu-prof DIR] [--heap-snapshot DIR] [--service-node-options "FLAGS"]
+ *     [--no-peer] [--real-scrypt] [--cpu-prof DIR] [--heap-snapshot DIR] [--service-node-options "FLAGS"] [--cold-restart]
  *
  * Three processes: this one (the database, the topics, the figures), the service (the real src/server.ts,
  * on its own database and topic prefix, on the broker and PostgreSQL named by KAFKA_BROKERS /
@@ -16,7 +16,8 @@
  *  2. load: each charger heartbeats every --heartbeat and sends MeterValues every --meter-interval (random
  *     phase) for --load seconds; p50/p99 latency of each call, and the service's CPU;
  *  3. boot storm: every socket dropped at once, every charger reconnects and boots at once: time until all
- *     are Accepted.
+ *     are Accepted;
+ *  4. with --cold-restart, the same storm on a restarted service (no password remembered: each pays scrypt).
  * --cpu-prof writes the service's CPU profile into DIR at its exit; --heap-snapshot writes a heap snapshot
  * of the service into DIR once every charger is connected.
  */
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     "cpu-prof": { type: "string" },
     "heap-snapshot": { type: "string" },
     "service-node-options": { type: "string", default: "" },
+    "cold-restart": { type: "boolean", default: false },
   },
 });
 const N = Number(values.chargers);
@@ -237,7 +239,7 @@ async function main() {
   if (values["cpu-prof"]) nodeOptions.push(`--cpu-prof --cpu-prof-dir=${resolve(values["cpu-prof"])}`);
   if (values["heap-snapshot"]) nodeOptions.push("--heapsnapshot-signal=SIGUSR2");
   // the real server.ts, resolved once /readyz answers (database and Kafka reachable)
-  const service = await spawnService(serviceDir, {
+  const serviceEnv = {
     DATABASE_URL: database.url,
     KAFKA_BROKERS: process.env.TEST_KAFKA_BROKERS!,
     KAFKA_TOPIC_PREFIX: kafka.topicPrefix,
@@ -246,8 +248,9 @@ async function main() {
     INSTANCE_ID: `bench-${randomBytes(3).toString("hex")}`,
     HEARTBEAT_INTERVAL_SECONDS: String(HEARTBEAT_S),
     NODE_OPTIONS: nodeOptions.join(" ").trim(),
-  });
-  const child = service.child;
+  };
+  const service = await spawnService(serviceDir, serviceEnv);
+  let child = service.child;
   const url = `${service.url.replace(/^http/, "ws")}/ocpp`;
   await sleep(2_000);
   const idleRss = rssKiB(child.pid!);
@@ -352,6 +355,35 @@ async function main() {
     concurrency: N,
   });
   say(`boot storm: reconnected and Accepted ${bootLine(storm)} (all at once)`);
+
+  // 4. a cold restart: a new process remembers no verified password, so every charger's first
+  // reconnection pays its scrypt check again, all at once
+  if (values["cold-restart"]) {
+    await ask(fleet, { op: "drop" });
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    const restarted = await spawnService(serviceDir, serviceEnv);
+    child = restarted.child;
+    await sleep(1_000);
+    const cpuBeforeCold = cpuSeconds(child.pid!);
+    const cold = await ask<BootAnswer>(fleet, {
+      op: "boot",
+      url: `${restarted.url.replace(/^http/, "ws")}/ocpp`,
+      ids,
+      password: PASSWORD,
+      concurrency: N,
+    });
+    const coldCpu = cpuSeconds(child.pid!) - cpuBeforeCold;
+    const storedCost = values["real-scrypt"] ? "N=2^14, the service's" : "N=2^10, the bench's";
+    say(
+      `cold restart storm (a new process, every password checked again, scrypt ${storedCost}): ` +
+        `reconnected and Accepted ${bootLine(cold)}, service CPU ${coldCpu.toFixed(1)} s ` +
+        `(the main thread's; scrypt runs on libuv's pool)` +
+        (values["real-scrypt"]
+          ? ""
+          : `; at the service's cost it is ${N} × ${verifyMs.toFixed(0)} ms ≈ ${((N * verifyMs) / 1000).toFixed(0)} s of scrypt on one core`),
+    );
+  }
 
   await ask(fleet, { op: "drop" });
   fleet.kill("SIGKILL");
