@@ -22,9 +22,9 @@ afterAll(async () => {
 
 describe("reads.recorded on meter-read.read.v1", () => {
   it("publishes every counted read once, to the contract, in messages of 1,000 in order of end", async () => {
-    const threeYearsBack = new Date();
-    threeYearsBack.setUTCFullYear(threeYearsBack.getUTCFullYear() - 4);
-    const old = hourly(threeYearsBack.toISOString().slice(0, 13) + ":00:00Z", 1, () => 100);
+    const fourYearsBack = new Date();
+    fourYearsBack.setUTCFullYear(fourYearsBack.getUTCFullYear() - 4);
+    const old = hourly(`${fourYearsBack.toISOString().slice(0, 13)}:00:00Z`, 1, () => 100);
     // 10 kW: 5 kWh in an hour is above an average year's yield (stored, flagged), under the nameplate.
     const reads = [...old, ...hourly("2026-01-01T00:00:00Z", 1200, (i) => (i === 7 ? 5000 : (i % 900) + 1))];
     const res = await mr.app.inject({
