@@ -45,6 +45,8 @@ const MAIL_PORT = Number(process.env.MAIL_PORT ?? 1025);
 const ANVIL_PORT = Number(process.env.ANVIL_PORT ?? 8545);
 /** ocpp's wss port (OCPP security profile 2), with the certificate made in .data/tls. */
 const OCPP_TLS_PORT = Number(process.env.OCPP_TLS_PORT ?? 4443);
+/** meter-read's young generation (services/meter-read/README.md, "Running it"); docker-compose.yml sets the same. */
+const METER_READ_NODE_OPTIONS = "--max-semi-space-size=32";
 
 /** Where each service listens locally (the same ports as docker-compose.yml). */
 /** Each service's local port: the one list the `energy` CLI uses too (@energy/client). */
@@ -361,6 +363,10 @@ async function start(): Promise<void> {
       NODE_ENV: "development",
     };
     if (databases[service]) env.DATABASE_URL = databases[service];
+    if (service === "meter-read") {
+      // Batches of 10,000 reads: V8's default 16 MB young generation is collected ~3× as often (README).
+      env.NODE_OPTIONS = [process.env.NODE_OPTIONS, METER_READ_NODE_OPTIONS].filter(Boolean).join(" ");
+    }
     if (service === "registry") {
       Object.assign(env, {
         JWT_PRIVATE_KEY: keys.privateKey,

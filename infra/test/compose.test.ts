@@ -321,6 +321,13 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("runs meter-read with the 32 MB young generation its README asks for, as tools/dev.ts does", () => {
+    const flag = "--max-semi-space-size=32";
+    expect(read("services/meter-read/README.md")).toContain(`NODE_OPTIONS=${flag}`);
+    expect(dict(compose.services["meter-read"]!.environment).NODE_OPTIONS?.split(/\s+/)).toContain(flag);
+    expect(read("tools/dev.ts")).toContain(`METER_READ_NODE_OPTIONS = "${flag}"`);
+  });
+
   it("points every DATABASE_URL at the postgres container and a database its init script creates", () => {
     const pgEnv = postgresEnv();
     const databases = serviceDatabases();

@@ -53,16 +53,25 @@ export function capacityParts(log: readonly CapacityEntry[], startMs: number, en
   return parts;
 }
 
+/** The physical limit of one part of a period: capacity × hours × (1 − 0.005)^age at its start. */
+function partWh(device: DeviceCapacity, startMs: number, endMs: number, capacityW: number): number {
+  const ageYears =
+    device.commissionedMs === null ? 0 : Math.max(0, (startMs - device.commissionedMs) / YEAR_MS);
+  const hours = (endMs - startMs) / HOUR_MS;
+  return capacityW * hours * (1 - DEGRADATION_PER_YEAR) ** ageYears;
+}
+
 /** The limits of [startMs, endMs), in Wh (not rounded); null when the capacity is unknown. */
 export function energyLimits(device: DeviceCapacity, startMs: number, endMs: number): EnergyLimits | null {
   if (device.capacityLog.length === 0) return null;
   const yieldFactor = (device.yieldKwhPerKw ?? DEFAULT_YIELD_KWH_PER_KW) / HOURS_PER_YEAR;
   let physicalWh = 0;
-  for (const part of capacityParts(device.capacityLog, startMs, endMs)) {
-    const ageYears =
-      device.commissionedMs === null ? 0 : Math.max(0, (part.startMs - device.commissionedMs) / YEAR_MS);
-    const hours = (part.endMs - part.startMs) / HOUR_MS;
-    physicalWh += part.capacityW * hours * (1 - DEGRADATION_PER_YEAR) ** ageYears;
+  if (device.capacityLog.length === 1) {
+    // One capacity (most devices): the one part capacityParts would make, without making it.
+    if (endMs > startMs) physicalWh = partWh(device, startMs, endMs, device.capacityLog[0]!.capacityW);
+  } else {
+    for (const part of capacityParts(device.capacityLog, startMs, endMs))
+      physicalWh += partWh(device, part.startMs, part.endMs, part.capacityW);
   }
   return { physicalWh, yieldWh: physicalWh * yieldFactor };
 }
