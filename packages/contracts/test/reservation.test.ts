@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type IssuanceRequest, IssuanceRequestSchema, type ReservedDevice } from "../src/index.ts";
+import {
+  type IssuanceRequest,
+  IssuanceRequestSchema,
+  type Reservation,
+  ReservationEndedSchema,
+  ReservationSchema,
+  type ReservedDevice,
+} from "../src/index.ts";
 
 const device: ReservedDevice = {
   deviceId: "dev-solar-1",
@@ -92,5 +99,57 @@ describe("reservation.issuance-request.v1", () => {
     const parsed = IssuanceRequestSchema.safeParse({ ...request, ...change });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues.map((issue) => issue.path[0])).toContain(field);
+  });
+});
+
+describe("reservation.reservation.v1", () => {
+  const snapshot: Reservation = {
+    reservationId: "res-1",
+    name: "Netflix 2022",
+    buyerOrgId: "org-buyer",
+    buyerOrganization: request.buyerOrganization,
+    buyerAddress: request.buyerAddress,
+    deviceIds: ["dev-solar-1"],
+    devices: [device],
+    deviceOrgIds: ["org-developer"],
+    start: "2022-10-04T14:00:00.000Z",
+    end: "2022-10-05T14:00:00.000Z",
+    frequency: "hourly",
+    timezone: "UTC",
+    targetVolumeWh: null,
+    authorityToExceed: false,
+    status: "active",
+  };
+  const released = [{ deviceId: "dev-wind-2", availableAgainAt: "2022-10-05T02:00:00.000Z" }];
+  const ended = {
+    reservationId: "res-1",
+    buyerOrgId: "org-buyer",
+    reason: "cancelled" as const,
+    endedAt: "2022-10-04T20:00:00.000Z",
+    deviceIds: ["dev-solar-1"],
+    availableAgainAt: "2022-10-05T08:00:00.000Z",
+  };
+
+  it("carries, per released device, the end of its cool-down on updates and ends", () => {
+    expect(ReservationSchema.parse({ ...snapshot, releasedDevices: released }).releasedDevices).toEqual(
+      released,
+    );
+    const withDevices = {
+      ...ended,
+      releasedDevices: [{ deviceId: "dev-solar-1", availableAgainAt: ended.availableAgainAt }],
+    };
+    expect(ReservationEndedSchema.parse(withDevices)).toEqual(withDevices);
+    expect(
+      ReservationSchema.safeParse({
+        ...snapshot,
+        releasedDevices: [{ deviceId: "dev-wind-2", availableAgainAt: "soon" }],
+      }).success,
+    ).toBe(false);
+  });
+
+  it("still decodes events published before releasedDevices existed", () => {
+    expect(ReservationSchema.parse(snapshot)).toEqual(snapshot);
+    expect(ReservationSchema.parse(snapshot).releasedDevices).toBeUndefined();
+    expect(ReservationEndedSchema.parse(ended)).toEqual(ended);
   });
 });

@@ -56,6 +56,10 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
     /** Where invitation mails go, e.g. smtp://127.0.0.1:1025; required in production (see the transform below). */
     SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
     MAIL_FROM: z.string().trim().min(1).default("Energy Platform <no-reply@energy.local>"),
+    /** The device owners' reservation mails (src/reservation-mails.ts): the first retry's delay, doubled per attempt. */
+    MAIL_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5_000),
+    /** Attempts before a reservation mail is given up (a permanent 5xx refusal gives up at once). */
+    MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
     INVITATION_TTL_HOURS: z.coerce
       .number()
       .int()

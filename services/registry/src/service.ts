@@ -7,12 +7,13 @@ import { reservationReservations } from "./consumers/reservation-reservations.ts
 import { createDb } from "./db.ts";
 import { createImportReportMailer } from "./imports/report-mail.ts";
 import { createImportWorker } from "./imports/worker.ts";
+import { createMailSender } from "./reservation-mails.ts";
 import { ensureRootIdentity } from "./root-identity.ts";
 
 /**
  * The registry, declared: the runtime (packages/service-kit) builds config → database → producer →
- * outbox relay → the import worker → app → root identity → the liveness and reservation consumers → the import job loop,
- * and closes them in reverse.
+ * outbox relay → the import worker → app → root identity → the liveness and reservation consumers → the import job loop
+ * and the reservation mail sender, and closes them in reverse.
  */
 export const registry = defineService({
   name: "registry",
@@ -21,7 +22,18 @@ export const registry = defineService({
   database: { create: (config) => createDb(config.DATABASE_URL), close: (db) => db.$disconnect() },
   context: ({ db, config, published }) => {
     const importMailer = createImportReportMailer(config);
-    return { importMailer, importWorker: createImportWorker({ db, mailer: importMailer, published }) };
+    const mailSender = createMailSender({
+      db,
+      smtpUrl: config.SMTP_URL,
+      from: config.MAIL_FROM,
+      retryBaseMs: config.MAIL_RETRY_BASE_MS,
+      maxAttempts: config.MAIL_MAX_ATTEMPTS,
+    });
+    return {
+      importMailer,
+      importWorker: createImportWorker({ db, mailer: importMailer, published }),
+      mailSender,
+    };
   },
   app: buildApp,
   onStart: async ({ db, config, log }) => {
@@ -31,7 +43,7 @@ export const registry = defineService({
   },
   consumers: [
     { group: "ingestion-liveness", subscriptions: [ingestionLiveness] },
-    // device-group protection: the devices of buyers' reservations (src/reserved-devices.ts)
+    // device-group protection (src/reserved-devices.ts) and the device owners' mails (src/reservation-mails.ts)
     { group: "reservations", subscriptions: [reservationReservations] },
   ],
   jobs: [
@@ -46,6 +58,14 @@ export const registry = defineService({
             importMailer.close();
           },
         };
+      },
+    },
+    {
+      // the device owners' reservation mails queued by the reservations consumer (mail_outbox), with retries
+      name: "reservation mail sender",
+      start: ({ mailSender, log }) => {
+        mailSender.start(log);
+        return { stop: () => mailSender.stop() };
       },
     },
   ],

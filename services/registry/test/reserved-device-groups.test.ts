@@ -102,7 +102,12 @@ describe("device groups of reserved devices", () => {
     type: "reservation.created" | "reservation.updated",
     reservationId: string,
     deviceIds: string[],
-  ) => reservationService.publish(topics.reservationReservation, type, snapshot(reservationId, deviceIds));
+    released?: { deviceId: string; availableAgainAt: string }[],
+  ) =>
+    reservationService.publish(topics.reservationReservation, type, {
+      ...snapshot(reservationId, deviceIds),
+      ...(released ? { releasedDevices: released } : {}),
+    });
 
   const publishEnded = (reservationId: string, deviceIds: string[], endedAt: Date) =>
     reservationService.publish(topics.reservationReservation, "reservation.ended", {
@@ -167,7 +172,8 @@ describe("device groups of reserved devices", () => {
       (await call("DELETE", `/organizations/${orgId}/device-groups/${group}/devices/${b}`)).statusCode,
     ).toBe(204);
 
-    // PATCH of the reservation: c joins (now protected), a leaves (free at once)
+    // PATCH of the reservation, as an update published before releasedDevices existed: c joins (now
+    // protected), a leaves (the event does not say until when: free at once)
     await publish("reservation.updated", reservationId, [c]);
     await applied(reservationId, (rows) => rows.length === 1 && rows[0]?.deviceId === c);
     const removeC = await call("DELETE", `/organizations/${orgId}/device-groups/${other}/devices/${c}`);
@@ -177,6 +183,60 @@ describe("device groups of reserved devices", () => {
     ]);
     expect(
       (await call("DELETE", `/organizations/${orgId}/device-groups/${group}/devices/${a}`)).statusCode,
+    ).toBe(204);
+  });
+
+  it("keeps a device removed by PATCH reserved until the end of its cool-down the update names", async () => {
+    const [f, g, h] = [await newDevice("F"), await newDevice("G"), await newDevice("H")];
+    const group = await newGroup([f, g, h]);
+    const reservationId = `res-${randomUUID()}`;
+    await publish("reservation.created", reservationId, [f, g, h]);
+    await applied(reservationId, (rows) => rows.length === 3);
+
+    // f removed now (cooling down 12 h), g removed with a cool-down already over (the event replayed late)
+    const until = new Date(Date.now() + 12 * HOUR).toISOString();
+    await publish(
+      "reservation.updated",
+      reservationId,
+      [h],
+      [
+        { deviceId: f, availableAgainAt: until },
+        { deviceId: g, availableAgainAt: new Date(Date.now() - 1_000).toISOString() },
+      ],
+    );
+    await applied(reservationId, (rows) => rows.filter((row) => row.availableAgainAt !== null).length === 2);
+    const refused = await call("DELETE", `/organizations/${orgId}/device-groups/${group}/devices/${f}`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe("devices_reserved");
+    expect(refused.json().error.details.devices).toEqual([
+      { deviceId: f, reservationId, availableAgainAt: until },
+    ]);
+    expect(refused.json().error.message).toContain(`free at ${until}`);
+    expect(
+      (await call("DELETE", `/organizations/${orgId}/device-groups/${group}/devices/${g}`)).statusCode,
+    ).toBe(204);
+
+    // the reservation ends later: h cools down from its end, f keeps its own (earlier) end of cool-down
+    const endedAt = new Date(Date.now() + 60_000);
+    await publishEnded(reservationId, [h], endedAt);
+    await applied(reservationId, (rows) => rows.every((row) => row.availableAgainAt !== null));
+    const rows = await r.db.reservedDevice.findMany({
+      where: { reservationId },
+      orderBy: { deviceId: "asc" },
+    });
+    const byDevice = Object.fromEntries(
+      rows.map((row) => [row.deviceId, row.availableAgainAt?.toISOString()]),
+    );
+    expect(byDevice[f]).toBe(until);
+    expect(byDevice[h]).toBe(new Date(endedAt.getTime() + 12 * HOUR).toISOString());
+
+    // once f's cool-down is over (moved into the past, as time would), its groups may change
+    await r.db.reservedDevice.update({
+      where: { reservationId_deviceId: { reservationId, deviceId: f } },
+      data: { availableAgainAt: new Date(Date.now() - 1) },
+    });
+    expect(
+      (await call("DELETE", `/organizations/${orgId}/device-groups/${group}/devices/${f}`)).statusCode,
     ).toBe(204);
   });
 

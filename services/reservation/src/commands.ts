@@ -204,6 +204,7 @@ export async function changeDevices(
     if (current.size - remove.length + taken.length === 0) {
       throw conflict("last_device", "a reservation keeps at least one device; DELETE ends it");
     }
+    const availableAgainAt = new Date(now.getTime() + COOL_DOWN_MS);
     if (remove.length > 0) {
       await tx.reservationDevice.updateMany({
         where: { reservationId: r.id, deviceId: { in: remove } },
@@ -211,7 +212,7 @@ export async function changeDevices(
       });
       await tx.deviceLock.updateMany({
         where: { reservationId: r.id, deviceId: { in: remove }, lockedUntil: null },
-        data: { lockedUntil: new Date(now.getTime() + COOL_DOWN_MS) },
+        data: { lockedUntil: availableAgainAt },
       });
     }
     if (taken.length > 0) {
@@ -225,7 +226,11 @@ export async function changeDevices(
       }
     }
     const updated = await tx.reservation.update({ where: { id: r.id }, data: { updatedAt: now } });
-    if (remove.length > 0 || taken.length > 0) await recordSnapshot(tx, "reservation.updated", updated);
+    if (remove.length > 0 || taken.length > 0) {
+      await recordSnapshot(tx, "reservation.updated", updated, {
+        released: remove.map((deviceId) => ({ deviceId, availableAgainAt: availableAgainAt.toISOString() })),
+      });
+    }
     return { reservation: updated, leftOut };
   });
 }

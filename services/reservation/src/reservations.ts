@@ -1,5 +1,6 @@
 import {
   type IssuanceFrequency,
+  type ReleasedDevice,
   type Reservation as ReservationEvent,
   type ReservedDevice,
   topics,
@@ -104,20 +105,30 @@ export async function reservationSnapshot(
   };
 }
 
-/** Records reservation.created / reservation.updated in the outbox, in the caller's transaction. */
+/**
+ * Records reservation.created / reservation.updated in the outbox, in the caller's transaction. An update
+ * names the devices it removed with the end of their cool-down (`releasedDevices`), so the registry keeps
+ * them protected until then.
+ */
 export async function recordSnapshot(
   tx: Tx,
   type: "reservation.created" | "reservation.updated",
   r: Reservation,
-  causationId?: string,
+  opts: { causationId?: string; released?: ReleasedDevice[] } = {},
 ): Promise<void> {
   const devices = await currentDevices(tx, r.id);
+  const snapshot = await reservationSnapshot(tx, r, devices);
+  if (type === "reservation.updated") {
+    snapshot.releasedDevices = [...(opts.released ?? [])].sort((a, b) =>
+      a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0,
+    );
+  }
   await enqueueEvent(
     tx,
     topics.reservationReservation,
     type,
-    await reservationSnapshot(tx, r, devices),
-    causationId ? { causationId } : undefined,
+    snapshot,
+    opts.causationId ? { causationId: opts.causationId } : undefined,
   );
 }
 
@@ -145,13 +156,18 @@ export async function endReservation(
     where: { id: r.id },
     data: { status: "ended", endedAt, endReason: reason, nextWindowEnd: nextWindowEndAfter(ended, cursor) },
   });
+  const deviceIds = devices.map((d) => d.deviceId).sort();
   await enqueueEvent(tx, topics.reservationReservation, "reservation.ended", {
     reservationId: r.id,
     buyerOrgId: r.buyerOrgId,
     reason,
     endedAt: endedAt.toISOString(),
-    deviceIds: devices.map((d) => d.deviceId).sort(),
+    deviceIds,
     availableAgainAt: availableAgainAt.toISOString(),
+    releasedDevices: deviceIds.map((deviceId) => ({
+      deviceId,
+      availableAgainAt: availableAgainAt.toISOString(),
+    })),
   });
   return updated;
 }

@@ -45,6 +45,22 @@ afterAll(async () => {
   await svc?.close();
 });
 
+/** The reservation's events on reservation.reservation.v1 (type and payload), waiting until there are `count`. */
+async function eventsOf(reservationId: string, count: number) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const messages = await readTopic(
+      svc.kafka,
+      `${svc.testKafka.topicPrefix}${topics.reservationReservation.name}`,
+      { count: Number.MAX_SAFE_INTEGER, timeoutMs: 1_500 },
+    );
+    const events = messages
+      .filter((m) => m.key === reservationId)
+      .map((m) => ({ type: JSON.parse(m.headers.envelope!).type as string, payload: JSON.parse(m.value!) }));
+    if (events.length >= count || Date.now() > deadline) return events;
+  }
+}
+
 const create = (body: object, who = "usr-sub", orgId = BUYER) =>
   svc.app.inject({ method: "POST", url: path(orgId), headers: svc.auth(who), payload: body });
 
@@ -204,6 +220,7 @@ describe("changing and ending a reservation", () => {
   it("adds and removes devices, never changes the frequency", async () => {
     const { id } = (await create(reservationBody(["dev-a6"]))).json();
     const url = `${path()}/${id}`;
+    const before = Date.now();
     const changed = await svc.app.inject({
       method: "PATCH",
       url,
@@ -211,6 +228,7 @@ describe("changing and ending a reservation", () => {
       payload: { addDeviceIds: ["dev-b1", "dev-b2"], removeDeviceIds: ["dev-a6"] },
     });
     expect(changed.statusCode).toBe(200);
+    const after = Date.now();
     expect(changed.json().devices.map((d: { id: string }) => d.id)).toEqual(["dev-b1", "dev-b2"]);
 
     const frequency = await svc.app.inject({
@@ -232,6 +250,17 @@ describe("changing and ending a reservation", () => {
       deviceId: "dev-a6",
       reason: "cooling_down",
     });
+    // The update event says until when (the registry keeps the device's groups fixed until then).
+    const { availableAgainAt } = removed.json().error.details.devices[0];
+    const events = await eventsOf(id, 2);
+    expect(events.map((e) => e.type)).toEqual(["reservation.created", "reservation.updated"]);
+    expect(events[0]?.payload.releasedDevices).toBeUndefined();
+    expect(events[1]?.payload).toMatchObject({
+      deviceIds: ["dev-b1", "dev-b2"],
+      releasedDevices: [{ deviceId: "dev-a6", availableAgainAt }],
+    });
+    expect(Date.parse(availableAgainAt)).toBeGreaterThanOrEqual(before + 12 * HOUR);
+    expect(Date.parse(availableAgainAt)).toBeLessThanOrEqual(after + 12 * HOUR);
   });
 
   it("ends on DELETE; its devices stay unavailable for 12 hours, then are free again", async () => {
@@ -248,6 +277,16 @@ describe("changing and ending a reservation", () => {
     expect(during.statusCode).toBe(409);
     const { availableAgainAt } = during.json().error.details.devices[0];
     expect(Date.parse(availableAgainAt) - Date.parse(ended.json().endedAt)).toBe(12 * HOUR);
+    const events = await eventsOf(id, 2);
+    expect(events[1]).toMatchObject({
+      type: "reservation.ended",
+      payload: {
+        reason: "cancelled",
+        deviceIds: ["dev-a7"],
+        availableAgainAt,
+        releasedDevices: [{ deviceId: "dev-a7", availableAgainAt }],
+      },
+    });
 
     // 12 hours later (the lock's cool-down moved into the past, as time would).
     await svc.db.deviceLock.update({

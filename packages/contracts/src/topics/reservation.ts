@@ -53,6 +53,16 @@ export const BuyerOrganizationSchema = z.object({
 export const ReservationStatusSchema = z.enum(["active", "ended"]);
 
 /**
+ * A device leaving a reservation (removed by PATCH, or in a reservation that ended) and until when it stays
+ * unavailable to every buyer: the end of its 12-hour cool-down.
+ */
+export const ReleasedDeviceSchema = z.object({
+  deviceId: IdSchema,
+  availableAgainAt: IsoDateTimeSchema,
+});
+export type ReleasedDevice = z.infer<typeof ReleasedDeviceSchema>;
+
+/**
  * A reservation snapshot: `reservation.created` / `reservation.updated` carry the whole reservation, so
  * a consumer just upserts it. Consumers: certificate (on-chain reservation log: id, buyer address, a
  * hash of the sorted deviceIds, start and end) and registry (mails the device owners' members).
@@ -80,6 +90,12 @@ export const ReservationSchema = z
     /** Keep issuing after the target volume is reached, until end. */
     authorityToExceed: z.boolean(),
     status: ReservationStatusSchema,
+    /**
+     * On `reservation.updated`: the devices this change removed (sorted by id), each with the end of its
+     * cool-down. Absent on `reservation.created`, and on updates published before the field existed (a
+     * consumer cannot tell from those until when a removed device is unavailable).
+     */
+    releasedDevices: z.array(ReleasedDeviceSchema).optional(),
   })
   .refine(endsAfterStart, { path: ["end"], message: "end must be after start" });
 export type Reservation = z.infer<typeof ReservationSchema>;
@@ -93,6 +109,11 @@ export const ReservationEndedSchema = z.object({
   deviceIds: z.array(IdSchema),
   /** The devices may be reserved again from this moment (12 h cool-down). */
   availableAgainAt: IsoDateTimeSchema,
+  /**
+   * Each device of `deviceIds` with the end of its cool-down (today all equal to `availableAgainAt`).
+   * Absent in events published before the field existed: `availableAgainAt` holds for every device then.
+   */
+  releasedDevices: z.array(ReleasedDeviceSchema).optional(),
 });
 export type ReservationEnded = z.infer<typeof ReservationEndedSchema>;
 
