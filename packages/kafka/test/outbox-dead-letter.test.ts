@@ -103,6 +103,31 @@ describe("the outbox is never blocked by one row (real broker and database)", ()
     expect(await prisma.outboxMessage.count()).toBe(0);
   });
 
+  it("publishes several pages in one transaction, in seq order, a dead row in a middle page set aside", async () => {
+    // one key: one partition, so the topic's offsets show the order the relay published in
+    const ids: string[] = [];
+    for (let i = 1; i <= 7; i++) {
+      const payload = i === 4 ? { ...organization(4), name: "x".repeat(TWO_MIB) } : organization(i);
+      ids.push(await insertRow(prisma, "org-same", payload));
+    }
+    const big = ids[3]!;
+    relay = new OutboxRelay({ db: prisma, producer, batchSize: 2, pagesPerTransaction: 3 });
+
+    // one call: three pages of two (5 published, the big one dead-lettered), the 7th left for the next
+    expect(await relay.publishPending()).toBe(6);
+    expect((await outboxBacklog(prisma)).pending).toBe(1);
+    expect(relay.stats()).toMatchObject({ published: 5, deadLettered: 1 });
+    expect(await relay.publishPending()).toBe(1);
+    expect(await relay.publishPending()).toBe(0);
+
+    const sent = ids.filter((id) => id !== big);
+    expect((await onTopic(sent)).map(envelopeId)).toEqual(sent);
+    const dead = await prisma.outboxMessage.findUniqueOrThrow({ where: { id: big } });
+    expect(dead.sentAt).toBeNull();
+    expect(dead.deadLetterReason).toContain("at most 1000000 bytes");
+    expect(await prisma.outboxMessage.count({ where: { sentAt: null, deadLetteredAt: null } })).toBe(0);
+  });
+
   it("dead-letters a 2 MiB event between two small ones; the small ones are published and the relay goes on", async () => {
     const first = await insertRow(prisma, "org-1", organization(1));
     const big = await insertRow(prisma, "org-2", { ...organization(2), name: "x".repeat(TWO_MIB) });

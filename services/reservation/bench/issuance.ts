@@ -8,7 +8,7 @@
  *     node --import tsx bench/issuance.ts [--devices 10000] [--reservations 1000] [--days 30] [--reads kafka|sql]
  *
  * `--reads sql` writes the reads into the service's meter_read table by SQL, as its consumer stores them,
- * instead of publishing them (the consumer takes ~40 minutes for the issue's 7.2 million on this machine;
+ * instead of publishing them (the consumer takes ~12 minutes for the issue's 7.2 million on this machine at 10,000 reads/s;
  * the goal is measured from the last read stored either way).
  *
  * The issue's size is the default (10,000 devices, 1,000 reservations, 30 days: 7.2 million reads,

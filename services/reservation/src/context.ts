@@ -22,4 +22,4 @@ export interface ReservationShared {
 export type ReservationContext = ServiceContext<Config, Db, ReservationShared>;
 
 /** Subscriptions typed for the reservation's transaction and context: one file per consumed topic uses them. */
-export const { defineSubscription } = consumersFor<Tx, ReservationContext>();
+export const { defineSubscription, defineBatchSubscription } = consumersFor<Tx, ReservationContext>();

@@ -36,8 +36,9 @@ export const reservation = defineService({
       group: "projections",
       subscriptions: [registryOrganization, registryMembership, registryDevice, certificateResults],
     },
-    // meter reads have a group of their own, so a backlog of reads never delays a device or a result
-    { group: "meter-reads", subscriptions: [meterReads] },
+    // meter reads have a group of their own, so a backlog of reads never delays a device or a result;
+    // applied in chunks of messages (each up to 1,000 reads), one transaction a chunk (consumers/meter-reads.ts)
+    { group: "meter-reads", batch: { maxBatchSize: 50 }, subscriptions: [meterReads] },
   ],
   jobs: [
     {
