@@ -350,6 +350,22 @@ export class BatchConsumerRunner<S = unknown> {
   }
 }
 
+/**
+ * The same `kafka_batch_consumer_*` series for a batch runner that lives elsewhere (service-kit's worker
+ * thread runner), fed from the stats it last reported.
+ */
+export function registerBatchConsumerMetrics(
+  registry: Registry,
+  group: string,
+  stats: () => BatchConsumerStats,
+): void {
+  registerRunnerMetrics(registry, BATCH_CONSUMER_METRICS, {
+    group,
+    counters: () => stats(),
+    lag: () => stats().lag,
+  });
+}
+
 const BATCH_CONSUMER_METRICS: RunnerMetricsFamily<Exclude<keyof BatchConsumerStats, "lag">> = {
   counters: [
     {

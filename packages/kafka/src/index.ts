@@ -7,6 +7,7 @@ export {
   type BatchHandler,
   type BatchSubscription,
   defineBatchSubscription,
+  registerBatchConsumerMetrics,
 } from "./batch-consumer.ts";
 export { type KafkaConfig, KafkaConfigSchema } from "./config.ts";
 export {

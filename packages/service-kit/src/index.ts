@@ -50,6 +50,7 @@ export {
 } from "./revocation.ts";
 export { type Closer, type RunningService, type RunServiceOptions, runService } from "./run-service.ts";
 export {
+  type AnyRunner,
   type BaseContext,
   type ConsumerGroup,
   consumedTopics,
@@ -71,3 +72,4 @@ export {
   UnsafeInputError,
   unsafeTextReason,
 } from "./safe-input.ts";
+export { type ThreadOptions, WorkerConsumerRunner } from "./worker-runner.ts";

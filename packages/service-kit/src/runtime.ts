@@ -21,6 +21,13 @@ import { loadConfig } from "./config.ts";
 import type { App } from "./create-app.ts";
 import type { ReadinessChecks } from "./health.ts";
 import { type Closer, type RunningService, runService } from "./run-service.ts";
+import { type ThreadOptions, WorkerConsumerRunner } from "./worker-runner.ts";
+
+/** A consumer group's runner: in the service's thread, or in a worker thread (`thread`). */
+export type AnyRunner =
+  | ConsumerRunner<unknown, unknown>
+  | BatchConsumerRunner<unknown>
+  | WorkerConsumerRunner;
 
 /** What the runtime needs of a service's configuration: the base, Kafka and its database URL. */
 export type RuntimeConfig = BaseConfig & KafkaConfig & { DATABASE_URL: string };
@@ -95,6 +102,12 @@ export type ConsumerGroup<Ctx> =
       subscriptions: BatchSubscription<Ctx>[];
       /** a BatchConsumerRunner: chunks of messages per handler call */
       batch: { maxBatchSize?: number; partitionsConsumedConcurrently?: number };
+      /**
+       * run the group in a worker thread of the service (its own database pool and Kafka clients), so
+       * that its handlers never delay the answers to requests; handlers get the context without the app
+       * (only `app.metrics` and `app.log`, the worker's); see worker-runner.ts
+       */
+      thread?: ThreadOptions;
     });
 
 /** A background loop of the service (an import worker, housekeeping): started last, stopped first. */
@@ -157,9 +170,9 @@ export interface StartedService<C extends RuntimeConfig, D extends RuntimeDb, X 
   ctx: ServiceContext<C, D, X>;
   app: App;
   relay: OutboxRelay;
-  runners: Array<ConsumerRunner<unknown, unknown> | BatchConsumerRunner<unknown>>;
+  runners: AnyRunner[];
   /** the runner of one of the declared consumer groups, by its group name (e.g. "telemetry-store") */
-  runner(group: string): ConsumerRunner<unknown, unknown> | BatchConsumerRunner<unknown>;
+  runner(group: string): AnyRunner;
   /** resolves once every consumer has joined its group (the service answers requests before that) */
   consumersJoined: Promise<void>;
   /** the closers in shutdown order: jobs, consumers, outbox relay, Kafka clients, database */
@@ -239,6 +252,20 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
       ...(group.fromBeginning !== undefined ? { fromBeginning: group.fromBeginning } : {}),
       ...(group.maxWaitTimeMs !== undefined ? { maxWaitTimeMs: group.maxWaitTimeMs } : {}),
     };
+    if (group.batch && group.thread) {
+      const runner = new WorkerConsumerRunner({
+        thread: group.thread,
+        group: group.group,
+        groupId: `${config.KAFKA_TOPIC_PREFIX}${common.groupId}`,
+        config,
+        logger: common.logger,
+        onPublished: () => relay.nudge(),
+      });
+      runner.registerMetrics(app.metrics);
+      // /readyz says not ready while the group's worker is not running
+      base.readiness[`consumer ${group.group}`] = () => runner.ready();
+      return runner;
+    }
     const runner = group.batch
       ? new BatchConsumerRunner({ ...common, ...group.batch, subscriptions: group.subscriptions })
       : new ConsumerRunner({
@@ -247,7 +274,7 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
           subscriptions: group.subscriptions,
         });
     runner.registerMetrics(app.metrics);
-    return runner as ConsumerRunner<unknown, unknown> | BatchConsumerRunner<unknown>;
+    return runner as AnyRunner;
   });
   // Requests are answered without waiting for the consumers to join their groups (after a crash a group
   // waits for the dead member's session to end first); a consumer that cannot start is reported.

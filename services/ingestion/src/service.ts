@@ -61,9 +61,11 @@ export const ingestion = defineService({
     },
     {
       // messages, each one DER's readings from one batch (a fetch brings at most 1 MiB per partition anyway)
+      // in a worker thread of the service: its chunks never hold up the acknowledgements (see README)
       group: STORE_GROUP,
       batch: { maxBatchSize: 500, partitionsConsumedConcurrently: 2 },
       subscriptions: [telemetryStore],
+      thread: { module: import.meta.url, export: "ingestion" },
     },
     { group: "raw-batches", batch: { maxBatchSize: 50 }, subscriptions: [rawBatches] },
     // charger readings from the ocpp service, through the same Ingestor as a gateway's

@@ -10,11 +10,11 @@ const NOT_STATE = new Set(["type", "timestamp", "read_time_ms"]);
 /**
  * The twin after a reading: every field the reading has a value for replaces the twin's, unless the
  * twin already holds a newer value of it (readings may arrive out of order). A field the reading did
- * not read (null or absent) keeps its last known value and time.
+ * not read (null or absent) keeps its last known value and time. Changes `next` in place and returns it
+ * (the store copies a twin once for all of a DER's readings in a chunk).
  */
-export function mergeIntoTwin(fields: TwinFields, reading: TelemetryReading): TwinFields {
+export function mergeInto(next: TwinFields, reading: TelemetryReading): TwinFields {
   const at = new Date(reading.timestamp).toISOString();
-  const next: TwinFields = { ...fields };
   for (const [name, value] of Object.entries(reading)) {
     if (value === null || value === undefined || NOT_STATE.has(name)) continue;
     const known = next[name];

@@ -17,7 +17,7 @@ import {
   intervalDeltas,
   intervalStartOf,
 } from "../domain/intervals.ts";
-import { mergeIntoTwin, type TwinFields, twinCounter } from "../domain/twin.ts";
+import { mergeInto, type TwinFields, twinCounter } from "../domain/twin.ts";
 
 type Tx = SqlTx;
 
@@ -109,23 +109,39 @@ async function applyInTx(tx: Tx, batch: readonly AcceptedReading[]): Promise<App
   return result;
 }
 
-/** Inserts the batch into the raw reading table; returns the readings that were not there yet. */
+/**
+ * Inserts the batch into the raw reading table; returns the readings that were not there yet. The rows go
+ * as one JSON text (one JSON.stringify, parsed once by PostgreSQL) rather than six array parameters, whose
+ * literals pg builds and escapes element by element in JS; and the answer is one row: the number inserted,
+ * with the keys of those inserted only when some were not (a duplicate), the usual case needing none.
+ */
 async function storeNewReadings(tx: Tx, batch: readonly AcceptedReading[]): Promise<AcceptedReading[]> {
-  const rows = await tx.$queryRawUnsafe<Array<{ der_id: string; reading_at: Date }>>(
-    `INSERT INTO reading (der_id, reading_at, received_at, device_id, gateway_id, reading)
-     SELECT r.der_id, to_timestamp(r.at / 1000.0), r.received_at, r.device_id, r.gateway_id, r.reading
-       FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[])
-            AS r(der_id, at, received_at, device_id, gateway_id, reading)
-     ON CONFLICT DO NOTHING
-     RETURNING der_id, reading_at`,
-    batch.map((r) => r.derId),
-    batch.map((r) => r.reading.timestamp),
-    batch.map((r) => r.receivedAt),
-    batch.map((r) => r.deviceId),
-    batch.map((r) => r.gatewayId),
-    batch.map((r) => JSON.stringify(r.reading)),
+  const rows = batch.map((r) => ({
+    d: r.derId,
+    t: r.reading.timestamp,
+    r: r.receivedAt,
+    v: r.deviceId,
+    g: r.gatewayId,
+    j: r.reading,
+  }));
+  const [answer] = await tx.$queryRawUnsafe<Array<{ n: number; keys: Array<[string, number]> | null }>>(
+    `WITH ins AS (
+       INSERT INTO reading (der_id, reading_at, received_at, device_id, gateway_id, reading)
+       SELECT r.d, to_timestamp(r.t / 1000.0), r.r, r.v, r.g, r.j
+         FROM json_to_recordset($1::json) AS r(d text, t bigint, r timestamptz, v text, g text, j jsonb)
+       ON CONFLICT DO NOTHING
+       RETURNING der_id, reading_at)
+     SELECT count(*)::int AS n,
+            CASE WHEN count(*) < $2 THEN
+              json_agg(json_build_array(der_id, round(extract(epoch FROM reading_at) * 1000)::bigint))
+            END AS keys
+       FROM ins`,
+    JSON.stringify(rows),
+    batch.length,
   );
-  const inserted = new Set(rows.map((row) => `${row.der_id}@${row.reading_at.getTime()}`));
+  // All inserted: the batch had no reading stored already nor any twice.
+  if (!answer?.keys) return answer && answer.n === batch.length ? [...batch] : [];
+  const inserted = new Set(answer.keys.map(([derId, at]) => `${derId}@${at}`));
   // A reading given twice in one batch is inserted once; keep its first copy only.
   return batch.filter((r) => inserted.delete(`${r.derId}@${r.reading.timestamp}`));
 }
@@ -204,11 +220,11 @@ async function storedNeighbours(
 }
 
 function nextTwin(derId: string, readings: AcceptedReading[], twin: TwinRow | undefined): TwinRow {
-  let fields = twin?.fields ?? {};
+  const fields: TwinFields = { ...twin?.fields };
   let lastReadingAt = twin?.last_reading_at.getTime() ?? 0;
   let lastReceivedAt = twin?.last_received_at.getTime() ?? 0;
   for (const r of readings) {
-    fields = mergeIntoTwin(fields, r.reading);
+    mergeInto(fields, r.reading);
     lastReadingAt = Math.max(lastReadingAt, r.reading.timestamp);
     lastReceivedAt = Math.max(lastReceivedAt, Date.parse(r.receivedAt));
   }

@@ -1,0 +1,81 @@
+import { waitFor } from "@energy/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
+
+// The telemetry store runs in a worker thread of the service: what an operator reads of it (/metrics, /readyz)
+// is still on the service's endpoints, and what it stores is there to read.
+
+const GATEWAY = "gw-thread";
+const DER = "der-thread-pv";
+let ing: Ingestion;
+
+beforeAll(async () => {
+  ing = await startIngestion({}, { consumers: true });
+  await seedSite(ing.db, {
+    orgId: "org-thread",
+    siteId: "site-thread",
+    deviceId: "dev-thread",
+    gatewayId: GATEWAY,
+    ders: { [DER]: "solar" },
+  });
+});
+afterAll(async () => {
+  await ing?.stop();
+});
+
+const metric = async (name: string, label = "") => {
+  const text = (await ing.app.inject({ method: "GET", url: "/metrics" })).body;
+  const line = text
+    .split("\n")
+    .find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(label));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+};
+
+describe("the telemetry store in its thread", () => {
+  it("is a readiness check of the service", async () => {
+    const res = await ing.app.inject({ method: "GET", url: "/readyz" });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().checks["consumer telemetry-store"]).toBe("ok");
+  });
+
+  it("stores what is acknowledged, and its counters are on the service's /metrics", async () => {
+    const base = Date.now() - 3_600_000;
+    const items = Array.from({ length: 50 }, (_, i) => ({
+      derId: DER,
+      reading: { type: "pv", timestamp: base + i * 5_000, W: -100 - i, total_generation_Wh: 1_000 + i },
+    }));
+    const res = await ing.app.inject({
+      method: "POST",
+      url: "/v1/telemetry",
+      headers: ing.auth(GATEWAY),
+      payload: items,
+    });
+    expect(res.json().accepted).toBe(50);
+    await waitFor(
+      "the readings stored",
+      async () => (await ing.db.reading.count({ where: { derId: DER } })) === 50,
+    );
+    await waitFor(
+      "the stored counter on /metrics",
+      async () => (await metric("ingestion_readings_stored_total")) === 50,
+    );
+    expect(
+      await metric("kafka_batch_consumer_messages_processed_total", "telemetry-store"),
+    ).toBeGreaterThanOrEqual(1);
+    const twin = await ing.db.twin.findUnique({ where: { derId: DER } });
+    expect(twin?.lastReadingAt.getTime()).toBe(base + 49 * 5_000);
+
+    // the same batch again: found stored, counted as duplicates, nothing changes
+    await ing.app.inject({
+      method: "POST",
+      url: "/v1/telemetry",
+      headers: ing.auth(GATEWAY),
+      payload: items,
+    });
+    await waitFor(
+      "the duplicates counted",
+      async () => (await metric("ingestion_readings_duplicate_total")) === 50,
+    );
+    expect(await ing.db.reading.count({ where: { derId: DER } })).toBe(50);
+  });
+});
