@@ -72,4 +72,5 @@ export {
   UnsafeInputError,
   unsafeTextReason,
 } from "./safe-input.ts";
+export { Wakeup } from "./wakeup.ts";
 export { type ThreadOptions, WorkerConsumerRunner } from "./worker-runner.ts";

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Wakeup } from "@energy/service-kit";
 import nodemailer from "nodemailer";
 import type { Tx } from "./context.ts";
 import type { Db } from "./db.ts";
@@ -304,30 +305,9 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
   let log: Log = { info() {}, warn() {}, error() {} };
   let running = false;
   let loop: Promise<void> | null = null;
-  let wakeUp: (() => void) | null = null;
-  let woken = false;
-
-  function sleep(ms: number) {
-    if (woken) {
-      woken = false;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = null;
-        woken = false;
-        resolve();
-      }
-      wakeUp = done;
-    });
-  }
-
-  function nudge() {
-    woken = true;
-    wakeUp?.();
-  }
+  const wakeup = new Wakeup();
+  const sleep = (ms: number) => wakeup.sleep(ms);
+  const nudge = () => wakeup.nudge();
 
   async function claim(): Promise<Claimed[]> {
     return db.$queryRaw<Claimed[]>`
@@ -430,7 +410,7 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
     },
     async stop() {
       running = false;
-      wakeUp?.();
+      wakeup.cancel();
       await loop;
       loop = null;
       transport.close();

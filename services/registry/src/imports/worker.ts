@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { DeviceTypeSchema } from "@energy/contracts";
+import { Wakeup } from "@energy/service-kit";
 import { z } from "zod";
 import type { Db } from "../db.ts";
 import { applyChunk, JobMoved } from "./apply-chunk.ts";
@@ -68,31 +69,11 @@ export function createImportWorker(opts: ImportWorkerOptions): ImportWorker {
   const maxAttempts = opts.maxAttempts ?? 5;
   let running = false;
   let loop: Promise<void> | null = null;
-  let wakeUp: (() => void) | null = null;
-  let woken = false;
+  const wakeup = new Wakeup();
   const failures = new Map<string, number>();
 
-  function sleep(ms: number) {
-    if (woken) {
-      woken = false;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = null;
-        woken = false;
-        resolve();
-      }
-      wakeUp = done;
-    });
-  }
-
-  function wake() {
-    woken = true;
-    wakeUp?.();
-  }
+  const sleep = (ms: number) => wakeup.sleep(ms);
+  const wake = () => wakeup.nudge();
 
   async function run() {
     while (running) {
