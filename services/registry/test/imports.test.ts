@@ -1,8 +1,7 @@
-import type { AddressInfo } from "node:net";
 import { readTopic } from "@energy/testing";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRegistry } from "./helpers.ts";
+import { startSmtp } from "./smtp.ts";
 
 const HEADER =
   "version,externalId,deviceGrpId,orgId,organisationName,deviceOnBoardedBy,deviceOEM,address,latitude,longitude," +
@@ -38,36 +37,6 @@ const good = (externalId: string, extra: Row = {}): Row => ({
   images: "a.png;b.png",
   ...extra,
 });
-
-type Mail = { to: string[]; text: string };
-async function startSmtp() {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("end", () => {
-        mails.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          text: Buffer.concat(chunks)
-            .toString("utf8")
-            .replace(/=\r?\n/g, ""),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    mails,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 describe("bulk CSV onboarding", () => {
   let smtp: Awaited<ReturnType<typeof startSmtp>>;

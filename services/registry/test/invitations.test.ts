@@ -1,50 +1,9 @@
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import type { AddressInfo } from "node:net";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRegistry } from "./helpers.ts";
+import { type CaughtMail, startSmtp } from "./smtp.ts";
 
-type Mail = { from: string; to: string[]; text: string };
-
-/** A real SMTP server in this process: collects every accepted mail; refuses recipients starting with "bounce". */
-async function startSmtp() {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (address.address.startsWith("bounce")) return callback(new Error("550 mailbox unavailable"));
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("end", () => {
-        mails.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-          to: session.envelope.rcptTo.map((r) => r.address),
-          text: decodeQuotedPrintable(Buffer.concat(chunks).toString("utf8")),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    mails,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-const decodeQuotedPrintable = (raw: string) =>
-  raw
-    .replace(/=\r?\n/g, "")
-    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-
-const otpOf = (mail: Mail) => /One-time password: ([A-Z0-9]{12})/.exec(mail.text)?.[1] ?? "";
+const otpOf = (mail: CaughtMail) => /One-time password: ([A-Z0-9]{12})/.exec(mail.text)?.[1] ?? "";
 
 describe("invitations", () => {
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
