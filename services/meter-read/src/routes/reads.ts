@@ -8,6 +8,10 @@ import { ENERGY_UNITS, type EnergyUnit } from "../domain/units.ts";
 import { isTimeZone, TIME_ZONE_MAX_LENGTH } from "../domain/zoned.ts";
 import { type DeviceBatch, storeBatches } from "../reads/store.ts";
 import { type RouteDeps, WRITERS } from "./access.ts";
+import { answerJson, type ReadsAnswer } from "./reads-answer.ts";
+
+const isReadsAnswer = (data: unknown): data is ReadsAnswer =>
+  typeof data === "object" && data !== null && Array.isArray((data as ReadsAnswer).results);
 
 /** Longer than any ISO 8601 timestamp with fractions and an offset: the rest is not a timestamp. */
 const TIMESTAMP_MAX_LENGTH = 64;
@@ -169,11 +173,12 @@ export function readRoutes(
           body: Body,
           response: { 200: ReadsResponse },
         },
-        // The answer (10,000 results) is typed by the schema at compile time; encoding it through zod again
-        // at run time cost a tenth of the request's CPU. The schema still documents it (OpenAPI).
-        serializerCompiler: () => (data) => JSON.stringify(data),
+        // The answer (10,000 results) is typed by the schema at compile time and written by answerJson
+        // (reads-answer.ts): encoding it through zod again at run time cost a tenth of the request's CPU, and
+        // JSON.stringify of the result objects 2.5 times answerJson. The schema still documents it (OpenAPI).
+        serializerCompiler: () => (data) => (isReadsAnswer(data) ? answerJson(data) : JSON.stringify(data)),
       },
-      async (request) => {
+      async (request): Promise<ReadsAnswer> => {
         const { orgId } = request.params;
         await requireOrgRole(request, orgId, WRITERS);
         const body = request.body;
