@@ -138,7 +138,9 @@ interface OutboxRow {
   schema_version: number;
   /** the payload's JSON, as its column gives it as text */
   payload: string;
-  /** the payload column's type: json (the text as it was written) or jsonb (PostgreSQL's own spacing) */
+  /**
+   * the payload column's type: json or text (the text as it was written) or jsonb (PostgreSQL's own spacing)
+   */
   payload_type: string;
   correlation_id: string;
   causation_id: string | null;
@@ -303,8 +305,9 @@ export class OutboxRelay {
             // the same scan, PostgreSQL's plan of choice for a large backlog (a bitmap scan of every pending
             // row, then the first ones by seq) read and printed every pending payload for each page of 500
             // (5.9 s for a page at 48,000 pending issuance requests).
-            // The payload as text: a json column's is sent as it is (parsing it only to encode it again cost
-            // more than the send); a jsonb column's text has a space after every ':' and ',', which could take
+            // The payload as text: a json or text column's is sent as it is (parsing it only to encode it again
+            // cost more than the send; a text column holds JSON its service wrote itself, see meter-read's
+            // outbox_text migration); a jsonb column's text has a space after every ':' and ',', which could take
             // a message checked at its compact size over the broker's limit, so it is compacted (toPrepared).
             `SELECT o.seq, o.id::text AS id, o.topic, o.key, o.type, o.schema_version, o.payload::text AS payload,
                     pg_typeof(o.payload)::text AS payload_type, o.correlation_id, o.causation_id, o.occurred_at
@@ -578,12 +581,15 @@ export function registerOutboxBacklogMetrics(registry: Registry, db: SqlClient, 
   });
 }
 
+/** Payload column types whose text is the JSON as it was written (sent as it is). */
+const AS_WRITTEN = new Set(["json", "text"]);
+
 function toPrepared(source: ServiceName) {
   return (row: OutboxRow): PreparedMessage => ({
     topic: row.topic,
     key: row.key,
     payload: undefined,
-    json: row.payload_type === "json" ? row.payload : JSON.stringify(JSON.parse(row.payload)),
+    json: AS_WRITTEN.has(row.payload_type) ? row.payload : JSON.stringify(JSON.parse(row.payload)),
     envelope: {
       id: row.id,
       type: row.type,

@@ -405,7 +405,7 @@ async function insertReads(tx: SqlTx, rows: Writes["fresh"], recordedAt: string,
          FROM counted c GROUP BY c.device_id, c.org_id, c.chunk
      ), queued AS (
        INSERT INTO outbox (${OUTBOX_COLUMNS})
-       SELECT m.id, $15, m.device_id, $20, 1, m.payload::json, coalesce($16, m.id::text), $17,
+       SELECT m.id, $15, m.device_id, $20, 1, m.payload, coalesce($16, m.id::text), $17,
               $18::timestamptz
          FROM messages m ORDER BY m.n
      )
