@@ -377,20 +377,23 @@ async function insertReads(tx: SqlTx, rows: Writes["fresh"], recordedAt: string,
   const causationId = opts.causationId ?? null;
   const occurredAt = new Date().toISOString();
   const [written] = await tx.$queryRawUnsafe<Array<{ largest: number | null; key: string | null }>>(
+    // The instants are read once (end_ts, start_ts) and kept as text too (end_at, start_at), as the
+    // payloads print them.
     `WITH r AS MATERIALIZED (
-       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY
-         AS r(device_id, org_id, end_at, read_id, read_type, source, start_at, value_wh, energy_wh, eligible, flags,
-              content_hash, n)
+       SELECT u.*, u.end_at::timestamptz AS end_ts, u.start_at::timestamptz AS start_ts
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY
+           AS u(device_id, org_id, end_at, read_id, read_type, source, start_at, value_wh, energy_wh, eligible, flags,
+                content_hash, n)
      ), stored AS (
        INSERT INTO meter_read (device_id, end_at, version, read_id, org_id, read_type, source, start_at, value_wh,
                                energy_wh, eligible, flags, content_hash, recorded_at)
-       SELECT r.device_id, r.end_at::timestamptz, 1, r.read_id, r.org_id, r.read_type, r.source, r.start_at::timestamptz,
+       SELECT r.device_id, r.end_ts, 1, r.read_id, r.org_id, r.read_type, r.source, r.start_ts,
               r.value_wh::bigint, r.energy_wh::bigint, r.eligible::boolean, string_to_array(nullif(r.flags, ''), ','),
               r.content_hash, $1::timestamptz
          FROM r
      ), counted AS (
-       SELECT r.*, (row_number() OVER (PARTITION BY r.device_id ORDER BY r.end_at::timestamptz) - 1) / $14 AS chunk
+       SELECT r.*, (row_number() OVER (PARTITION BY r.device_id ORDER BY r.end_ts) - 1) / $14 AS chunk
          FROM r WHERE r.energy_wh IS NOT NULL AND r.start_at IS NOT NULL
      ), messages AS (
        SELECT gen_random_uuid() AS id, c.device_id, min(c.n) AS n,
@@ -400,7 +403,7 @@ async function insertReads(tx: SqlTx, rows: Writes["fresh"], recordedAt: string,
                                        '","energyWh":', c.energy_wh, ',"valueWh":', c.value_wh, ',"eligible":', c.eligible,
                                        ',"flags":', CASE WHEN c.flags = '' THEN '[]' ELSE concat('["', replace(c.flags, ',', '","'), '"]') END,
                                        ',"contentHash":"', c.content_hash, '","recordedAt":"', $19::text, '"}'),
-                                ',' ORDER BY c.end_at::timestamptz),
+                                ',' ORDER BY c.end_ts),
                      ']}') AS payload
          FROM counted c GROUP BY c.device_id, c.org_id, c.chunk
      ), queued AS (
