@@ -69,6 +69,7 @@ export {
   DEFAULT_JSON_MAX_DEPTH,
   type InputProblem,
   inspectInput,
+  mayHoldUnsafeText,
   UnsafeInputError,
   unsafeTextReason,
 } from "./safe-input.ts";

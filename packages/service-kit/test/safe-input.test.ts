@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { FastifyPluginAsyncZod } from "../src/index.ts";
-import { inspectInput } from "../src/index.ts";
+import { inspectInput, mayHoldUnsafeText } from "../src/index.ts";
 import { buildTestApp, signToken, type TestApp } from "./helpers.ts";
 
 const seen: unknown[] = [];
@@ -80,6 +80,23 @@ describe("text at the edge", () => {
     expect(res.json().error.code).toBe(code);
   });
 
+  it("reads a body's invalid UTF-8 (a lone surrogate's bytes) as U+FFFD, so only \\u escapes need a look", async () => {
+    // the premise of mayHoldUnsafeText: raw bytes cannot smuggle a lone surrogate past the one-scan check
+    seen.length = 0;
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/notes/n1",
+      headers: { ...headers, "content-type": "application/json" },
+      payload: Buffer.concat([
+        Buffer.from('{"title":"a'),
+        Buffer.from([0xed, 0xa0, 0x80]),
+        Buffer.from('b"}'),
+      ]),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(seen).toEqual([{ title: "a\ufffd\ufffd\ufffdb" }]);
+  });
+
   it("accepts paired surrogates (emoji) and other text", async () => {
     const res = await t.app.inject({
       method: "POST",
@@ -147,5 +164,29 @@ describe("inspectInput", () => {
     [{ a: "\ud83d\ude00" }, null],
   ])("%j → %s", (value, path) => {
     expect(inspectInput(value, { root: "item" })?.path ?? null).toBe(path);
+  });
+
+  it("names the first problem in document order, where there are several", () => {
+    const value = { a: [1, { b: "fine" }], c: { d: "x\u0000", e: "\ud800" }, f: "\u0000" };
+    expect(inspectInput(value, { root: "body" })).toEqual({
+      path: "body.c.d",
+      message: "must not contain a NUL character (\\u0000)",
+    });
+    expect(inspectInput(value, { root: "body", text: false })).toBeNull();
+    expect(inspectInput({ a: [[[1]]] }, { root: "body", maxDepth: 3 })?.path).toBe("body.a.0.0");
+  });
+});
+
+describe("mayHoldUnsafeText", () => {
+  it.each([
+    ['{"title":"plain"}', false],
+    ['{"title":"Solar ☀️ 🌞"}', false],
+    ['{"title":"a\\u0000b"}', true],
+    ['{"title":"\\ud800"}', true],
+    ['{"title":"\\u00e9"}', true],
+    // conservative: an escaped backslash before a u is looked at string by string too
+    ['{"path":"C:\\\\users"}', true],
+  ])("%s → %s", (json, expected) => {
+    expect(mayHoldUnsafeText(json)).toBe(expected);
   });
 });
