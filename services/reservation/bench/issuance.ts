@@ -57,7 +57,9 @@ const say = (line: string) => console.log(line);
 const svc = await startTestService(reservation, {
   env: {
     WINDOW_CLOSE_DELAY_SECONDS: "0",
-    ...(values["windows-per-transaction"] ? { WINDOWS_PER_TRANSACTION: values["windows-per-transaction"] } : {}),
+    ...(values["windows-per-transaction"]
+      ? { WINDOWS_PER_TRANSACTION: values["windows-per-transaction"] }
+      : {}),
   },
   jobs: false,
 });
