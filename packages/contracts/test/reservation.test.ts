@@ -2,10 +2,14 @@ import { describe, expect, it } from "vitest";
 import {
   type IssuanceRequest,
   IssuanceRequestSchema,
+  type IssuanceWindowsRequested,
+  IssuanceWindowsRequestedSchema,
+  issuanceRequestsOf,
   type Reservation,
   ReservationEndedSchema,
   ReservationSchema,
   type ReservedDevice,
+  windowsRequestedOf,
 } from "../src/index.ts";
 
 const device: ReservedDevice = {
@@ -97,6 +101,75 @@ describe("reservation.issuance-request.v1", () => {
     ],
   ])("refuses %s", (_what, change, field) => {
     const parsed = IssuanceRequestSchema.safeParse({ ...request, ...change });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path[0])).toContain(field);
+  });
+});
+
+describe("reservation.issuance-request.v1 issuance.windows-requested", () => {
+  const { contributions, reservation, ...rest } = request;
+  const windowOf = (r: IssuanceRequest) => ({
+    idempotencyKey: r.idempotencyKey,
+    requestId: r.requestId,
+    version: r.version,
+    window: r.window,
+    energyWh: r.energyWh,
+    carriedOverWh: r.carriedOverWh,
+    late: r.late,
+    capped: r.capped,
+    contributions: r.contributions.map((c) => ({
+      deviceId: c.deviceId,
+      energyWh: c.energyWh,
+      reads: c.reads,
+    })),
+  });
+  const second: IssuanceRequest = {
+    ...request,
+    idempotencyKey: "res-1:2022-10-04T15:00:00.000Z:v1",
+    requestId: "0d2b6c1a-4f3e-4a5b-8c7d-6e5f4a3b2c1d",
+    window: { start: "2022-10-04T15:00:00.000Z", end: "2022-10-04T16:00:00.000Z" },
+    energyWh: 500,
+    contributions: [
+      {
+        ...device,
+        energyWh: 500,
+        reads: [read("mrd-3", 500, "2022-10-04T15:00:00.000Z", "2022-10-04T16:00:00.000Z")],
+      },
+    ],
+    reservation: { ...reservation, requestedWh: 3_000 },
+  };
+  const batch: IssuanceWindowsRequested = {
+    reservationId: rest.reservationId,
+    buyerOrgId: rest.buyerOrgId,
+    buyerOrganization: rest.buyerOrganization,
+    buyerAddress: rest.buyerAddress,
+    frequency: rest.frequency,
+    timezone: rest.timezone,
+    reservation,
+    devices: [device],
+    windows: [windowOf(request), windowOf(second)],
+    requestedAt: rest.requestedAt,
+  };
+
+  it("carries many windows' requests, each as issuance.requested says it, counters in order", () => {
+    expect(IssuanceWindowsRequestedSchema.parse(batch)).toEqual(batch);
+    const requests = issuanceRequestsOf(batch);
+    expect(requests).toEqual([request, second]);
+    for (const r of requests) expect(IssuanceRequestSchema.parse(r)).toEqual(r);
+    expect(contributions).toHaveLength(1);
+    expect(windowsRequestedOf(requests)).toEqual(batch);
+  });
+
+  it.each([
+    ["no windows", { windows: [] }, "windows"],
+    ["a contributing device it does not hold", { devices: [] }, "devices"],
+    [
+      "a window whose energy is not its contributions' sum",
+      { windows: [{ ...windowOf(request), energyWh: 2_999 }] },
+      "windows",
+    ],
+  ])("refuses %s", (_what, change, field) => {
+    const parsed = IssuanceWindowsRequestedSchema.safeParse({ ...batch, ...change });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues.map((issue) => issue.path[0])).toContain(field);
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type EventInput, type IssuanceRequest, topics } from "@energy/contracts";
+import { type EventInput, type IssuanceRequest, topics, windowsRequestedOf } from "@energy/contracts";
 import { ANVIL_KEYS, type Anvil, startAnvil } from "@energy/infra/anvil";
 import { EventProducer } from "@energy/kafka";
 import { startTestService } from "@energy/service-kit/testing";
@@ -117,6 +117,13 @@ export async function startCertificate(
     mine: (n = 1) => provider.send("anvil_mine", [`0x${n.toString(16)}`]),
     publishRequest: (request: IssuanceRequest) =>
       reservationProducer.publish(topics.reservationIssuanceRequest, "issuance.requested", request),
+    /** Consecutive requests of one reservation in one `issuance.windows-requested` record. */
+    publishWindows: (requests: IssuanceRequest[]) =>
+      reservationProducer.publish(
+        topics.reservationIssuanceRequest,
+        "issuance.windows-requested",
+        windowsRequestedOf(requests),
+      ),
     publishReservation: (
       type: "reservation.created" | "reservation.updated",
       payload: EventInput<ReservationTopic, "reservation.created">,

@@ -96,6 +96,57 @@ describe("issuing certificates", () => {
     expect(minted).toHaveLength(1);
   });
 
+  it("takes many windows of a reservation in one issuance.windows-requested record: one certificate per window, a redelivery changes nothing", async () => {
+    const first = issuanceRequest({ buyerAddress: h.buyer.address });
+    const hours = [1, 2, 3].map((k) => ({
+      start: new Date(Date.parse("2026-11-01T03:00:00.000Z") + (k - 1) * 3_600_000).toISOString(),
+      end: new Date(Date.parse("2026-11-01T03:00:00.000Z") + k * 3_600_000).toISOString(),
+    }));
+    const requests = [first];
+    for (const [k, window] of hours.entries()) {
+      const before = requests[requests.length - 1]!;
+      requests.push(
+        issuanceRequest({
+          buyerAddress: h.buyer.address,
+          reservationId: first.reservationId,
+          idempotencyKey: `${first.reservationId}:${window.start}:v1`,
+          window,
+          energyPerDeviceWh: [1_000 + k, 2_000],
+          reservation: {
+            ...before.reservation,
+            requestedWh: before.reservation.requestedWh + before.energyWh,
+          },
+        }),
+      );
+    }
+    await h.publishWindows(requests);
+    await h.publishWindows(requests); // the relay after a crash: the same windows again
+    for (const request of requests) {
+      const issued = await h.certificateOf(request.requestId, "issued");
+      expect(Number(issued.energyWh)).toBe(request.energyWh);
+      expect(issued.periodStart.toISOString()).toBe(request.window.start);
+      expect(await h.registry.balanceOf!(h.buyer.address, BigInt(issued.tokenId!))).toBe(
+        BigInt(request.energyWh),
+      );
+      // the document is the one a request of its own makes (the counters before this window included)
+      expect(issued.document).toMatchObject({
+        requestId: request.requestId,
+        buyerReservationId: first.reservationId,
+        deviceGroup: {
+          targetVolumeCertificateGenerationRequestedInMegaWattHour:
+            request.reservation.requestedWh / 1_000_000,
+        },
+      });
+    }
+    const rows = await h.db.certificate.findMany({ where: { reservationId: first.reservationId } });
+    expect(rows).toHaveLength(requests.length);
+    expect(
+      await h.db.issuanceLog.count({
+        where: { requestId: { in: requests.map((r) => r.requestId) }, event: "requested" },
+      }),
+    ).toBe(requests.length);
+  });
+
   it("sends a request with its own gas tier (the service's default is standard)", async () => {
     const request = issuanceRequest({ buyerAddress: h.buyer.address, gasTier: "fast" });
     await h.publishRequest(request);

@@ -40,6 +40,8 @@ const { values } = parseArgs({
     reads: { type: "string", default: "kafka" },
     /** stop requesting after this long (0: never) and report the rate reached instead of the total time */
     "max-seconds": { type: "string", default: "0" },
+    /** the service's WINDOWS_PER_TRANSACTION (its default if not given) */
+    "windows-per-transaction": { type: "string" },
   },
 });
 if (values.reads !== "kafka" && values.reads !== "sql") throw new Error("--reads must be kafka or sql");
@@ -52,7 +54,15 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const say = (line: string) => console.log(line);
 
-const svc = await startTestService(reservation, { env: { WINDOW_CLOSE_DELAY_SECONDS: "0" }, jobs: false });
+const svc = await startTestService(reservation, {
+  env: {
+    WINDOW_CLOSE_DELAY_SECONDS: "0",
+    ...(values["windows-per-transaction"]
+      ? { WINDOWS_PER_TRANSACTION: values["windows-per-transaction"] }
+      : {}),
+  },
+  jobs: false,
+});
 const { db } = svc;
 const meterRead = new EventProducer(svc.ctx.kafka, {
   source: "meter-read",
@@ -193,7 +203,16 @@ try {
   );
 
   // ---- from the last read to every window's request published ---------------------------------------------
-  const issuance = issuanceOptions(svc.ctx); // minimum 1,000 Wh, no close delay, 1,000 windows a transaction
+  const stats = { setBased: 0, oneByOne: 0 };
+  // minimum 1,000 Wh, no close delay, WINDOWS_PER_TRANSACTION windows a transaction
+  const issuance = { ...issuanceOptions(svc.ctx), stats };
+  const records = async () => {
+    const [row] = await db.$queryRawUnsafe<[{ n: bigint; bytes: string }]>(
+      `SELECT count(*) AS n, coalesce(sum(octet_length(payload::text)), 0)::text AS bytes FROM outbox WHERE topic = $1`,
+      topics.reservationIssuanceRequest.name,
+    );
+    return `${fmt(Number(row.n))} records, ${(Number(row.bytes) / 1e6).toFixed(0)} MB (set-based ${fmt(stats.setBased)} requests, one by one ${fmt(stats.oneByOne)})`;
+  };
   const expectedRequests = RESERVATIONS * HOURS;
   t = Date.now();
   let requests = 0;
@@ -226,6 +245,7 @@ try {
       `issuance  stopped by --max-seconds: ${fmt(made)} of ${fmt(expectedRequests)} requests computed and published (broker acks) in ${secs(allMs)}: ` +
         `${fmt(rate)} requests/s, all of them at that rate in ${secs((expectedRequests / rate) * 1000)}; requested ${fmt(Number(windowed))} Wh = claimed reads ${fmt(Number(claimed))} Wh: ${claimed === windowed}`,
     );
+    say(`          ${await records()}`);
     process.exitCode = 0;
     throw new Stopped();
   }
@@ -236,6 +256,7 @@ try {
     `issuance  ${fmt(requests)} requests (expected ${fmt(expectedRequests)}) computed in ${secs(computedMs)}, all published (broker acks) ${secs(allMs)} after the last read; ` +
       `${fmt(requests / (allMs / 1000))} requests/s; energy requested ${fmt(Number(wh))} Wh = reads ${fmt(expectedWh)} Wh: ${Number(wh) === expectedWh}`,
   );
+  say(`          ${await records()}`);
 
   // ---- one more window for every reservation -------------------------------------------------------------------
   const next = hoursAgo(0);

@@ -1,9 +1,10 @@
 import {
   type IssuanceFrequency,
   type IssuanceRequest,
-  IssuanceRequestSchema,
+  IssuanceWindowsRequestedSchema,
   type ReservedDevice,
   topics,
+  windowsRequestedOf,
 } from "@energy/contracts";
 import { enqueueEvents, event, type Logger } from "@energy/kafka";
 import type { Config } from "./config.ts";
@@ -17,6 +18,7 @@ import {
 } from "./domain/issuance.ts";
 import { closedWindows, type Window, windowAt, windowIndexOfReadEnd } from "./domain/windows.ts";
 import type { Device, Reservation } from "./generated/prisma/client.ts";
+import { RECORD_BYTES, requestInPostgres, type SqlPlanned } from "./issuance-sql.ts";
 import {
   endReservation,
   lockReservation,
@@ -38,6 +40,13 @@ export interface IssuanceOptions {
   reservationsPerTransaction?: number;
   /** wakes the outbox relay */
   published: () => void;
+  /**
+   * Plain windows computed by PostgreSQL in one statement (issuance-sql.ts; default true); false: every
+   * window decided one by one (the tests compare the two).
+   */
+  setBased?: boolean;
+  /** counts the requests each path made (tests, the bench) */
+  stats?: { setBased: number; oneByOne: number };
   logger?: Logger;
 }
 
@@ -326,7 +335,7 @@ export async function requestReservations(
     async (tx) => {
       const locked = await lockReservations(tx, reservationIds);
       const again: string[] = [];
-      const planned: Planned[] = [];
+      let planned: Planned[] = [];
       let budget = opts.windowsPerTransaction;
       for (const r of locked) {
         if (budget <= 0) {
@@ -380,6 +389,41 @@ export async function requestReservations(
           ORDER BY reservation_id, "end", device_id, read_id FOR UPDATE`,
         ids,
       );
+      // The reservations whose windows are plain requests: computed and written by PostgreSQL in one
+      // statement (issuance-sql.ts); the others (and any it turns down) are decided one by one below.
+      // A device two planned reservations share leaves both to the one-by-one path (id order decides).
+      const owners = new Map<string, number>();
+      for (const m of members) owners.set(m.deviceId, (owners.get(m.deviceId) ?? 0) + 1);
+      const sql: SqlPlanned[] = [];
+      for (const { r, windows, late } of planned) {
+        const own = devicesOf.get(r.id) ?? [];
+        if (late || windows.length === 0 || r.carriedWh !== 0n || own.length === 0) continue;
+        if (carriedRows.some((row) => row.reservation_id === r.id)) continue;
+        if (own.some((d) => (owners.get(d.id) ?? 0) > 1)) continue;
+        sql.push({
+          r,
+          windows,
+          deviceIds: own.map((d) => d.id),
+          devices: own.map((d) => reserved.get(d.id)!),
+          buyer: {
+            orgId: r.buyerOrgId,
+            name: orgName.get(r.buyerOrgId) ?? r.buyerOrgId,
+            blockchainAccountAddress: r.buyerAddress,
+          },
+          nextWindowEnd: nextWindowEndAfter(r, windows[windows.length - 1]!.end),
+        });
+      }
+      const done =
+        opts.setBased === false
+          ? new Set<string>()
+          : await requestInPostgres(tx, sql, opts.minCertificateWh, now);
+      let setRequests = 0;
+      for (const x of sql) {
+        if (!done.has(x.r.id)) continue;
+        setRequests += x.windows.length;
+        if (windowsLeft(x.r, x.windows[x.windows.length - 1]!.end, now, opts)) again.push(x.r.id);
+      }
+      planned = planned.filter((x) => !done.has(x.r.id));
       const windowRows = await windowReads(tx, planned, devicesOf);
 
       // Reservations are decided in id order, as one by one: a read one of them claimed is not another's.
@@ -447,7 +491,11 @@ export async function requestReservations(
       }
       const requests = runs.flatMap((x) => x.run.requests);
       await enqueueRequests(tx, requests);
-      return { requests: requests.length, again };
+      if (opts.stats) {
+        opts.stats.setBased += setRequests;
+        opts.stats.oneByOne += requests.length;
+      }
+      return { requests: requests.length + setRequests, again };
     },
     { timeout: 120_000, maxWait: 10_000 },
   );
@@ -586,24 +634,38 @@ async function updateCursors(tx: Tx, runs: { run: Run; cursor: Date }[]): Promis
 }
 
 /**
- * The requests into the outbox in one statement (a reservation that starts months in the past has
- * thousands of windows); the envelope id is the request id. The service builds them from the contract's
- * own types out of values it checked, so packages/kafka's enqueueEvents takes them as trusted (the event
- * type and the size limit are still checked): checking every ~6 KB request against its contract cost
- * more than building it. The first of each transaction is still checked in full, so a request the code
- * builds wrong fails its transaction (and the tests) instead of reaching the certificate service, which
- * checks every one it consumes.
+ * The requests into the outbox in one statement, as `issuance.windows-requested` records: a reservation's
+ * requests of the transaction, in order, in one record (a few when their reads pass `RECORD_BYTES`, about
+ * 200 bytes a read), as the set-based path writes them (issuance-sql.ts). The service builds them from the
+ * contract's own types out of values it checked, so packages/kafka's enqueueEvents takes them as trusted
+ * (the event type and the size limit are still checked); the first of each transaction is still checked
+ * in full, so a request the code builds wrong fails its transaction (and the tests) instead of reaching
+ * the certificate service, which checks every one it consumes.
  */
 async function enqueueRequests(tx: Tx, requests: IssuanceRequest[]): Promise<void> {
-  const [first] = requests;
-  if (first === undefined) return;
-  IssuanceRequestSchema.parse(first);
+  if (requests.length === 0) return;
+  const records: IssuanceRequest[][] = [];
+  let current: IssuanceRequest[] = [];
+  let bytes = 0;
+  for (const request of requests) {
+    const size = 400 + request.contributions.reduce((sum, c) => sum + 60 + 220 * c.reads.length, 0);
+    const last = current[current.length - 1];
+    if (last !== undefined && (last.reservationId !== request.reservationId || bytes + size > RECORD_BYTES)) {
+      records.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(request);
+    bytes += size;
+  }
+  records.push(current);
+  const payloads = records.map((record) => windowsRequestedOf(record));
+  IssuanceWindowsRequestedSchema.parse(payloads[0]);
   await enqueueEvents(
     tx,
-    requests.map((request) =>
-      event(topics.reservationIssuanceRequest, "issuance.requested", request, {
-        key: request.reservationId,
-        id: request.requestId,
+    payloads.map((payload) =>
+      event(topics.reservationIssuanceRequest, "issuance.windows-requested", payload, {
+        key: payload.reservationId,
       }),
     ),
     { trustedPayload: true },

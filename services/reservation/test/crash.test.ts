@@ -13,7 +13,15 @@ import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb, createDb, type Db } from "../src/db.ts";
 import { reservation } from "../src/service.ts";
-import { hoursAgo, reservationBody, seedDevices, seedOrg, serviceDir } from "./helpers.ts";
+import {
+  hoursAgo,
+  issuanceRecords,
+  requestsIn,
+  reservationBody,
+  seedDevices,
+  seedOrg,
+  serviceDir,
+} from "./helpers.ts";
 
 // The real service (src/server.ts) in a child process, SIGKILLed while it requests the windows of a
 // reservation that started 20 days ago (480 hourly windows, 3 devices, a read per device and hour). After
@@ -122,14 +130,13 @@ describe("the service killed while it requests windows", () => {
       testKafka.kafka,
       `${testKafka.topicPrefix}${topics.reservationIssuanceRequest.name}`,
       {
-        count: HOURS,
+        count: await issuanceRecords(db),
         timeoutMs: 30_000,
         settleMs: 500,
       },
     );
     const byKey = new Map<string, IssuanceRequest[]>();
-    for (const m of messages) {
-      const request = JSON.parse(m.value!) as IssuanceRequest;
+    for (const request of requestsIn(messages)) {
       byKey.set(request.idempotencyKey, [...(byKey.get(request.idempotencyKey) ?? []), request]);
     }
     expect(byKey.size).toBe(HOURS);

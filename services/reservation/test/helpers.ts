@@ -1,5 +1,11 @@
 import { fileURLToPath } from "node:url";
-import type { CountedRead } from "@energy/contracts";
+import {
+  type CountedRead,
+  type IssuanceRequest,
+  type IssuanceWindowsRequested,
+  issuanceRequestsOf,
+  topics,
+} from "@energy/contracts";
 import { startTestService } from "@energy/service-kit/testing";
 import type { Db } from "../src/db.ts";
 import { issuanceOptions, runIssuance } from "../src/issuance.ts";
@@ -112,3 +118,23 @@ export function reservationBody(deviceIds: string[], overrides: Record<string, u
     ...overrides,
   };
 }
+
+/**
+ * The issuance requests in messages of reservation.issuance-request.v1, in order: each window of an
+ * `issuance.windows-requested` record as its own request (`issuanceRequestsOf`), an `issuance.requested` as it is.
+ */
+export function requestsIn(
+  messages: { value: string | null; headers: Record<string, string> }[],
+): IssuanceRequest[] {
+  return messages.flatMap((m) => {
+    const type = JSON.parse(m.headers.envelope!).type as string;
+    const payload = JSON.parse(m.value!);
+    return type === "issuance.windows-requested"
+      ? issuanceRequestsOf(payload as IssuanceWindowsRequested)
+      : [payload as IssuanceRequest];
+  });
+}
+
+/** How many issuance-request records the service has written (the relay sent them all when its outbox is empty). */
+export const issuanceRecords = (db: Db) =>
+  db.outboxMessage.count({ where: { topic: topics.reservationIssuanceRequest.name } });

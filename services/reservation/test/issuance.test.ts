@@ -7,6 +7,8 @@ import {
   countedRead,
   HOUR,
   hoursAgo,
+  issuanceRecords,
+  requestsIn,
   reservationBody,
   type Service,
   seedDevices,
@@ -109,12 +111,10 @@ async function publishedRequests(reservationId: string, count: number): Promise<
     svc.kafka,
     `${svc.testKafka.topicPrefix}${topics.reservationIssuanceRequest.name}`,
     {
-      count: await svc.db.issuanceWindow.count(),
+      count: await issuanceRecords(svc.db),
     },
   );
-  const mine = messages
-    .map((m) => JSON.parse(m.value!) as IssuanceRequest)
-    .filter((r) => r.reservationId === reservationId);
+  const mine = requestsIn(messages).filter((r) => r.reservationId === reservationId);
   expect(mine).toHaveLength(count);
   return mine;
 }

@@ -196,6 +196,141 @@ export const IssuanceRequestSchema = z
   });
 export type IssuanceRequest = z.infer<typeof IssuanceRequestSchema>;
 
+/** One window of `issuance.windows-requested`: an issuance request without what its record says once. */
+export const RequestedWindowSchema = z
+  .object({
+    idempotencyKey: z.string().min(1),
+    requestId: z.uuid(),
+    version: z.int().min(1),
+    window: z.object({ start: IsoDateTimeSchema, end: IsoDateTimeSchema }).refine(endsAfterStart, {
+      path: ["end"],
+      message: "end must be after start",
+    }),
+    energyWh: WattHoursSchema.positive(),
+    carriedOverWh: WattHoursSchema,
+    late: z.boolean(),
+    capped: z.boolean(),
+    /** By device id; each device's fields are the record's `devices` entry of that id. */
+    contributions: z
+      .array(
+        z.object({
+          deviceId: IdSchema,
+          energyWh: WattHoursSchema,
+          reads: z.array(IssuanceReadSchema).min(1),
+        }),
+      )
+      .min(1),
+  })
+  .refine((w) => w.energyWh === w.contributions.reduce((sum, c) => sum + c.energyWh, 0), {
+    path: ["energyWh"],
+    message: "must equal the sum of the contributions' energyWh",
+  });
+export type RequestedWindow = z.infer<typeof RequestedWindowSchema>;
+
+/**
+ * `issuance.windows-requested`: many issuance requests of one reservation in one record (a pass of the
+ * issuance job makes one record per reservation, or a few when its windows would pass the message size
+ * limit), each window exactly what an `issuance.requested` says. The buyer, the reservation's snapshot and
+ * the contributing devices are said once; `reservation.requestedWh` is the counter before the first window,
+ * and each window's own counter is that plus the energy of the windows before it (`issuanceRequestsOf`).
+ * Every window keeps its idempotency key and request id: a consumer makes one certificate per window.
+ */
+export const IssuanceWindowsRequestedSchema = z
+  .object({
+    reservationId: IdSchema,
+    buyerOrgId: IdSchema,
+    buyerOrganization: BuyerOrganizationSchema,
+    buyerAddress: EvmAddressSchema,
+    frequency: IssuanceFrequencySchema,
+    timezone: z.string().min(1),
+    gasTier: GasTierNameSchema.optional(),
+    reservation: IssuanceRequestSchema.shape.reservation,
+    /** Every device of a contribution, once, by id. */
+    devices: z.array(ReservedDeviceSchema),
+    /** In the order the windows were requested (the order of the counters). */
+    windows: z.array(RequestedWindowSchema).min(1),
+    requestedAt: IsoDateTimeSchema,
+  })
+  .refine(
+    (batch) => {
+      const ids = new Set(batch.devices.map((d) => d.deviceId));
+      return batch.windows.every((w) => w.contributions.every((c) => ids.has(c.deviceId)));
+    },
+    { path: ["devices"], message: "must hold every contributing device" },
+  );
+export type IssuanceWindowsRequested = z.infer<typeof IssuanceWindowsRequestedSchema>;
+
+/** The issuance requests a `issuance.windows-requested` record carries, in order, as `issuance.requested` says them. */
+export function issuanceRequestsOf(batch: IssuanceWindowsRequested): IssuanceRequest[] {
+  const devices = new Map(batch.devices.map((d) => [d.deviceId, d]));
+  let requestedWh = batch.reservation.requestedWh;
+  return batch.windows.map((w) => {
+    const request: IssuanceRequest = {
+      idempotencyKey: w.idempotencyKey,
+      requestId: w.requestId,
+      reservationId: batch.reservationId,
+      version: w.version,
+      buyerOrgId: batch.buyerOrgId,
+      buyerOrganization: batch.buyerOrganization,
+      buyerAddress: batch.buyerAddress,
+      frequency: batch.frequency,
+      timezone: batch.timezone,
+      window: w.window,
+      energyWh: w.energyWh,
+      carriedOverWh: w.carriedOverWh,
+      late: w.late,
+      capped: w.capped,
+      contributions: w.contributions.map((c) => ({ ...devices.get(c.deviceId)!, ...c })),
+      ...(batch.gasTier !== undefined ? { gasTier: batch.gasTier } : {}),
+      reservation: { ...batch.reservation, requestedWh },
+      requestedAt: batch.requestedAt,
+    };
+    requestedWh += w.energyWh;
+    return request;
+  });
+}
+
+/**
+ * The `issuance.windows-requested` record of consecutive requests of one reservation (the inverse of
+ * `issuanceRequestsOf`): the record's fields from the first, each device once. The requests' counters must
+ * follow each other (each one's `requestedWh` the one before's plus its energy), as a producer makes them.
+ */
+export function windowsRequestedOf(requests: readonly IssuanceRequest[]): IssuanceWindowsRequested {
+  const [first] = requests;
+  if (first === undefined) throw new Error("windowsRequestedOf: no requests");
+  const devices = new Map<string, ReservedDevice>();
+  const windows = requests.map((r) => {
+    if (r.reservationId !== first.reservationId) throw new Error("windowsRequestedOf: two reservations");
+    return {
+      idempotencyKey: r.idempotencyKey,
+      requestId: r.requestId,
+      version: r.version,
+      window: r.window,
+      energyWh: r.energyWh,
+      carriedOverWh: r.carriedOverWh,
+      late: r.late,
+      capped: r.capped,
+      contributions: r.contributions.map(({ energyWh, reads, ...device }) => {
+        if (!devices.has(device.deviceId)) devices.set(device.deviceId, device);
+        return { deviceId: device.deviceId, energyWh, reads };
+      }),
+    };
+  });
+  return {
+    reservationId: first.reservationId,
+    buyerOrgId: first.buyerOrgId,
+    buyerOrganization: first.buyerOrganization,
+    buyerAddress: first.buyerAddress,
+    frequency: first.frequency,
+    timezone: first.timezone,
+    ...(first.gasTier !== undefined ? { gasTier: first.gasTier } : {}),
+    reservation: first.reservation,
+    devices: [...devices.values()],
+    windows,
+    requestedAt: first.requestedAt,
+  };
+}
+
 export const reservationTopics = {
   reservationReservation: defineTopic({
     name: "reservation.reservation.v1",
@@ -215,7 +350,10 @@ export const reservationTopics = {
     key: "reservation id",
     keyOf: (p) => p.reservationId,
     events: {
+      /** One window's request (written by the service before `issuance.windows-requested`; still consumed). */
       "issuance.requested": IssuanceRequestSchema,
+      /** Many windows' requests of one reservation, in order (what the service writes). */
+      "issuance.windows-requested": IssuanceWindowsRequestedSchema,
     },
   }),
 };
