@@ -24,6 +24,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { generateKeyPairSync, randomBytes, scrypt } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -65,6 +66,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+/**
+ * The machine's CPU pressure (PSI): µs during which at least one runnable task waited for a CPU, since boot
+ * (0 where /proc/pressure is missing). Over an interval, its share of the wall time says how contended the
+ * cores were: every process here (service, fleet, PostgreSQL, Kafka, anything else) waits for them.
+ */
+function cpuPressureUs(): number {
+  try {
+    return Number(/^some .*total=(\d+)/m.exec(readFileSync("/proc/pressure/cpu", "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** CPU seconds (user + system) a process has used. */
@@ -134,7 +148,7 @@ type LoadAnswer = {
   callErrors: number;
   unanswered: number;
   /** the fleet's own event-loop delay during the load, ms */
-  fleetLoop: { p50: number; p99: number; max: number };
+  fleetLoop: { p50: number; p99: number; max: number; utilization: number };
 };
 
 const bootLine = (a: BootAnswer) =>
@@ -293,6 +307,8 @@ async function main() {
   const pgCpuBefore = backends.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0);
   const cpuBefore = cpuSeconds(child.pid!);
   const fleetCpuBefore = cpuSeconds(fleet.pid!);
+  const pressureBefore = cpuPressureUs();
+  const loadAvgBefore = loadavg()[0]!;
   const loadStarted = performance.now();
   const load = await ask<LoadAnswer>(fleet, {
     op: "load",
@@ -305,6 +321,8 @@ async function main() {
   const pgCpu = (backends.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0) - pgCpuBefore) / loadSeconds;
   const cpu = (cpuSeconds(child.pid!) - cpuBefore) / loadSeconds;
   const fleetCpu = (cpuSeconds(fleet.pid!) - fleetCpuBefore) / loadSeconds;
+  const pressure = (cpuPressureUs() - pressureBefore) / 1e6 / loadSeconds;
+  const loadAvgAfter = loadavg()[0]!;
   await sleep(2_000);
   const loadRss = rssKiB(child.pid!);
   for (const [action, samples] of Object.entries(load.latency)) {
@@ -316,7 +334,8 @@ async function main() {
   }
   say(
     `under load: service CPU ${(cpu * 100).toFixed(0)}% of a core, its ${backends.length} PostgreSQL backends ${(pgCpu * 100).toFixed(0)}%, ` +
-      `fleet ${(fleetCpu * 100).toFixed(0)}%; ` +
+      `fleet ${(fleetCpu * 100).toFixed(0)}%; the machine: load average ${loadAvgBefore.toFixed(1)} → ${loadAvgAfter.toFixed(1)}, ` +
+      `some task waiting for a CPU ${(pressure * 100).toFixed(0)}% of the time (PSI); ` +
       `event loop delay p50 ${fmt(lag("nodejs_eventloop_lag_p50_seconds") * 1000)}, p99 ${fmt(lag("nodejs_eventloop_lag_p99_seconds") * 1000)}, ` +
       `max ${fmt(lag("nodejs_eventloop_lag_max_seconds") * 1000)}; ` +
       `CALLERRORs ${load.callErrors}, unanswered ${load.unanswered}, not sent (socket gone) ${load.lost}; ` +
@@ -328,10 +347,12 @@ async function main() {
     ["0.5", "0.99", "max"].map((quantile) => lag(name, { ...label, quantile }).toFixed(1)).join(" / ");
   say(
     `inside the service (p50 / p99 / max, ms): batched calls ${q("ocpp_call_ms", { path: "batched" })}, ` +
-      `calls with their own transaction ${q("ocpp_call_ms", { path: "alone" })}; group commit of calls: ` +
+      `calls with their own transaction ${q("ocpp_call_ms", { path: "alone" })}, ` +
+      `from the frame's arrival to the answer's send ${q("ocpp_call_ms", { path: "frame" })}; group commit of calls: ` +
       `wait for a batch ${q("ocpp_group_commit_wait_ms", { commit: "calls" })}, write ${q("ocpp_group_commit_write_ms", { commit: "calls" })}, ` +
       `batch size ${q("ocpp_group_commit_batch_size", { commit: "calls" })}; ` +
-      `the fleet's event-loop delay ${fmt(load.fleetLoop.p50)} / ${fmt(load.fleetLoop.p99)} / ${fmt(load.fleetLoop.max)}`,
+      `the fleet's event-loop delay ${fmt(load.fleetLoop.p50)} / ${fmt(load.fleetLoop.p99)} / ${fmt(load.fleetLoop.max)}; ` +
+      `main thread busy: the service's ${(lag("ocpp_event_loop_utilization") * 100).toFixed(0)}%, the fleet's ${(load.fleetLoop.utilization * 100).toFixed(0)}%`,
   );
   // the service's garbage collections during the load (prom-client's nodejs_gc_duration_seconds, by kind)
   const gc = ["minor", "major", "incremental"].map((kind) => {

@@ -151,12 +151,13 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
       ? new Map<string, { skew: string | null; decision: string | null }>()
       : new Map(
           (
-            await pool.query<{ id: string; skew: string | null; decision: string | null }>(
-              `SELECT cp.serial_number AS id, cp.clock_skew_ms AS skew, r.status AS decision
+            await pool.query<{ id: string; skew: string | null; decision: string | null }>({
+              name: "ocpp-batch-boots",
+              text: `SELECT cp.serial_number AS id, cp.clock_skew_ms AS skew, r.status AS decision
                  FROM charge_point cp LEFT JOIN charger_registration r ON r.charge_point_id = cp.serial_number
                 WHERE cp.serial_number = ANY($1::text[])`,
-              [boots.map((i) => items[i]!.charger.chargePointId)],
-            )
+              values: [boots.map((i) => items[i]!.charger.chargePointId)],
+            })
           ).rows.map((r) => [r.id, r]),
         );
   const bootStatuses = boots.map((i) =>
@@ -191,8 +192,9 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
     calls.length === 0
       ? []
       : (
-          await pool.query<ReadRow>(
-            `SELECT k.n, m.charge_point_id IS NOT NULL AS seen, m.response, d.ders, c.status, c.charging_state,
+          await pool.query<ReadRow>({
+            name: "ocpp-batch-read",
+            text: `SELECT k.n, m.charge_point_id IS NOT NULL AS seen, m.response, d.ders, c.status, c.charging_state,
                     l.limits, t.id AS open_id, t.meter_start_wh
                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[],
                            $7::timestamptz[])
@@ -213,7 +215,7 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
                  SELECT id, meter_start_wh FROM charging_transaction t
                   WHERE t.charge_point_id = k.cp AND t.connector_id = k.c AND t.state = 'active'
                   ORDER BY t.id DESC LIMIT 1) t ON true`,
-            [
+            values: [
               calls.map((f) => f.call.charger.chargePointId),
               calls.map((f) => f.call.messageId),
               calls.map((f) => f.call.action),
@@ -222,7 +224,7 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
               spans.map((s) => s.first),
               spans.map((s) => s.last),
             ],
-          )
+          })
         ).rows;
   const byCall = new Map(read.map((r) => [Number(r.n) - 1, r]));
   const fresh = calls.filter((f) => {
@@ -261,8 +263,9 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
   }
   const outbox = outboxRows(events);
 
-  const written = await pool.query<{ kind: string; id: string }>(
-    `WITH beats AS (
+  const written = await pool.query<{ kind: string; id: string }>({
+    name: "ocpp-batch-write",
+    text: `WITH beats AS (
        UPDATE charge_point AS cp SET last_heartbeat = v.at, last_updated = now()
          FROM unnest($1::text[], $2::timestamptz[]) AS v(id, at)
         WHERE cp.serial_number = v.id
@@ -295,7 +298,7 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
        SELECT ${OUTBOX_COLUMNS} FROM ${outboxUnnest(27)} WHERE e.n IN (SELECT n FROM boots) ORDER BY e.n
        RETURNING 1)
      SELECT 'beat' AS kind, id FROM beats UNION ALL SELECT 'boot', id FROM boots`,
-    [
+    values: [
       beats.map((i) => items[i]!.charger.chargePointId),
       beats.map((i) => items[i]!.receivedAt),
       registers.map((r) => r.id),
@@ -316,7 +319,7 @@ async function runBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Pr
       bootStatuses,
       ...bootEvents.values,
     ],
-  );
+  });
   const beaten = new Set(written.rows.flatMap((r) => (r.kind === "beat" ? [r.id] : [])));
   const booted = new Set(written.rows.flatMap((r) => (r.kind === "boot" ? [r.id] : [])));
   for (const [k, i] of boots.entries()) {

@@ -34,7 +34,7 @@ const VERSION_OF: Record<string, OcppVersion> = { "ocpp1.6": "1.6", "ocpp2.0.1":
 const LONG_WAIT = { maxWait: 30_000, timeout: 30_000 };
 
 /** How often at most the outbox relay is woken up after calls stored events (publish). */
-const RELAY_WAKE_UP_MS = 20;
+const RELAY_WAKE_UP_MS = 100;
 
 /** Chargers connect to `<base>/ocpp/<identity>`. */
 export const OCPP_PATH = "/ocpp";
@@ -125,10 +125,16 @@ export class CentralSystem {
    * How long calls take inside the service, in µs, since the last reset (metrics.ts): from ocpp-rpc handing
    * the parsed, validated call over to its answer, group-committed or through the handler's transaction.
    */
-  readonly callTiming: Record<"batched" | "alone", RecordableHistogram> = {
+  readonly callTiming: Record<"batched" | "alone" | "frame", RecordableHistogram> = {
     batched: createHistogram(),
     alone: createHistogram(),
+    frame: createHistogram(),
   };
+  /**
+   * Calls being handled, by charger and message id: when their frame reached the service (before ocpp-rpc
+   * parsed it), so that `callTiming.frame` covers parsing, validation, the handling and the answer's send.
+   */
+  private readonly framesAt = new Map<string, number>();
 
   constructor(private readonly opts: CentralSystemOptions) {
     this.keepAlive = new KeepAlive({
@@ -348,12 +354,13 @@ export class CentralSystem {
       state: string;
       password_hash: string | null;
       security_profile: number | null;
-    }>(
-      `SELECT d.id, d.org_id, d.type, d.make, d.state, c.password_hash, c.security_profile
+    }>({
+      name: "ocpp-upgrade-device",
+      text: `SELECT d.id, d.org_id, d.type, d.make, d.state, c.password_hash, c.security_profile
          FROM charger_device d LEFT JOIN charger_credential c ON c.charge_point_id = d.id
         WHERE d.id = $1`,
-      [handshake.identity],
-    );
+      values: [handshake.identity],
+    });
     const device = rows[0];
     // 404: no such charger in the registry (or not a charger); 401: no password set, none sent, or wrong.
     if (!device) return { status: 404, message: "Not Found: no charger with this identity is registered" };
@@ -403,13 +410,27 @@ export class CentralSystem {
     const id = charger.chargePointId;
     // Error codes in the version's own spelling, whatever ocpp-rpc produced (domain/error-codes.ts).
     const send = client.sendRaw.bind(client);
-    client.sendRaw = (message: string) => send(rewriteOutgoingFrame(version, message));
+    client.sendRaw = (message: string) => {
+      send(rewriteOutgoingFrame(version, message));
+      // an answer (CALLRESULT `[3,"id",…` or CALLERROR `[4,"id",…`): the call's time from its frame on
+      if ((message.startsWith('[3,"') || message.startsWith('[4,"')) && this.framesAt.size > 0) {
+        const key = `${id}\0${message.slice(4, message.indexOf('"', 4))}`;
+        const at = this.framesAt.get(key);
+        if (at !== undefined) {
+          this.framesAt.delete(key);
+          this.callTiming.frame.record(Math.max(1, Math.round((performance.now() - at) * 1000)));
+        }
+      }
+    };
     // A frame over OCPP_MAX_FRAME_BYTES is answered with a CALLERROR and never parsed; any frame shows the
     // peer is alive (keep-alive: it is pinged only when quiet)
     const receive = client._onMessage.bind(client);
     let alive = () => {};
+    // when the frame being handed to ocpp-rpc arrived (its call reaches dispatch synchronously)
+    let frameAt = 0;
     client._onMessage = (buffer: Buffer) => {
       alive();
+      frameAt = performance.now();
       const refusal = oversizedFrame(buffer, this.opts.config.OCPP_MAX_FRAME_BYTES);
       if (!refusal) receive(buffer);
       else if (refusal.answer) client.sendRaw(refusal.answer);
@@ -452,6 +473,9 @@ export class CentralSystem {
     client.handle(({ method, messageId, params }) => {
       const handler = Object.hasOwn(table, method) ? table[method] : undefined;
       if (!handler) throw createRPCError("NotImplemented", `Unable to handle '${method}' calls`, {});
+      // a call whose answer never went (its socket closed first) leaves its entry: bounded here
+      if (this.framesAt.size > 50_000) this.framesAt.clear();
+      if (messageId !== undefined) this.framesAt.set(`${id}\0${messageId}`, frameAt);
       return this.dispatch(session, method, handler, messageId ?? "", params);
     });
     client.on("close", ({ code, reason }) => {

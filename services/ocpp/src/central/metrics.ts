@@ -1,4 +1,4 @@
-import type { RecordableHistogram } from "node:perf_hooks";
+import { type EventLoopUtilization, performance, type RecordableHistogram } from "node:perf_hooks";
 import { Gauge, type Registry } from "prom-client";
 import type { CentralSystem } from "./central-system.ts";
 
@@ -20,10 +20,22 @@ function quantiles(h: RecordableHistogram, scale: number): Array<[string, number
 /**
  * Where a call's time goes inside the service, on /metrics (reset at each scrape, as prom-client's event
  * loop delay is): the call from ocpp-rpc's hand-over to its answer (`ocpp_call_ms`, by path: batched or
- * alone, i.e. its own transaction), and for each group commit (calls, connections, disconnections) the
+ * alone, i.e. its own transaction; `frame`: from the call's frame reaching the service, before ocpp-rpc parsed it, to its answer
+ * handed to the socket), and for each group commit (calls, connections, disconnections) the
  * time items waited for their batch, the time batches took to write, and batch sizes.
  */
 export function registerCentralMetrics(registry: Registry, central: CentralSystem): void {
+  let elu: EventLoopUtilization = performance.eventLoopUtilization();
+  new Gauge({
+    name: "ocpp_event_loop_utilization",
+    help: "share of the time the main thread was busy (not waiting in the event loop) since the last scrape",
+    registers: [registry],
+    collect() {
+      const now = performance.eventLoopUtilization();
+      this.set(performance.eventLoopUtilization(now, elu).utilization);
+      elu = now;
+    },
+  });
   new Gauge({
     name: "ocpp_call_ms",
     help: "calls inside the service since the last scrape, ms: p50, p99, max by path (batched, alone)",

@@ -30,8 +30,9 @@ export async function recordConnections(
       }),
     ),
   );
-  const points = await pool.query<{ serial_number: string; boot_status: string | null }>(
-    `WITH v AS (
+  const points = await pool.query<{ serial_number: string; boot_status: string | null }>({
+    name: "ocpp-record-connections",
+    text: `WITH v AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[]) AS v(id, version, session, at)),
      points AS (
        INSERT INTO charge_point (serial_number, ocpp_version)
@@ -48,7 +49,7 @@ export async function recordConnections(
        INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT ${OUTBOX_COLUMNS} FROM ${outboxUnnest(6)} ORDER BY e.n
        RETURNING 1)
      SELECT serial_number, boot_status FROM points`,
-    [
+    values: [
       items.map((c) => c.chargePointId),
       items.map((c) => c.version),
       items.map((c) => c.sessionId),
@@ -56,7 +57,7 @@ export async function recordConnections(
       instanceId,
       ...outbox.values,
     ],
-  );
+  });
   const status = new Map(points.rows.map((r) => [r.serial_number, r.boot_status]));
   return items.map((c) => status.get(c.chargePointId) ?? null);
 }
@@ -80,8 +81,9 @@ export async function recordDisconnections(pool: pg.Pool, items: Disconnection[]
       }),
     ),
   );
-  const gone = await pool.query<{ n: string }>(
-    `WITH v AS (SELECT * FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS v(id, session, n)),
+  const gone = await pool.query<{ n: string }>({
+    name: "ocpp-record-disconnections",
+    text: `WITH v AS (SELECT * FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS v(id, session, n)),
      gone AS (
        DELETE FROM charger_session s USING v WHERE s.charge_point_id = v.id AND s.session_id = v.session
        RETURNING v.n),
@@ -90,8 +92,8 @@ export async function recordDisconnections(pool: pg.Pool, items: Disconnection[]
        SELECT ${OUTBOX_COLUMNS} FROM ${outboxUnnest(3)} WHERE e.n IN (SELECT n FROM gone) ORDER BY e.n
        RETURNING 1)
      SELECT n FROM gone`,
-    [items.map((d) => d.chargePointId), items.map((d) => d.sessionId), ...outbox.values],
-  );
+    values: [items.map((d) => d.chargePointId), items.map((d) => d.sessionId), ...outbox.values],
+  });
   const recorded = new Set(gone.rows.map((r) => Number(r.n)));
   return items.map((_, i) => recorded.has(i + 1));
 }
