@@ -13,8 +13,9 @@ const MODELS = ["OutboxMessage", "ProcessedMessage"];
 
 /**
  * The model blocks of a Prisma schema by name, whitespace-normalised (alignment is formatting), without
- * doc comments. The payload column may be json instead of jsonb (`Json @db.Json`, the text kept as
- * written: the relay sends either, see packages/kafka/README.md), so both read as the definition's `Json`.
+ * doc comments. The payload column may be json or text instead of jsonb (`Json @db.Json`, `String`: the
+ * text kept as written, the relay sends any of them, see packages/kafka/README.md), so all read as the
+ * definition's `Json`.
  */
 function models(schema: string): Map<string, string> {
   const found = new Map<string, string>();
@@ -23,7 +24,7 @@ function models(schema: string): Map<string, string> {
       .split("\n")
       .map((line) => line.trim().replace(/\s+/g, " "))
       .filter((line) => line !== "" && !line.startsWith("///"))
-      .map((line) => (line === "payload Json @db.Json" ? "payload Json" : line))
+      .map((line) => (line === "payload Json @db.Json" || line === "payload String" ? "payload Json" : line))
       .join("\n");
     found.set(match[1]!, body);
   }
