@@ -139,6 +139,26 @@ export const IssuanceContributionSchema = ReservedDeviceSchema.extend({
 });
 export type IssuanceContribution = z.infer<typeof IssuanceContributionSchema>;
 
+/** The window [start, end) of an issuance request. */
+const IssuanceWindowSchema = z
+  .object({ start: IsoDateTimeSchema, end: IsoDateTimeSchema })
+  .refine(endsAfterStart, {
+    path: ["end"],
+    message: "end must be after start",
+  });
+
+/** A request's (or a requested window's) energy is exactly the sum of its contributions' energy. */
+function energyIsTheContributionsSum(w: {
+  energyWh: number;
+  contributions: readonly { energyWh: number }[];
+}): boolean {
+  return w.energyWh === w.contributions.reduce((sum, c) => sum + c.energyWh, 0);
+}
+const ENERGY_IS_THE_CONTRIBUTIONS_SUM = {
+  path: ["energyWh"],
+  message: "must equal the sum of the contributions' energyWh",
+};
+
 export const IssuanceRequestSchema = z
   .object({
     /**
@@ -158,10 +178,7 @@ export const IssuanceRequestSchema = z
     frequency: IssuanceFrequencySchema,
     timezone: z.string().min(1),
     /** The window [start, end) the energy was produced in; partial at the reservation's start or end. */
-    window: z.object({ start: IsoDateTimeSchema, end: IsoDateTimeSchema }).refine(endsAfterStart, {
-      path: ["end"],
-      message: "end must be after start",
-    }),
+    window: IssuanceWindowSchema,
     /** The energy to certify, whole Wh: the sum of the contributions' energy. */
     energyWh: WattHoursSchema.positive(),
     /** Energy of smaller earlier windows carried into this one (minimum certificate size), included above. */
@@ -190,10 +207,7 @@ export const IssuanceRequestSchema = z
     }),
     requestedAt: IsoDateTimeSchema,
   })
-  .refine((request) => request.energyWh === request.contributions.reduce((sum, c) => sum + c.energyWh, 0), {
-    path: ["energyWh"],
-    message: "must equal the sum of the contributions' energyWh",
-  });
+  .refine(energyIsTheContributionsSum, ENERGY_IS_THE_CONTRIBUTIONS_SUM);
 export type IssuanceRequest = z.infer<typeof IssuanceRequestSchema>;
 
 /** One window of `issuance.windows-requested`: an issuance request without what its record says once. */
@@ -202,10 +216,7 @@ export const RequestedWindowSchema = z
     idempotencyKey: z.string().min(1),
     requestId: z.uuid(),
     version: z.int().min(1),
-    window: z.object({ start: IsoDateTimeSchema, end: IsoDateTimeSchema }).refine(endsAfterStart, {
-      path: ["end"],
-      message: "end must be after start",
-    }),
+    window: IssuanceWindowSchema,
     energyWh: WattHoursSchema.positive(),
     carriedOverWh: WattHoursSchema,
     late: z.boolean(),
@@ -221,10 +232,7 @@ export const RequestedWindowSchema = z
       )
       .min(1),
   })
-  .refine((w) => w.energyWh === w.contributions.reduce((sum, c) => sum + c.energyWh, 0), {
-    path: ["energyWh"],
-    message: "must equal the sum of the contributions' energyWh",
-  });
+  .refine(energyIsTheContributionsSum, ENERGY_IS_THE_CONTRIBUTIONS_SUM);
 export type RequestedWindow = z.infer<typeof RequestedWindowSchema>;
 
 /**
