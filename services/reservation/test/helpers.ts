@@ -7,6 +7,7 @@ import {
   topics,
 } from "@energy/contracts";
 import { startTestService } from "@energy/service-kit/testing";
+import type { NewReservation } from "../src/commands.ts";
 import type { Db } from "../src/db.ts";
 import { issuanceOptions, runIssuance } from "../src/issuance.ts";
 import { reservation } from "../src/service.ts";
@@ -99,6 +100,31 @@ export function countedRead(
     flags: [],
     contentHash: Buffer.from(`${readId}:${version}`).toString("hex").padEnd(64, "0").slice(0, 64),
     recordedAt: new Date().toISOString(),
+  };
+}
+
+/** A reservation as the command takes it (hourly, UTC, no target, authority to exceed), with overrides. */
+export function newReservation(
+  deviceIds: string[],
+  start: Date,
+  end: Date,
+  overrides: Partial<NewReservation> = {},
+): NewReservation {
+  return {
+    buyerOrgId: "org-buyer",
+    createdBy: "usr-buyer",
+    name: "batch",
+    deviceIds,
+    targetVolumeWh: null,
+    start,
+    end,
+    frequency: "hourly",
+    timezone: "UTC",
+    authorityToExceed: true,
+    buyerAddress: "0x410CB6672F7ebE397F866fC2CE1020cB18Ac6C5F",
+    continueIfUnavailable: false,
+    continueIfTargetBelow: true,
+    ...overrides,
   };
 }
 

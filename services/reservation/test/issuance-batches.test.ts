@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createReservation, type NewReservation } from "../src/commands.ts";
+import { createReservation } from "../src/commands.ts";
 import { endReservation, lockReservation } from "../src/reservations.ts";
-import { HOUR, hoursAgo, type Service, seedDevices, seedOrg, startReservation } from "./helpers.ts";
+import {
+  HOUR,
+  hoursAgo,
+  newReservation,
+  type Service,
+  seedDevices,
+  seedOrg,
+  startReservation,
+} from "./helpers.ts";
 
 // Several reservations are requested in one transaction (RESERVATIONS_PER_TRANSACTION), their windows
 // bounded by WINDOWS_PER_TRANSACTION (4 here, so batches split): the outcome is the one of requesting
@@ -23,21 +31,7 @@ afterAll(async () => {
   await svc?.close();
 });
 
-const input = (deviceIds: string[], start: Date, end: Date): NewReservation => ({
-  buyerOrgId: "org-buyer",
-  createdBy: "usr-buyer",
-  name: "batch",
-  deviceIds,
-  targetVolumeWh: null,
-  start,
-  end,
-  frequency: "hourly",
-  timezone: "UTC",
-  authorityToExceed: true,
-  buyerAddress: "0x410CB6672F7ebE397F866fC2CE1020cB18Ac6C5F",
-  continueIfUnavailable: false,
-  continueIfTargetBelow: true,
-});
+const input = (deviceIds: string[], start: Date, end: Date) => newReservation(deviceIds, start, end);
 
 /** Hourly reads of a device from `fromHoursAgo` to the current hour's start, as the consumer stores them. */
 async function storeReads(

@@ -2,7 +2,15 @@ import { type IssuanceWindowsRequested, issuanceRequestsOf } from "@energy/contr
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReservation, type NewReservation } from "../src/commands.ts";
 import { issuanceOptions, runIssuance } from "../src/issuance.ts";
-import { HOUR, hoursAgo, type Service, seedDevices, seedOrg, startReservation } from "./helpers.ts";
+import {
+  HOUR,
+  hoursAgo,
+  newReservation,
+  type Service,
+  seedDevices,
+  seedOrg,
+  startReservation,
+} from "./helpers.ts";
 
 // The set-based path (issuance-sql.ts: PostgreSQL computes, claims and writes many reservations' plain
 // windows in one statement) against the one-by-one path (every window decided in src/domain/issuance.ts):
@@ -26,22 +34,8 @@ afterAll(async () => {
   await Promise.all([set?.close(), one?.close()]);
 });
 
-const input = (deviceIds: string[], start: Date, over: Partial<NewReservation> = {}): NewReservation => ({
-  buyerOrgId: "org-buyer",
-  createdBy: "usr-buyer",
-  name: `set ${deviceIds.join(",")}`,
-  deviceIds,
-  targetVolumeWh: null,
-  start,
-  end: END,
-  frequency: "hourly",
-  timezone: "UTC",
-  authorityToExceed: true,
-  buyerAddress: "0x410CB6672F7ebE397F866fC2CE1020cB18Ac6C5F",
-  continueIfUnavailable: false,
-  continueIfTargetBelow: true,
-  ...over,
-});
+const input = (deviceIds: string[], start: Date, over: Partial<NewReservation> = {}) =>
+  newReservation(deviceIds, start, END, { name: `set ${deviceIds.join(",")}`, ...over });
 
 /** Reads of a device: two half-hour reads an hour from `from` hours ago to `to` hours ago. */
 async function storeReads(
