@@ -116,7 +116,7 @@ const toStored = (row: ReadRow): StoredRead => ({
 export const lockDevices = (tx: SqlTx, deviceIds: readonly string[]) =>
   tx.$queryRawUnsafe(
     `SELECT count(pg_advisory_xact_lock(hashtextextended(id, 7242301)))
-       FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id COLLATE "C") AS ids`,
+       FROM (SELECT id FROM unnest($1::text::text[]) AS id ORDER BY id COLLATE "C") AS ids`,
     pgArray(deviceIds),
   );
 
@@ -132,19 +132,19 @@ export async function loadDevices(tx: SqlTx, deviceIds: readonly string[]): Prom
   const devices = await tx.$queryRawUnsafe<DeviceRow[]>(
     `SELECT d.id, d.org_id, d.commissioning_date, d.onboarded_at, d.yield_value, d.cumulative_type, d.read_source,
             d.last_cumulative_at, s.timezone
-       FROM device d LEFT JOIN site s ON s.id = d.site_id WHERE d.id = ANY($1::text[])`,
+       FROM device d LEFT JOIN site s ON s.id = d.site_id WHERE d.id = ANY($1::text::text[])`,
     ids,
   );
   const capacityRows = await tx.$queryRawUnsafe<
     Array<{ device_id: string; from_at: Date; capacity_w: number }>
   >(
-    "SELECT device_id, from_at, capacity_w FROM device_capacity WHERE device_id = ANY($1::text[]) ORDER BY device_id, from_at",
+    "SELECT device_id, from_at, capacity_w FROM device_capacity WHERE device_id = ANY($1::text::text[]) ORDER BY device_id, from_at",
     ids,
   );
   const switchRows = await tx.$queryRawUnsafe<
     Array<{ device_id: string; from_at: Date; source: ReadSource }>
   >(
-    "SELECT device_id, from_at, source FROM device_read_source WHERE device_id = ANY($1::text[]) ORDER BY device_id, from_at",
+    "SELECT device_id, from_at, source FROM device_read_source WHERE device_id = ANY($1::text::text[]) ORDER BY device_id, from_at",
     ids,
   );
   const group = <R extends { device_id: string }, V>(rows: R[], map: (row: R) => V) => {
@@ -381,8 +381,8 @@ async function insertReads(tx: SqlTx, rows: Writes["fresh"], recordedAt: string,
     // payloads print them.
     `WITH r AS MATERIALIZED (
        SELECT u.*, u.end_at::timestamptz AS end_ts, u.start_at::timestamptz AS start_ts
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY
+         FROM unnest($2::text::text[], $3::text::text[], $4::text::text[], $5::text::text[], $6::text::text[], $7::text::text[], $8::text::text[],
+                     $9::text::text[], $10::text::text[], $11::text::text[], $12::text::text[], $13::text::text[]) WITH ORDINALITY
            AS u(device_id, org_id, end_at, read_id, read_type, source, start_at, value_wh, energy_wh, eligible, flags,
                 content_hash, n)
      ), stored AS (
@@ -461,7 +461,7 @@ async function addToDays(tx: SqlTx, days: Writes["days"]) {
   await tx.$executeRawUnsafe(
     `INSERT INTO meter_read_day (device_id, day, energy_wh, reads)
      SELECT r.device_id, date_trunc('day', r.start_at, 'UTC'), sum(r.energy_wh), sum(r.reads)
-       FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::int[]) AS r(device_id, start_at, energy_wh, reads)
+       FROM unnest($1::text::text[], $2::text::timestamptz[], $3::text::bigint[], $4::text::int[]) AS r(device_id, start_at, energy_wh, reads)
       GROUP BY 1, 2
      ON CONFLICT (device_id, day) DO UPDATE
        SET energy_wh = meter_read_day.energy_wh + excluded.energy_wh, reads = meter_read_day.reads + excluded.reads`,
@@ -480,7 +480,7 @@ async function updateDevices(tx: SqlTx, devices: Writes["devices"]) {
             cumulative_type = CASE WHEN u.type IN ('delta', 'aggregate') THEN u.type ELSE device.cumulative_type END,
             last_cumulative_at = CASE WHEN u.type IN ('delta', 'aggregate')
                                       THEN greatest(device.last_cumulative_at, u.last_end) ELSE device.last_cumulative_at END
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS u(id, source, type, last_end)
+       FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::timestamptz[]) AS u(id, source, type, last_end)
       WHERE device.id = u.id`,
     pgArray(devices.map((d) => d.deviceId)),
     pgArray(devices.map((d) => d.source)),
@@ -554,7 +554,7 @@ async function keepRefused(tx: SqlTx, batches: Writes["refused"]) {
   await tx.$executeRawUnsafe(
     `INSERT INTO refused_read (device_id, org_id, source, read_type, read_index, read, reasons, fingerprint)
      SELECT r.device_id, r.org_id, r.source, r.read_type, r.idx, j.read, k.reasons, r.fingerprint
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $8::text[]) WITH ORDINALITY
+       FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[], $5::text::int[], $8::text::text[]) WITH ORDINALITY
             AS r(device_id, org_id, source, read_type, idx, fingerprint, n)
        JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS j(read, n) ON j.n = r.n
        JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY AS k(reasons, n) ON k.n = r.n
