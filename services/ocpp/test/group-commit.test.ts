@@ -22,11 +22,13 @@ let ocpp: Ocpp;
 let events: Awaited<ReturnType<typeof collectTopics>>;
 const V16 = Array.from({ length: 12 }, (_, i) => `dev-gc-16-${i}`);
 const V201 = Array.from({ length: 4 }, (_, i) => `dev-gc-201-${i}`);
+const CTX = "dev-gc-ctx";
 
 beforeAll(async () => {
   ocpp = await startOcpp();
   events = await collectTopics(ocpp.kafka, ocpp.testKafka.topicPrefix, [topics.ocppCharger]);
-  for (const id of [...V16, ...V201]) await seedCharger(ocpp.db, { chargePointId: id, connectors: 2 });
+  for (const id of [...V16, ...V201, CTX]) await seedCharger(ocpp.db, { chargePointId: id, connectors: 2 });
+  await ocpp.db.idTag.create({ data: { orgId: "org-ocpp-test", idTag: "TAG-GC", status: "Accepted" } });
 });
 afterAll(async () => {
   await events?.close();
@@ -200,5 +202,53 @@ describe("calls from many chargers at the same moment", () => {
     ).toEqual([]);
     cps[0]!.ws.close();
     cps[1]!.ws.close();
+  });
+
+  it("a batch that remembers a connector's state still gives each reading the state stored at its write", async () => {
+    // A batched MeterValues builds its readings from what its connector's last batch read (its DERs,
+    // status, open transaction, limits) and writes in one statement that first checks it is still so; a
+    // status, a transaction or a DER changed in between makes that batch read again.
+    const cp = await charger(CTX, "ocpp1.6");
+    await cp.call("BootNotification", boot16);
+    const statements = () => ocpp.central.groupCommits().calls.statements;
+    const reading = async (wh: number) => {
+      const answer = await cp.call("MeterValues", meterValue16(wh, 1_000));
+      expect(answer[2]).toEqual({});
+      const [m] = await events.waitFor(
+        `the reading of ${wh} Wh`,
+        (e) => e.key === CTX && e.type === "reading.measured" && e.payload.reading.total_charge_Wh === wh,
+      );
+      return m!.payload.reading;
+    };
+    expect(await reading(1_000)).toMatchObject({ connector_status: "unknown", session_id: null });
+    // the same state: one statement
+    const one = statements().one;
+    expect(await reading(1_001)).toMatchObject({ connector_status: "unknown", upper_limit_W: [0, 11_000] });
+    expect(statements().one).toBe(one + 1);
+
+    await cp.call("StatusNotification", { connectorId: 1, errorCode: "NoError", status: "Charging" });
+    const two = statements().two;
+    expect(await reading(1_002)).toMatchObject({ connector_status: "occupied", charging_state: "charging" });
+    expect(statements().two).toBe(two + 1);
+
+    const started = await cp.call("StartTransaction", {
+      connectorId: 1,
+      idTag: "TAG-GC",
+      meterStart: 1_002,
+      timestamp: new Date().toISOString(),
+    });
+    const transactionId = (started[2] as { transactionId: number }).transactionId;
+    expect(await reading(1_010)).toMatchObject({ session_id: transactionId, session_charge_Wh: 8 });
+
+    // a change made elsewhere (the registry's DER, another instance): seen by the next batch all the same
+    await ocpp.db.portDer.update({ where: { id: `der-${CTX}-1` }, data: { ratedPowerW: 7_400 } });
+    expect(await reading(1_020)).toMatchObject({ upper_limit_W: [0, 7_400], session_id: transactionId });
+    expect(await reading(1_030)).toMatchObject({ upper_limit_W: [0, 7_400], session_charge_Wh: 28 });
+    expect(statements().one).toBeGreaterThanOrEqual(one + 2);
+    const connector = await ocpp.db.connector.findUniqueOrThrow({
+      where: { chargePointId_connectorId: { chargePointId: CTX, connectorId: 1 } },
+    });
+    expect(connector).toMatchObject({ energyRegisterWh: 1_030, status: "occupied" });
+    cp.ws.close();
   });
 });

@@ -235,7 +235,7 @@ export class CentralSystem {
   /** How the group commits went (batches, calls in them, batches that failed as a whole). */
   groupCommits() {
     return {
-      calls: { ...this.batched.stats },
+      calls: { ...this.batched.stats, statements: { ...this.batched.statements } },
       connections: { ...this.connections.stats },
       disconnections: { ...this.disconnections.stats },
     };
