@@ -251,4 +251,113 @@ describe("calls from many chargers at the same moment", () => {
     expect(connector).toMatchObject({ energyRegisterWh: 1_030, status: "occupied" });
     cp.ws.close();
   });
+
+  it("a StatusNotification storm: every status stored and published in each charger's order, answered once stored", async () => {
+    const ids16 = V16.slice(6);
+    const cps16 = await Promise.all(ids16.map((id) => charger(id, "ocpp1.6")));
+    const cps201 = await Promise.all(V201.map((id) => charger(id, "ocpp2.0.1")));
+    await Promise.all(cps16.map((cp) => cp.call("BootNotification", boot16)));
+    await Promise.all(cps201.map((cp) => cp.call("BootNotification", boot201)));
+    const seq16 = ["Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Available"];
+    const seq201 = ["Occupied", "Available", "Occupied", "Faulted", "Available"];
+    const before = ocpp.central.groupCommits().statuses;
+    const t0 = Date.now();
+    const at = (k: number) => new Date(t0 + k).toISOString();
+    await Promise.all([
+      ...cps16.map(async (cp, i) => {
+        for (const [k, status] of seq16.entries()) {
+          const answer = await cp.call("StatusNotification", {
+            connectorId: 1 + (k % 2),
+            errorCode: "NoError",
+            status,
+            timestamp: at(k),
+          });
+          expect(answer[2]).toEqual({});
+          // answered once stored
+          const row = await ocpp.db.connector.findUniqueOrThrow({
+            where: { chargePointId_connectorId: { chargePointId: ids16[i]!, connectorId: 1 + (k % 2) } },
+          });
+          expect(row.ocppStatus).toBe(status);
+        }
+        await cp.call("StatusNotification", { connectorId: 0, errorCode: "NoError", status: "Available" });
+      }),
+      ...cps201.map(async (cp) => {
+        for (const [k, status] of seq201.entries()) {
+          const answer = await cp.call("StatusNotification", {
+            timestamp: at(k),
+            connectorStatus: status,
+            evseId: 2,
+            connectorId: 1,
+          });
+          expect(answer[2]).toEqual({});
+        }
+      }),
+    ]);
+    for (const id of ids16) {
+      const changes = await events.waitFor(
+        `${id}'s ${seq16.length + 1} status changes`,
+        (m) => m.key === id && m.type === "connector.status_changed" && m.payload.ocppStatus !== undefined,
+        seq16.length + 1,
+      );
+      expect(changes.map((m) => [m.payload.connectorId, m.payload.ocppStatus])).toEqual([
+        ...seq16.map((status, k) => [1 + (k % 2), status]),
+        [0, "Available"],
+      ]);
+      expect(await ocpp.db.chargePoint.findUniqueOrThrow({ where: { serialNumber: id } })).toMatchObject({
+        status: "available",
+      });
+      const connectors = await ocpp.db.connector.findMany({
+        where: { chargePointId: id, connectorId: { in: [1, 2] } },
+        orderBy: { connectorId: "asc" },
+      });
+      expect(connectors.map((c) => c.ocppStatus)).toEqual(["Finishing", "Available"]);
+      // each change is a reading of its connector's DER with the new status
+      const readings = events.messages.filter(
+        (m) =>
+          m.key === id && m.type === "reading.measured" && m.payload.reading.total_charge_Wh === undefined,
+      );
+      expect(
+        readings.slice(-2).map((m) => [m.payload.connectorId, m.payload.reading.connector_status]),
+      ).toEqual([
+        [1, "finishing"],
+        [2, "available"],
+      ]);
+    }
+    for (const id of V201) {
+      const changes = await events.waitFor(
+        `${id}'s ${seq201.length} status changes`,
+        (m) => m.key === id && m.type === "connector.status_changed" && m.payload.connectorId === 2,
+        seq201.length,
+      );
+      expect(changes.map((m) => m.payload.ocppStatus)).toEqual(seq201);
+      const connector = await ocpp.db.connector.findUniqueOrThrow({
+        where: { chargePointId_connectorId: { chargePointId: id, connectorId: 2 } },
+      });
+      expect(connector).toMatchObject({ ocppStatus: "Available", status: "available", evseConnectorId: 1 });
+    }
+    // a replay (same message id and content) is answered again and changes nothing
+    const replay = { connectorId: 1, errorCode: "NoError", status: "Faulted", timestamp: at(10) };
+    const first = await cps16[0]!.call("StatusNotification", replay, "status-replay");
+    const again = await cps16[0]!.call("StatusNotification", replay, "status-replay");
+    expect(again[2]).toEqual(first[2]);
+    await waitFor("the outbox to be published", async () => {
+      const [{ pending }] = await ocpp.db.$queryRawUnsafe<[{ pending: bigint }]>(
+        "SELECT count(*) AS pending FROM outbox WHERE sent_at IS NULL",
+      );
+      return pending === 0n;
+    });
+    expect(
+      events.messages.filter(
+        (m) =>
+          m.key === ids16[0] && m.type === "connector.status_changed" && m.payload.ocppStatus === "Faulted",
+      ),
+    ).toHaveLength(1);
+    // written together, not call by call, and no batch had to be split up
+    const after = ocpp.central.groupCommits().statuses;
+    const calls = ids16.length * (seq16.length + 1) + V201.length * seq201.length + 2;
+    expect(after.items - before.items).toBe(calls);
+    expect(after.batches - before.batches).toBeLessThan(calls);
+    expect(after.failed).toBe(before.failed);
+    for (const cp of [...cps16, ...cps201]) cp.ws.close();
+  });
 });

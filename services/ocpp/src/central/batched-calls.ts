@@ -76,9 +76,9 @@ function bootInfo(version: OcppVersion, params: unknown) {
   };
 }
 
-/** Whether a call goes through the group commit (see above). */
+/** Whether a call goes through a group commit (see above; StatusNotification: batched-status.ts). */
 export function isBatched(action: string, params: unknown): boolean {
-  if (action === "Heartbeat" || action === "BootNotification") return true;
+  if (action === "Heartbeat" || action === "BootNotification" || action === "StatusNotification") return true;
   return action === "MeterValues" && (params as MeterValuesParams).transactionId === undefined;
 }
 
@@ -138,7 +138,7 @@ type Ctx = [
 ];
 
 /** What a reading carries, from a read's `ctx` text. */
-function readingRows(ctx: string): ReadingRows {
+export function readingRows(ctx: string): ReadingRows {
   const [ders, status, chargingState, limits, openId, meterStartWh] = JSON.parse(ctx) as Ctx;
   return {
     ders: ders ?? [],
@@ -158,10 +158,10 @@ function readingRows(ctx: string): ReadingRows {
  * from the eight arrays at parameter `$first` on; `expected` is the remembered context of each call.
  * Its json_agg are ordered so that the same rows give the same text.
  */
-const readsCte = (first: number) => {
+export const readsCte = (first: number) => {
   const p = (i: number) => `$${first + i}`;
   return `reads AS (
-       SELECT k.n, k.c, k.expected, m.charge_point_id IS NOT NULL AS seen, m.response,
+       SELECT k.n, k.cp, k.c, k.expected, m.charge_point_id IS NOT NULL AS seen, m.response,
               CASE WHEN k.c >= 1 THEN json_build_array(d.ders, coalesce(c.status, 'unknown'), c.charging_state, l.limits, t.id,
                                                         t.meter_start_wh)::text END AS ctx
          FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::int[],
