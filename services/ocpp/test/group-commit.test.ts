@@ -335,6 +335,33 @@ describe("calls from many chargers at the same moment", () => {
       });
       expect(connector).toMatchObject({ ocppStatus: "Available", status: "available", evseConnectorId: 1 });
     }
+    // a status older (by the charger's clock) than the stored one is kept out; a skewed clock is noted
+    const late = await cps16[1]!.call("StatusNotification", {
+      connectorId: 1,
+      errorCode: "NoError",
+      status: "Unavailable",
+      timestamp: new Date(t0 - 60_000).toISOString(),
+    });
+    expect(late[2]).toEqual({});
+    const key = { chargePointId: ids16[1]!, connectorId: 1 };
+    expect(
+      await ocpp.db.connector.findUniqueOrThrow({ where: { chargePointId_connectorId: key } }),
+    ).toMatchObject({ ocppStatus: "Finishing" });
+    const skewPoint = () => ocpp.db.chargePoint.findUniqueOrThrow({ where: { serialNumber: ids16[1]! } });
+    await cps16[1]!.call("StatusNotification", {
+      connectorId: 2,
+      errorCode: "NoError",
+      status: "Preparing",
+      timestamp: new Date(Date.now() + 600_000).toISOString(),
+    });
+    expect(Math.abs(Number((await skewPoint()).clockSkewMs) - 600_000)).toBeLessThan(10_000);
+    await cps16[1]!.call("StatusNotification", {
+      connectorId: 2,
+      errorCode: "NoError",
+      status: "Available",
+      timestamp: new Date().toISOString(),
+    });
+    expect((await skewPoint()).clockSkewMs).toBeNull();
     // a replay (same message id and content) is answered again and changes nothing
     const replay = { connectorId: 1, errorCode: "NoError", status: "Faulted", timestamp: at(10) };
     const first = await cps16[0]!.call("StatusNotification", replay, "status-replay");
@@ -354,7 +381,7 @@ describe("calls from many chargers at the same moment", () => {
     ).toHaveLength(1);
     // written together, not call by call, and no batch had to be split up
     const after = ocpp.central.groupCommits().statuses;
-    const calls = ids16.length * (seq16.length + 1) + V201.length * seq201.length + 2;
+    const calls = ids16.length * (seq16.length + 1) + V201.length * seq201.length + 5;
     expect(after.items - before.items).toBe(calls);
     expect(after.batches - before.batches).toBeLessThan(calls);
     expect(after.failed).toBe(before.failed);
