@@ -350,7 +350,8 @@ async function main() {
       `calls with their own transaction ${q("ocpp_call_ms", { path: "alone" })}, ` +
       `from the frame's arrival to the answer's send ${q("ocpp_call_ms", { path: "frame" })}; group commit of calls: ` +
       `wait for a batch ${q("ocpp_group_commit_wait_ms", { commit: "calls" })}, write ${q("ocpp_group_commit_write_ms", { commit: "calls" })}, ` +
-      `batch size ${q("ocpp_group_commit_batch_size", { commit: "calls" })}; ` +
+      `batch size ${q("ocpp_group_commit_batch_size", { commit: "calls" })}, ` +
+      `batches with MeterValues in one statement ${lag("ocpp_batch_statements", { statements: "one" })}, in two ${lag("ocpp_batch_statements", { statements: "two" })}; ` +
       `the fleet's event-loop delay ${fmt(load.fleetLoop.p50)} / ${fmt(load.fleetLoop.p99)} / ${fmt(load.fleetLoop.max)}; ` +
       `main thread busy: the service's ${(lag("ocpp_event_loop_utilization") * 100).toFixed(0)}%, the fleet's ${(load.fleetLoop.utilization * 100).toFixed(0)}%`,
   );

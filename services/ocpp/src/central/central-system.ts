@@ -12,6 +12,7 @@ import { oversizedFrame } from "../domain/frames.ts";
 import { verifyPassword } from "../domain/password.ts";
 import { mayCall } from "../domain/registration.ts";
 import { type BatchedCall, batchedCalls, isBatched } from "./batched-calls.ts";
+import { batchedStatuses } from "./batched-status.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { ActionHandler, CallContext, ChargerIdentity, ConnectionState } from "./handler.ts";
 import { KeepAlive, type PingableSocket } from "./keep-alive.ts";
@@ -112,6 +113,8 @@ export class CentralSystem {
   private readonly closing = new Set<Promise<void>>();
   /** Heartbeats and meter values outside transactions, group-committed (batched-calls.ts). */
   private readonly batched: ReturnType<typeof batchedCalls>;
+  /** StatusNotifications (both versions), group-committed (batched-status.ts). */
+  private readonly statuses: ReturnType<typeof batchedStatuses>;
   /** Connections and disconnections, group-committed (a boot storm: session-records.ts). */
   private readonly connections: GroupCommit<Connection, string | null>;
   private readonly disconnections: GroupCommit<Disconnection, boolean>;
@@ -150,6 +153,12 @@ export class CentralSystem {
       config: opts.config,
       published: () => this.publish(),
       failed: failed("calls"),
+    });
+    this.statuses = batchedStatuses({
+      pool: opts.db.pool,
+      config: opts.config,
+      published: () => this.publish(),
+      failed: failed("status notifications"),
     });
     this.connections = new GroupCommit({
       run: (items) => recordConnections(opts.db.pool, opts.instanceId, items),
@@ -227,6 +236,7 @@ export class CentralSystem {
   groupCommitTiming() {
     return {
       calls: this.batched.timing,
+      statuses: this.statuses.timing,
       connections: this.connections.timing,
       disconnections: this.disconnections.timing,
     };
@@ -235,7 +245,8 @@ export class CentralSystem {
   /** How the group commits went (batches, calls in them, batches that failed as a whole). */
   groupCommits() {
     return {
-      calls: { ...this.batched.stats },
+      calls: { ...this.batched.stats, statements: { ...this.batched.statements } },
+      statuses: { ...this.statuses.stats },
       connections: { ...this.connections.stats },
       disconnections: { ...this.disconnections.stats },
     };
@@ -614,7 +625,8 @@ export class CentralSystem {
       "messageId" | "contentHash" | "params" | "receivedAt" | "correlationId" | "alone"
     >,
   ): Promise<unknown> {
-    return this.batched.submit({
+    const commit = action === "StatusNotification" ? this.statuses : this.batched;
+    return commit.submit({
       ...call,
       version: session.version,
       action,

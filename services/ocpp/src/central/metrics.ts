@@ -22,7 +22,8 @@ function quantiles(h: RecordableHistogram, scale: number): Array<[string, number
  * loop delay is): the call from ocpp-rpc's hand-over to its answer (`ocpp_call_ms`, by path: batched or
  * alone, i.e. its own transaction; `frame`: from the call's frame reaching the service, before ocpp-rpc parsed it, to its answer
  * handed to the socket), and for each group commit (calls, connections, disconnections) the
- * time items waited for their batch, the time batches took to write, and batch sizes.
+ * time items waited for their batch, the time batches took to write, and batch sizes; and how many
+ * batches with MeterValues were written in one statement or two (`ocpp_batch_statements`).
  */
 export function registerCentralMetrics(registry: Registry, central: CentralSystem): void {
   let elu: EventLoopUtilization = performance.eventLoopUtilization();
@@ -79,4 +80,17 @@ export function registerCentralMetrics(registry: Registry, central: CentralSyste
     1 / 1000,
   );
   perCommit("ocpp_group_commit_batch_size", "items per batch since the last scrape", (t) => t.size, 1);
+  let seen = { one: 0, two: 0 };
+  new Gauge({
+    name: "ocpp_batch_statements",
+    help: "batches of calls with MeterValues since the last scrape, by statements: one (the remembered contexts held) or two (a read, then the write)",
+    labelNames: ["statements"] as const,
+    registers: [registry],
+    collect() {
+      const now = central.groupCommits().calls.statements;
+      this.set({ statements: "one" }, now.one - seen.one);
+      this.set({ statements: "two" }, now.two - seen.two);
+      seen = now;
+    },
+  });
 }
