@@ -40,10 +40,27 @@ describe("answerJson", () => {
       fc.property(
         fc.record({ stored: fc.nat(), duplicates: fc.nat(), refused: fc.nat(), results: fc.array(result) }),
         (answer: ReadsAnswer) => {
-          expect(answerJson(answer)).toBe(JSON.stringify(answer));
+          expect(answerJson(answer).toString("utf8")).toBe(JSON.stringify(answer));
         },
       ),
       { numRuns: 500, seed: 20261202 },
+    );
+  });
+
+  it("writes answers of many pieces (256 results each) exactly as JSON.stringify, bytes and all", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          stored: fc.nat(),
+          duplicates: fc.nat(),
+          refused: fc.nat(),
+          results: fc.array(result, { minLength: 255, maxLength: 1_100 }),
+        }),
+        (answer: ReadsAnswer) => {
+          expect(answerJson(answer).equals(Buffer.from(JSON.stringify(answer), "utf8"))).toBe(true);
+        },
+      ),
+      { numRuns: 20, seed: 20261203 },
     );
   });
 
@@ -64,7 +81,7 @@ describe("answerJson", () => {
       }),
     );
     const answer = { stored: 3, duplicates: 0, refused: 0, results };
-    expect(answerJson(answer)).toBe(JSON.stringify(answer));
-    expect(JSON.parse(answerJson(answer)).results[1].deviceId).toBe('dev "quoted"');
+    expect(answerJson(answer).toString("utf8")).toBe(JSON.stringify(answer));
+    expect(JSON.parse(answerJson(answer).toString("utf8")).results[1].deviceId).toBe('dev "quoted"');
   });
 });

@@ -38,6 +38,7 @@ describe("POST /organizations/:orgId/reads", () => {
       ],
     });
     expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/json; charset=utf-8");
     const body = res.json();
     expect(body).toMatchObject({ stored: 1, duplicates: 0, refused: 2 });
     expect(body.results[0]).toMatchObject({
