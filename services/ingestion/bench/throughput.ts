@@ -16,7 +16,8 @@
  * (the store's counter on /metrics; the reading table's row count is checked after). Phase 2 "latency":
  * once the store has caught up, the gateways send at half the end-to-end rate (each gateway one batch
  * every `latency-period` ms, open loop: a batch goes out on time whether or not earlier ones are answered)
- * and the acknowledgement latency is measured from the batch's scheduled send time to its answer.
+ * and the acknowledgement latency is measured from the batch's scheduled send time to its answer (with the
+ * largest store pressure seen: at half rate gateways should never be slowed).
  * `--rate N` skips phase 1 and paces phase 2 at N readings/s; `--instances N` starts N service processes
  * (one consumer group: the telemetry topic's partitions are shared) and spreads the gateways over them;
  * `--cpu-prof DIR` runs the service with node's --cpu-prof (the profile is written to DIR when it stops).
@@ -235,24 +236,24 @@ async function storedCount(instances: ServiceChild[]): Promise<number | null> {
   return sum;
 }
 
-/** The telemetry store's lag as the instances measure it (the largest), seconds. */
-async function storeLag(instances: ServiceChild[]): Promise<number> {
+/** The telemetry store's lag (or pressure) as the instances measure it (the largest), seconds. */
+async function storeLag(instances: ServiceChild[], metric = "ingestion_store_lag_seconds"): Promise<number> {
   let lag = 0;
   for (const instance of instances) {
     for (const [key, value] of await instance.metrics()) {
-      if (key.startsWith("ingestion_store_lag_seconds")) lag = Math.max(lag, value);
+      if (key.startsWith(metric)) lag = Math.max(lag, value);
     }
   }
   return lag;
 }
 
-/** Samples the store's lag every 250 ms until stopped; the largest seen. */
-function lagSampler(instances: ServiceChild[]) {
+/** Samples the store's lag (or pressure) every 250 ms until stopped; the largest seen. */
+function lagSampler(instances: ServiceChild[], metric?: string) {
   let max = 0;
   let stopped = false;
   const done = (async () => {
     while (!stopped) {
-      max = Math.max(max, await storeLag(instances).catch(() => 0));
+      max = Math.max(max, await storeLag(instances, metric).catch(() => 0));
       await sleep(250);
     }
   })();
@@ -490,6 +491,8 @@ try {
     latStored0 = (await storedCount(services)) ?? 0;
     latCpu0 = await cpu.sample();
   }, measureFrom - latStart);
+  // Gateways are slowed from half of STORE_LAG_MAX_SECONDS of pressure: at half rate they should never be.
+  const latPressure = lagSampler(services, "ingestion_store_pressure_seconds");
   const pacers = gateways.map(async (_, i) => {
     const sim = sims[i]!;
     const link = links[i]!;
@@ -521,6 +524,7 @@ try {
     await Promise.all(inFlight);
   });
   await Promise.all(pacers);
+  const latPressureMaxS = await latPressure.stop();
   clearTimeout(cpuStart);
   const latCpu1 = await cpu.sample();
   const latStored1 = (await storedCount(services)) ?? 0;
@@ -545,6 +549,10 @@ try {
       ["ack latency p99", ms(quantile(sorted, 0.99))],
       ["ack latency max", ms(sorted.at(-1) ?? Number.NaN)],
       ["batches sent more than 5 ms late (bench overloaded)", String(late)],
+      [
+        `store pressure, largest seen (gateways slowed from ${STORE_LAG_MAX_S / 2} s)`,
+        `${latPressureMaxS.toFixed(2)} s`,
+      ],
       ["store caught up after the last answer", `${seconds(latDrainMs)} s`],
       ["readings rejected / failed", `${lat.rejected} / ${lat.failed}`],
       ...(latCpu0 ? cpuRows(CpuMeter.cores(latCpu0, latCpu1), latStoreRate) : []),

@@ -1,5 +1,8 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 /**
@@ -27,6 +30,8 @@ export async function closeDb(db: Db): Promise<void> {
 export interface SqlTx {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
   $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
+  /** `COPY … FROM STDIN` of `data` (the rows in the statement's format); the number of rows copied. */
+  copyFrom(statement: string, data: string): Promise<number>;
 }
 
 /**
@@ -42,6 +47,11 @@ export async function sqlTransaction<T>(db: Db, fn: (tx: SqlTx) => Promise<T>): 
     },
     async $executeRawUnsafe(query: string, ...values: unknown[]) {
       return (await client.query(query, values)).rowCount ?? 0;
+    },
+    async copyFrom(statement: string, data: string) {
+      const stream = client.query(copyFrom(statement));
+      await pipeline(Readable.from([data]), stream);
+      return stream.rowCount;
     },
   };
   try {

@@ -159,12 +159,14 @@ export class Ingestor {
   private async loadScopes(derIds: string[]): Promise<Map<string, DerScope>> {
     const scopes = new Map<string, DerScope>();
     if (derIds.length === 0) return scopes;
-    const rows = await this.opts.db.$queryRawUnsafe<DerScope[]>(
+    // Straight on the pool, not through Prisma: once per batch on the acknowledgement's path, where
+    // Prisma's work per statement (its query compiler included) cost more CPU than the query.
+    const { rows } = await this.opts.db.pool.query<DerScope>(
       `SELECT der.id AS "derId", der.device_id AS "deviceId", der.site_id AS "siteId", der.org_id AS "orgId",
               der.der_type AS "derType", device.comm_identity_id AS "commIdentityId", device.state AS "deviceState"
          FROM der JOIN device ON device.id = der.device_id
         WHERE der.id = ANY($1::text[])`,
-      [...new Set(derIds)],
+      [[...new Set(derIds)]],
     );
     for (const row of rows) scopes.set(row.derId, row);
     return scopes;
