@@ -15,6 +15,7 @@ import { ensureTopics } from "@energy/infra/topics";
 import { createKafka } from "@energy/kafka";
 import jwt from "jsonwebtoken";
 import pg from "pg";
+import type { DerScope } from "./baselines.ts";
 
 export const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repoRoot = join(serviceDir, "..", "..");
@@ -115,6 +116,24 @@ export function gatewayToken(privateKey: KeyObject | string, gatewayId: string, 
 export interface SeedGateway {
   gatewayId: string;
   devices: Array<{ deviceId: string; type: string; ders: Array<{ derId: string; derType: string }> }>;
+}
+
+/** Each seeded DER's device, site, organization and gateway, as seedProjection writes them. */
+export function seedScopes(gateways: SeedGateway[]): Map<string, DerScope> {
+  const scopes = new Map<string, DerScope>();
+  for (const [i, g] of gateways.entries()) {
+    for (const d of g.devices) {
+      for (const der of d.ders) {
+        scopes.set(der.derId, {
+          deviceId: d.deviceId,
+          siteId: `site-bench-${i}`,
+          orgId: `org-bench-${i % 10}`,
+          gatewayId: g.gatewayId,
+        });
+      }
+    }
+  }
+  return scopes;
 }
 
 /**

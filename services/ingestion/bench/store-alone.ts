@@ -13,8 +13,16 @@ import { closeDb, createDb, type Db } from "../src/db.ts";
 import { checkReading } from "../src/domain/reading-checks.ts";
 import { maintainPartitions } from "../src/readings/partitions.ts";
 import { type AcceptedReading, applyReadings } from "../src/store/apply-readings.ts";
-import { copyBaseline, type DerScope } from "./baselines.ts";
-import { numberOption, prepare, type SeedGateway, seedProjection, table, teardown } from "./harness.ts";
+import { copyBaseline } from "./baselines.ts";
+import {
+  numberOption,
+  prepare,
+  type SeedGateway,
+  seedProjection,
+  seedScopes,
+  table,
+  teardown,
+} from "./harness.ts";
 
 const READINGS = numberOption("readings", 200_000);
 const CHUNK = numberOption("chunk", 4_000);
@@ -36,19 +44,7 @@ try {
   }));
   await seedProjection(setup.databaseUrl, seed);
   await maintainPartitions(db, { now: new Date(), retentionDays: 30 });
-  const scopes = new Map<string, DerScope>();
-  for (const [i, g] of seed.entries()) {
-    for (const d of g.devices) {
-      for (const der of d.ders) {
-        scopes.set(der.derId, {
-          deviceId: d.deviceId,
-          siteId: `site-bench-${i}`,
-          orgId: `org-bench-${i % 10}`,
-          gatewayId: g.gatewayId,
-        });
-      }
-    }
-  }
+  const scopes = seedScopes(seed);
   const start = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS;
   const sims = gateways.map((g) => new GatewaySimulator(g, { start, intervalMs: 5000 }));
   // Batches of 500 as the gateways send them, round robin; then messages of one DER each, in the order

@@ -43,7 +43,7 @@ import {
 } from "@energy/simulation";
 import pg from "pg";
 import { WebSocket } from "ws";
-import { copyBaseline, type DerScope, kafkaBaseline } from "./baselines.ts";
+import { copyBaseline, kafkaBaseline } from "./baselines.ts";
 import {
   CpuMeter,
   type CpuSample,
@@ -59,6 +59,7 @@ import {
   type SeedGateway,
   type ServiceChild,
   seedProjection,
+  seedScopes,
   sleep,
   startService,
   table,
@@ -569,19 +570,7 @@ try {
     batches.push(items);
     n += items.length;
   }
-  const scopes = new Map<string, DerScope>();
-  for (const [i, g] of seed.entries()) {
-    for (const d of g.devices) {
-      for (const der of d.ders) {
-        scopes.set(der.derId, {
-          deviceId: d.deviceId,
-          siteId: `site-bench-${i}`,
-          orgId: `org-bench-${i % 10}`,
-          gatewayId: g.gatewayId,
-        });
-      }
-    }
-  }
+  const scopes = seedScopes(seed);
   const copy = await copyBaseline(setup.databaseUrl, batches, scopes);
   const raw = await kafkaBaseline({
     brokers: setup.brokers,
