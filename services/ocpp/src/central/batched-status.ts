@@ -2,15 +2,14 @@ import { topics } from "@energy/contracts";
 import { event, OUTBOX_COLUMNS, type OutgoingEvent, outboxRows, outboxUnnest } from "@energy/kafka";
 import type pg from "pg";
 import type { Config } from "../config.ts";
-import {
-  type PortState,
-  v16ErrorCode,
-  v16PortState,
-  v201ConnectorStatus,
-} from "../domain/connector-status.ts";
 import { chargerTime } from "../domain/timestamps.ts";
 import { type BatchedCall, readingRows, readsCte } from "./batched-calls.ts";
-import type { StatusUpdate } from "./connectors.ts";
+import {
+  type V16StatusNotification,
+  type V201StatusNotification,
+  v16StatusUpdate,
+  v201StatusUpdate,
+} from "./connectors.ts";
 import { ALONE, GroupCommit } from "./group-commit.ts";
 import { readingEvent } from "./readings.ts";
 
@@ -37,22 +36,6 @@ export function batchedStatuses(opts: {
     committed: opts.published,
     failed: opts.failed,
   });
-}
-
-interface V16Status {
-  connectorId: number;
-  errorCode: string;
-  status: string;
-  info?: string;
-  timestamp?: string;
-  vendorErrorCode?: string;
-}
-
-interface V201Status {
-  timestamp: string;
-  connectorStatus: string;
-  evseId: number;
-  connectorId: number;
 }
 
 type StatusRow = {
@@ -111,36 +94,13 @@ const WRITE = `WITH points AS (
 function statusOf(call: BatchedCall, config: Config, stored: StatusRow | undefined) {
   const tolerance = config.CLOCK_SKEW_TOLERANCE_SECONDS * 1000;
   if (call.version === "1.6") {
-    const p = call.params as V16Status;
+    const p = call.params as V16StatusNotification;
     const time = chargerTime(p.timestamp, call.receivedAt, tolerance);
-    const update: StatusUpdate = {
-      connectorId: p.connectorId,
-      ocppStatus: p.status,
-      port: v16PortState(p.status),
-      errorCode: v16ErrorCode(p.errorCode),
-      time,
-      info: p.info ?? null,
-      vendorErrorCode: p.vendorErrorCode ?? null,
-    };
-    return { update, skew: p.timestamp ? { ms: time.skewMs } : null };
+    return { update: v16StatusUpdate(p, time), skew: p.timestamp ? { ms: time.skewMs } : null };
   }
-  const p = call.params as V201Status;
+  const p = call.params as V201StatusNotification;
   const time = chargerTime(p.timestamp, call.receivedAt, tolerance);
-  const connectorStatus = v201ConnectorStatus(p.connectorStatus);
-  // An EVSE that is available has no session: its charging state goes with it.
-  const chargingState =
-    connectorStatus === "occupied"
-      ? ((stored?.charging_state as PortState["chargingState"]) ?? "ev_connected")
-      : null;
-  const update: StatusUpdate = {
-    connectorId: p.evseId,
-    ocppStatus: p.connectorStatus,
-    port: { connectorStatus, chargingState },
-    errorCode: null,
-    time,
-    evseConnectorId: p.connectorId,
-  };
-  return { update, skew: { ms: time.skewMs } };
+  return { update: v201StatusUpdate(p, time, stored?.charging_state), skew: { ms: time.skewMs } };
 }
 
 async function runStatusBatch(pool: pg.Pool, config: Config, items: BatchedCall[]): Promise<unknown[]> {
@@ -158,7 +118,9 @@ async function runStatusBatch(pool: pg.Pool, config: Config, items: BatchedCall[
   });
   const tolerance = config.CLOCK_SKEW_TOLERANCE_SECONDS * 1000;
   const connectorOf = (call: BatchedCall) =>
-    call.version === "1.6" ? (call.params as V16Status).connectorId : (call.params as V201Status).evseId;
+    call.version === "1.6"
+      ? (call.params as V16StatusNotification).connectorId
+      : (call.params as V201StatusNotification).evseId;
   const timeOf = (call: BatchedCall) =>
     chargerTime((call.params as { timestamp?: string }).timestamp, call.receivedAt, tolerance).effective;
   const read = (

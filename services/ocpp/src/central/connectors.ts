@@ -1,7 +1,12 @@
 import type { ChargingState, ConnectorStatus } from "@energy/contracts";
 import { topics } from "@energy/contracts";
 import { enqueueEvent } from "@energy/kafka";
-import type { PortState } from "../domain/connector-status.ts";
+import {
+  type PortState,
+  v16ErrorCode,
+  v16PortState,
+  v201ConnectorStatus,
+} from "../domain/connector-status.ts";
 import type { ChargerTime } from "../domain/timestamps.ts";
 import type { CallContext } from "./handler.ts";
 import { emitReading } from "./readings.ts";
@@ -15,6 +20,66 @@ export interface StatusUpdate {
   evseConnectorId?: number;
   info?: string | null;
   vendorErrorCode?: string | null;
+}
+
+/** A 1.6 StatusNotification's fields. */
+export interface V16StatusNotification {
+  connectorId: number;
+  errorCode: string;
+  status: string;
+  info?: string;
+  timestamp?: string;
+  vendorId?: string;
+  vendorErrorCode?: string;
+}
+
+/** A 2.0.1 StatusNotification's fields. */
+export interface V201StatusNotification {
+  timestamp: string;
+  connectorStatus: string;
+  evseId: number;
+  connectorId: number;
+}
+
+/**
+ * 1.6: connector 0 is the charge point itself; the error code is kept as sent (NoError clears it); Preparing
+ * and Finishing stay their own statuses.
+ */
+export function v16StatusUpdate(p: V16StatusNotification, time: ChargerTime): StatusUpdate {
+  return {
+    connectorId: p.connectorId,
+    ocppStatus: p.status,
+    port: v16PortState(p.status),
+    errorCode: v16ErrorCode(p.errorCode),
+    time,
+    info: p.info ?? null,
+    vendorErrorCode: p.vendorErrorCode ?? null,
+  };
+}
+
+/**
+ * 2.0.1: the EVSE is the connector (its id is connector_id); the connector inside the EVSE is kept as
+ * evse_connector_id. The charging state stays as TransactionEvent last set it (`storedChargingState`), and
+ * an EVSE that is available has no session: its charging state goes with it.
+ */
+export function v201StatusUpdate(
+  p: V201StatusNotification,
+  time: ChargerTime,
+  storedChargingState: string | null | undefined,
+): StatusUpdate {
+  const connectorStatus = v201ConnectorStatus(p.connectorStatus);
+  const chargingState =
+    connectorStatus === "occupied"
+      ? ((storedChargingState as PortState["chargingState"]) ?? "ev_connected")
+      : null;
+  return {
+    connectorId: p.evseId,
+    ocppStatus: p.connectorStatus,
+    port: { connectorStatus, chargingState },
+    errorCode: null,
+    time,
+    evseConnectorId: p.connectorId,
+  };
 }
 
 /**
