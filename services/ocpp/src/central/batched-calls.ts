@@ -137,6 +137,21 @@ type Ctx = [
   number | null,
 ];
 
+/**
+ * The ocpp_message rows of a batch's calls that are not replays, as the five arrays of its
+ * `unnest(text[], text[], text[], text[], jsonb[])` (charge point, message id, action, content hash, the empty
+ * answer both batched paths give).
+ */
+export function messageLogColumns(fresh: ReadonlyArray<{ call: BatchedCall }>): unknown[][] {
+  return [
+    fresh.map((f) => f.call.charger.chargePointId),
+    fresh.map((f) => f.call.messageId),
+    fresh.map((f) => f.call.action),
+    fresh.map((f) => f.call.contentHash),
+    fresh.map(() => "{}"),
+  ];
+}
+
 /** What a reading carries, from a read's `ctx` text. */
 export function readingRows(ctx: string): ReadingRows {
   const [ders, status, chargingState, limits, openId, meterStartWh] = JSON.parse(ctx) as Ctx;
@@ -380,11 +395,7 @@ async function runBatch(
       registers.map((r) => r.id),
       registers.map((r) => r.c),
       registers.map((r) => r.wh),
-      fresh.map((f) => f.call.charger.chargePointId),
-      fresh.map((f) => f.call.messageId),
-      fresh.map((f) => f.call.action),
-      fresh.map((f) => f.call.contentHash),
-      fresh.map(() => "{}"),
+      ...messageLogColumns(fresh),
       ...outbox.values,
       ...bootValues,
     ];

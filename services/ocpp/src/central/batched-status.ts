@@ -3,7 +3,7 @@ import { event, OUTBOX_COLUMNS, type OutgoingEvent, outboxRows, outboxUnnest } f
 import type pg from "pg";
 import type { Config } from "../config.ts";
 import { chargerTime } from "../domain/timestamps.ts";
-import { type BatchedCall, readingRows, readsCte } from "./batched-calls.ts";
+import { type BatchedCall, messageLogColumns, readingRows, readsCte } from "./batched-calls.ts";
 import {
   type V16StatusNotification,
   type V201StatusNotification,
@@ -230,11 +230,7 @@ async function runStatusBatch(pool: pg.Pool, config: Config, items: BatchedCall[
       changedPoints.map((p) => p.status),
       ...columns(rows16, 9),
       ...columns(rows201, 8),
-      fresh.map((f) => f.call.charger.chargePointId),
-      fresh.map((f) => f.call.messageId),
-      fresh.map((f) => f.call.action),
-      fresh.map((f) => f.call.contentHash),
-      fresh.map(() => "{}"),
+      ...messageLogColumns(fresh),
       ...outbox.values,
     ],
   });
