@@ -14,9 +14,11 @@ export type RevocationCacheOptions = {
   lookup: (identityId: string, keyId?: string) => Promise<boolean>;
   /**
    * How long a "not revoked" answer is trusted, in ms; default 1000. A revocation this process did not
-   * see itself (another instance's, or one its projection stored) is refused at most this late.
+   * see itself (another instance's, or one its projection stored) is refused at most this late. A function
+   * is asked at each answer: a service told of every change (`forgetUnrevoked`) may trust answers longer
+   * while it is.
    */
-  ttlMs?: number;
+  ttlMs?: number | (() => number);
   /** Most answers remembered; the oldest is forgotten first. Default 10,000. */
   maxEntries?: number;
 };
@@ -26,6 +28,11 @@ export type RevocationCache = {
   isRevoked: IsRevoked;
   /** The process learned of a revocation (it made it, or consumed its event): refused from now on. */
   revoked: (identityId: string, keyId?: string) => void;
+  /**
+   * What was revoked may have changed (the service was told so): every "not revoked" answer is asked
+   * again, including those of lookups still running.
+   */
+  forgetUnrevoked: () => void;
 };
 
 /**
@@ -33,7 +40,10 @@ export type RevocationCache = {
  * revocation is final, so "revoked" is remembered for good; "not revoked" is read again after `ttlMs`.
  */
 export function revocationCache(opts: RevocationCacheOptions): RevocationCache {
-  const ttlMs = opts.ttlMs ?? 1000;
+  const ttl = opts.ttlMs ?? 1000;
+  const ttlMs = typeof ttl === "function" ? ttl : () => ttl;
+  /** counts the calls of forgetUnrevoked: a lookup that began before one does not remember its answer */
+  let generation = 0;
   const maxEntries = opts.maxEntries ?? 10_000;
   const answers = new Map<string, { revoked: boolean; until: number }>();
   const pending = new Map<string, Promise<boolean>>();
@@ -44,7 +54,7 @@ export function revocationCache(opts: RevocationCacheOptions): RevocationCache {
 
   const remember = (name: string, revoked: boolean) => {
     answers.delete(name); // re-inserted last: Map order is the eviction order
-    answers.set(name, { revoked, until: revoked ? Number.POSITIVE_INFINITY : Date.now() + ttlMs });
+    answers.set(name, { revoked, until: revoked ? Number.POSITIVE_INFINITY : Date.now() + ttlMs() });
     if (answers.size > maxEntries) answers.delete(answers.keys().next().value as string);
   };
 
@@ -56,20 +66,29 @@ export function revocationCache(opts: RevocationCacheOptions): RevocationCache {
       if (known && known.until > Date.now()) return known.revoked;
       const inFlight = pending.get(name);
       if (inFlight) return inFlight;
+      const began = generation;
       const lookup = opts
         .lookup(identityId, keyId)
         .then((revoked) => {
           // a revocation learned while the lookup ran wins over its (older) answer
           if (knownRevoked(identityId, keyId)) return true;
-          remember(name, revoked);
+          if (revoked || began === generation) remember(name, revoked);
           return revoked;
         })
-        .finally(() => pending.delete(name));
+        .finally(() => {
+          if (pending.get(name) === lookup) pending.delete(name);
+        });
       pending.set(name, lookup);
       return lookup;
     },
     revoked(identityId, keyId) {
       remember(entry(identityId, keyId), true);
+    },
+    forgetUnrevoked() {
+      generation++;
+      for (const [name, answer] of answers) if (!answer.revoked) answers.delete(name);
+      // a lookup already running may have read before the change: the next caller asks again
+      pending.clear();
     },
   };
 }

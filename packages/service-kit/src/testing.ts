@@ -32,8 +32,8 @@ export interface TestServiceOptions {
   topics?: readonly AnyTopic[];
   /** start the service's consumer groups (default true); the harness waits until they joined */
   consumers?: boolean;
-  /** start its background jobs (default true) */
-  jobs?: boolean;
+  /** start its background jobs (default true), or only those named */
+  jobs?: boolean | readonly string[];
   /** the outbox relay's poll interval (default 50 ms) */
   outboxPollIntervalMs?: number;
 }
@@ -92,11 +92,15 @@ export async function startTestService<C extends RuntimeConfig, D extends Runtim
     JWT_PRIVATE_KEY: jwtKeys.privateKey,
     ...opts.env,
   };
+  const named: readonly string[] = typeof opts.jobs === "object" ? opts.jobs : [];
   const testDef: ServiceDefinition<C, D, X> = {
     ...def,
     outboxPollIntervalMs: opts.outboxPollIntervalMs ?? 50,
     ...(opts.consumers === false ? { consumers: [] } : {}),
     ...(opts.jobs === false ? { jobs: [] } : {}),
+    ...(typeof opts.jobs === "object"
+      ? { jobs: (def.jobs ?? []).filter((job) => named.includes(job.name)) }
+      : {}),
   };
   let started: StartedService<C, D, X>;
   try {

@@ -1,3 +1,5 @@
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { BatchConsumerRunner, createKafka, EventProducer, setMaxMessageBytes } from "@energy/kafka";
 import type { FastifyBaseLogger } from "fastify";
@@ -15,6 +17,21 @@ const data = workerData as WorkerData;
 const send = (message: FromWorker) => port.postMessage(message);
 const config = data.config as RuntimeConfig;
 
+/**
+ * Lowers this thread's priority to `nice` (Linux: setpriority on the thread's own id, which
+ * /proc/thread-self names). Raising a nice value needs no privilege; where it cannot be done the
+ * thread goes on at the service's priority, and the log says so.
+ */
+function lowerPriority(nice: number, log: FastifyBaseLogger): void {
+  if (nice <= 0 || process.platform !== "linux") return;
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").at(-1));
+    setPriority(tid, nice);
+  } catch (error) {
+    log.warn({ err: error, nice }, "could not lower the worker thread's priority; it runs at the service's");
+  }
+}
+
 async function main(): Promise<void> {
   const def = (await import(data.module))[data.exportName] as ServiceDefinition<RuntimeConfig, RuntimeDb>;
   const group = def.consumers?.find((g) => g.group === data.group);
@@ -23,6 +40,7 @@ async function main(): Promise<void> {
   const log = pino(
     loggerOptions(def.name, config.LOG_LEVEL, { base: { consumer: data.group, thread: "worker" } }),
   ) as unknown as FastifyBaseLogger;
+  lowerPriority(data.nice, log);
   const db = def.database.create(config);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${def.name}-${data.group}` });
   const producer = new EventProducer(kafka, { source: def.name, topicPrefix: config.KAFKA_TOPIC_PREFIX });

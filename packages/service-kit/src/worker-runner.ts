@@ -9,6 +9,12 @@ export interface ThreadOptions {
   module: string;
   /** the name the service's declaration is exported under there */
   export: string;
+  /**
+   * the worker thread's scheduling priority, a nice value from 0 to 19 (default 0): above 0 its work
+   * yields the CPU to the service's own thread (its routes) whenever the two compete (Linux: the nice
+   * value is per thread; elsewhere it is left as it is)
+   */
+  nice?: number;
 }
 
 /** What the worker thread is given (src/worker-main.ts reads it). */
@@ -17,6 +23,7 @@ export interface WorkerData {
   exportName: string;
   group: string;
   config: unknown;
+  nice: number;
 }
 
 /** The messages between the two threads. */
@@ -133,6 +140,7 @@ export class WorkerConsumerRunner {
         exportName: this.opts.thread.export,
         group: this.opts.group,
         config: this.opts.config,
+        nice: this.opts.thread.nice ?? 0,
       };
       const worker = new Worker(new URL("./worker-entry.mjs", import.meta.url), {
         workerData: data,

@@ -75,3 +75,57 @@ describe("revoked identities", () => {
     expect((await whoami("usr-d", "key-2")).statusCode).toBe(401);
   });
 });
+
+describe("a revocation cache told of every change", () => {
+  it("trusts 'not revoked' for as long as ttlMs says, and asks again once told of a change", async () => {
+    const revoked = new Set<string>();
+    let lookups = 0;
+    let told = true;
+    const cache = revocationCache({
+      lookup: async (id) => {
+        lookups++;
+        return revoked.has(id);
+      },
+      ttlMs: () => (told ? 60_000 : 0),
+    });
+    expect(await cache.isRevoked("usr-t")).toBe(false);
+    revoked.add("usr-t");
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(await cache.isRevoked("usr-t")).toBe(false); // trusted: nobody said it changed
+    expect(lookups).toBe(1);
+    cache.forgetUnrevoked();
+    expect(await cache.isRevoked("usr-t")).toBe(true);
+    expect(lookups).toBe(2);
+    // a revocation is remembered for good, whatever the cache is told afterwards
+    cache.forgetUnrevoked();
+    expect(await cache.isRevoked("usr-t")).toBe(true);
+    expect(lookups).toBe(2);
+    // untold, an answer is read again each time
+    told = false;
+    expect(await cache.isRevoked("usr-u")).toBe(false);
+    expect(await cache.isRevoked("usr-u")).toBe(false);
+    expect(lookups).toBe(4);
+  });
+
+  it("does not keep the answer of a lookup that ran while a change was announced", async () => {
+    let release: (revoked: boolean) => void = () => {};
+    let lookups = 0;
+    const cache = revocationCache({
+      lookup: () => {
+        lookups++;
+        return new Promise<boolean>((resolve) => {
+          release = resolve;
+        });
+      },
+      ttlMs: 60_000,
+    });
+    const first = cache.isRevoked("usr-r");
+    cache.forgetUnrevoked(); // the row changed while the lookup was reading
+    release(false);
+    expect(await first).toBe(false);
+    const second = cache.isRevoked("usr-r");
+    expect(lookups).toBe(2); // asked again, not answered from the older read
+    release(true);
+    expect(await second).toBe(true);
+  });
+});

@@ -3,6 +3,7 @@ import { type BaseContext, createApp, createOrgGuard, revocationCache } from "@e
 import type { Config } from "./config.ts";
 import type { IngestionShared } from "./context.ts";
 import type { Db } from "./db.ts";
+import { CHANGE_CHANNELS } from "./db-changes.ts";
 import { Backpressure } from "./ingest/backpressure.ts";
 import { intervalRoutes } from "./routes/intervals.ts";
 import { offlineDeviceRoutes } from "./routes/offline-devices.ts";
@@ -17,14 +18,17 @@ export type AppDeps = BaseContext<Config, Db> & IngestionShared;
 export async function buildApp(deps: AppDeps) {
   const { config, db, ingestor } = deps;
   // Revocations arrive on registry.identity.v1 (the projection stores them: revoked_identity, and the
-  // revoked key's identity_key row): a token of a revoked identity or login key is refused within a second
-  // of the row, at the cost of a map read per request.
+  // revoked key's identity_key row): a token of a revoked identity or login key is refused as soon as the
+  // row's notification arrives (db-changes.ts), at the cost of a map read per request. Without the
+  // listening connection, "not revoked" is read again after a second.
   const revocations = revocationCache({
     lookup: async (identityId, keyId) =>
       (await db.revokedIdentity.count({ where: { identityId } })) > 0 ||
       (keyId !== undefined &&
         (await db.identityKey.count({ where: { keyId, identityId, revokedAt: { not: null } } })) > 0),
+    ttlMs: () => (deps.dbChanges.listening ? 60_000 : 1000),
   });
+  deps.dbChanges.on(CHANGE_CHANNELS.revocation, revocations.forgetUnrevoked);
   const app = await createApp({
     name: "ingestion",
     description:

@@ -13,7 +13,9 @@ import { registryOrganizations } from "./consumers/registry-organizations.ts";
 import { registrySites } from "./consumers/registry-sites.ts";
 import { telemetryStore } from "./consumers/telemetry-store.ts";
 import { closeDb, createDb } from "./db.ts";
+import { DbChanges } from "./db-changes.ts";
 import { startHousekeeping } from "./housekeeping.ts";
+import { DerScopes } from "./ingest/der-scopes.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { StoreLagMonitor } from "./store/store-lag.ts";
 
@@ -29,22 +31,27 @@ export const ingestion = defineService({
   dir: fileURLToPath(new URL("..", import.meta.url)),
   configSchema: ConfigSchema,
   database: { create: (config) => createDb(config.DATABASE_URL), close: closeDb },
-  context: ({ db, producer, admin, config, published }) => ({
-    storeLag: new StoreLagMonitor({
-      admin,
-      groupId: `${config.KAFKA_TOPIC_PREFIX}ingestion.${STORE_GROUP}`,
-      topic: `${config.KAFKA_TOPIC_PREFIX}${topics.ingestionTelemetry.name}`,
-    }),
-    ingestor: new Ingestor({
-      db,
-      producer,
-      timestamps: {
-        earliestMs: Date.parse(config.MIN_READING_TIMESTAMP),
-        futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
-      },
-      published,
-    }),
-  }),
+  context: ({ db, producer, admin, config, published }) => {
+    const dbChanges = new DbChanges(config.DATABASE_URL);
+    return {
+      dbChanges,
+      storeLag: new StoreLagMonitor({
+        admin,
+        groupId: `${config.KAFKA_TOPIC_PREFIX}ingestion.${STORE_GROUP}`,
+        topic: `${config.KAFKA_TOPIC_PREFIX}${topics.ingestionTelemetry.name}`,
+      }),
+      ingestor: new Ingestor({
+        db,
+        scopes: new DerScopes(db.pool, dbChanges),
+        producer,
+        timestamps: {
+          earliestMs: Date.parse(config.MIN_READING_TIMESTAMP),
+          futureToleranceMs: config.FUTURE_TOLERANCE_SECONDS * 1000,
+        },
+        published,
+      }),
+    };
+  },
   app: buildApp,
   consumers: [
     {
@@ -65,13 +72,24 @@ export const ingestion = defineService({
       group: STORE_GROUP,
       batch: { maxBatchSize: 500, partitionsConsumedConcurrently: 2 },
       subscriptions: [telemetryStore],
-      thread: { module: import.meta.url, export: "ingestion" },
+      // at nice 10: where the host is short of CPU, acknowledgements go first (the lag bound slows gateways
+      // if the store falls behind)
+      thread: { module: import.meta.url, export: "ingestion", nice: 10 },
     },
     { group: "raw-batches", batch: { maxBatchSize: 50 }, subscriptions: [rawBatches] },
     // charger readings from the ocpp service, through the same Ingestor as a gateway's
     { group: "ocpp-readings", batch: { maxBatchSize: 500 }, subscriptions: [ocppReadings] },
   ],
   jobs: [
+    {
+      // what is kept in memory from the database (the acknowledgement path's DERs, revocations) is
+      // trusted while this listens for the tables' changes
+      name: "database changes",
+      start: async ({ dbChanges, log }) => {
+        await dbChanges.start(log);
+        return { stop: () => dbChanges.stop() };
+      },
+    },
     {
       // how far the telemetry store is behind: gateways are slowed past STORE_LAG_MAX_SECONDS / 2
       name: "store lag monitor",

@@ -6,13 +6,14 @@ import { ingestion } from "../src/service.ts";
  * Ingestion as server.ts starts it (the same declaration and runtime), on a fresh database and topic
  * prefix of the real PostgreSQL and Kafka, without listening (drive it with app.inject or app.listen).
  * Its consumer groups (registry projection, telemetry store, raw batches) run only when a test asks for
- * them; housekeeping does not run (tests call its parts).
+ * them; of its jobs only "database changes" runs (what it keeps in memory is trusted as in production),
+ * housekeeping does not (tests call its parts).
  */
 export async function startIngestion(env: Record<string, string> = {}, opts: { consumers?: boolean } = {}) {
   const service = await startTestService(ingestion, {
     env,
     consumers: opts.consumers ?? false,
-    jobs: false,
+    jobs: ["database changes"],
     // the registry's topics, so that tests can publish as the registry does
     topics: [
       topics.registryIdentity,

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { waitFor } from "@energy/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Ingestion, seedSite, startIngestion } from "./helpers.ts";
@@ -31,7 +32,26 @@ const metric = async (name: string, label = "") => {
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
 };
 
+/** The nice values of this process's threads, by thread name (Linux: /proc/self/task/<tid>/stat). */
+function threadNice(): Array<{ name: string; nice: number }> {
+  return readdirSync("/proc/self/task").map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    // the fields after the name: state is the 3rd of stat, nice the 19th
+    const nice = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    return { name, nice };
+  });
+}
+
 describe("the telemetry store in its thread", () => {
+  it("runs at nice 10, below the thread that answers gateways", () => {
+    const threads = threadNice();
+    const workers = threads.filter((t) => t.name === "WorkerThread");
+    // vitest's own workers may be threads of this process too: the store's is the one at nice 10
+    expect(workers.map((t) => t.nice)).toContain(10);
+    expect(threads[0]?.nice).toBe(0);
+  });
+
   it("is a readiness check of the service", async () => {
     const res = await ing.app.inject({ method: "GET", url: "/readyz" });
     expect(res.statusCode, res.body).toBe(200);

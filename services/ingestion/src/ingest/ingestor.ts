@@ -10,6 +10,7 @@ import { inspectInput } from "@energy/service-kit";
 import type { Db } from "../db.ts";
 import { DER_TYPE_OF_READING } from "../domain/intervals.ts";
 import { checkReading, type TimestampWindow } from "../domain/reading-checks.ts";
+import type { DerScope, DerScopes } from "./der-scopes.ts";
 import { rawExcerpt } from "./raw-excerpt.ts";
 
 export type Channel = "http" | "ws" | "kafka";
@@ -33,17 +34,6 @@ export interface BatchOutcome {
   rejected: RejectedItem[];
 }
 
-/** A DER as ingestion knows it from the registry, with the device that exposes it. */
-interface DerScope {
-  derId: string;
-  deviceId: string;
-  siteId: string;
-  orgId: string;
-  derType: string;
-  commIdentityId: string | null;
-  deviceState: string;
-}
-
 interface Candidate {
   index: number;
   derId: string;
@@ -60,6 +50,8 @@ interface Refusal {
 
 export interface IngestorOptions {
   db: Db;
+  /** the registry projection's DERs, cached while the cache listens for changes */
+  scopes: DerScopes;
   producer: EventProducer;
   /** The times a reading's timestamp may fall within. */
   timestamps: TimestampWindow;
@@ -100,7 +92,7 @@ export class Ingestor {
       candidates.push({ index, derId: shape.derId, reading: check.reading });
     });
 
-    const scopes = await this.loadScopes(candidates.map((c) => c.derId));
+    const scopes = await this.opts.scopes.lookup(candidates.map((c) => c.derId));
     // One message per DER of the batch, its readings in the order they came.
     const byDer = new Map<string, { scope: DerScope; readings: TelemetryReading[] }>();
     let acceptedCount = 0;
@@ -154,22 +146,6 @@ export class Ingestor {
   /** Refuses a whole batch that could not be opened (bad signature, unreadable body): stored and published. */
   async refuseBatch(source: BatchSource, reasons: ReadingError[], raw: unknown): Promise<void> {
     await this.storeRefusals([{ index: 0, derId: null, deviceId: null, reasons, raw }], source);
-  }
-
-  private async loadScopes(derIds: string[]): Promise<Map<string, DerScope>> {
-    const scopes = new Map<string, DerScope>();
-    if (derIds.length === 0) return scopes;
-    // Straight on the pool, not through Prisma: once per batch on the acknowledgement's path, where
-    // Prisma's work per statement (its query compiler included) cost more CPU than the query.
-    const { rows } = await this.opts.db.pool.query<DerScope>(
-      `SELECT der.id AS "derId", der.device_id AS "deviceId", der.site_id AS "siteId", der.org_id AS "orgId",
-              der.der_type AS "derType", device.comm_identity_id AS "commIdentityId", device.state AS "deviceState"
-         FROM der JOIN device ON device.id = der.device_id
-        WHERE der.id = ANY($1::text[])`,
-      [[...new Set(derIds)]],
-    );
-    for (const row of rows) scopes.set(row.derId, row);
-    return scopes;
   }
 
   /** Refusals are stored and put in the outbox in one transaction: none is lost, each is published once. */
