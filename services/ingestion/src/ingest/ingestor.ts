@@ -50,7 +50,7 @@ interface Refusal {
 
 export interface IngestorOptions {
   db: Db;
-  /** the registry projection's DERs, cached while the cache listens for changes */
+  /** the registry projection's DERs, kept in memory while the database's changes are heard (DerScopes) */
   scopes: DerScopes;
   producer: EventProducer;
   /** The times a reading's timestamp may fall within. */
