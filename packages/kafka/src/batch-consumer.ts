@@ -81,8 +81,14 @@ export interface BatchConsumerRunnerOptions<S = unknown> {
   maxWaitTimeMs?: number;
   /** the most messages handed to the handler at once (default 2000); a larger fetch is split */
   maxBatchSize?: number;
-  /** partitions handled at the same time, each in offset order (default 1) */
+  /** partitions handled at the same time, each in offset order (default 1), by each of the consumers */
   partitionsConsumedConcurrently?: number;
+  /**
+   * kafkajs consumers of the group in this runner (default 1), sharing its partitions. A kafkajs consumer
+   * fetches again only once every chunk of its last fetch is applied, so one consumer leaves the database
+   * idle while it fetches and decodes; with two, one applies while the other fetches.
+   */
+  consumers?: number;
   logger?: Logger;
 }
 
@@ -124,7 +130,7 @@ type PoisonEntry = { message: KafkaMessage; decoded?: undefined; error: unknown 
  * (der_id, measured_at) DO NOTHING`), so applying a message twice has the effect of applying it once.
  */
 export class BatchConsumerRunner<S = unknown> {
-  private readonly consumer: Consumer;
+  private readonly consumers: Consumer[];
   private readonly groupId: string;
   private readonly byTopic = new Map<string, BatchSubscription<S> & { topic: AnyTopic }>();
   private stopping = false;
@@ -141,8 +147,14 @@ export class BatchConsumerRunner<S = unknown> {
     if (opts.maxBatchSize !== undefined && !(Number.isInteger(opts.maxBatchSize) && opts.maxBatchSize > 0)) {
       throw new RangeError(`maxBatchSize must be a positive integer, got ${opts.maxBatchSize}`);
     }
+    const consumers = opts.consumers ?? 1;
+    if (!(Number.isInteger(consumers) && consumers > 0)) {
+      throw new RangeError(`consumers must be a positive integer, got ${opts.consumers}`);
+    }
     this.groupId = (opts.topicPrefix ?? "") + opts.groupId;
-    this.consumer = groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs });
+    this.consumers = Array.from({ length: consumers }, () =>
+      groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs }),
+    );
     for (const sub of opts.subscriptions) {
       this.byTopic.set(this.fullTopic(sub.topic.name), sub);
     }
@@ -160,21 +172,25 @@ export class BatchConsumerRunner<S = unknown> {
     return { ...this.counters, lag: { ...this.counters.lag } };
   }
 
-  /** Connects, subscribes and starts consuming; resolves once the consumer has joined its group. */
+  /** Connects, subscribes and starts consuming; resolves once every consumer has joined the group. */
   async start(): Promise<void> {
     this.stopping = false;
-    await runInGroup(this.consumer, {
-      topics: [...this.byTopic.keys()],
-      fromBeginning: this.opts.fromBeginning ?? true,
-      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.eachBatch(payload),
-    });
+    await Promise.all(
+      this.consumers.map((consumer) =>
+        runInGroup(consumer, {
+          topics: [...this.byTopic.keys()],
+          fromBeginning: this.opts.fromBeginning ?? true,
+          partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 1,
+          eachBatch: (payload) => this.eachBatch(payload),
+        }),
+      ),
+    );
   }
 
   /** Finishes the chunk in hand (unless it is waiting to retry), commits what was applied, leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.consumer.disconnect();
+    await Promise.all(this.consumers.map((consumer) => consumer.disconnect()));
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {

@@ -77,7 +77,7 @@ describe("BatchConsumerRunner (real broker and database)", () => {
           timeoutMs: 30_000,
         },
       );
-    return { kafka, producer, fullTopic, caughtUp };
+    return { kafka, producer, admin, fullTopic, caughtUp };
   }
 
   function runner(
@@ -179,6 +179,56 @@ describe("BatchConsumerRunner (real broker and database)", () => {
     const stats = r.stats();
     expect(stats).toMatchObject({ processed: total, batches: calls.length, deadLettered: 0, errors: 0 });
     expect(Object.values(stats.lag)).toEqual([0, 0, 0]);
+  });
+
+  it("with consumers: 2, a chunk held on one partition does not hold up the other consumer's partitions", async () => {
+    const t = await fresh();
+    const total = 900;
+    const perPartition = new Map<number, number>();
+    const handled: string[] = [];
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let heldPartition: number | undefined;
+    const r = runner(
+      t,
+      "two-consumers",
+      async (messages, ctx) => {
+        heldPartition ??= ctx.partition;
+        if (ctx.partition === heldPartition) await held; // the first chunk's partition waits
+        await applyDeduped("two-consumers", messages);
+        handled.push(...messages.map((m) => m.payload.orgId));
+        perPartition.set(ctx.partition, (perPartition.get(ctx.partition) ?? 0) + messages.length);
+      },
+      { consumers: 2, maxBatchSize: 50 },
+    );
+    // both consumers in the group, its partitions shared, before there is anything to hold (a consumer
+    // holding a chunk would keep the other from joining until it let go)
+    await r.start();
+    await publishOrganizations(t.producer, 20_000, total); // the topic's 3 partitions, ~300 messages each
+    const sizes = new Map(
+      (await t.admin.fetchTopicOffsets(t.fullTopic)).map((o) => [o.partition, Number(o.high)] as const),
+    );
+    // The consumer that is not holding the waiting chunk applies its partitions to the end meanwhile.
+    await waitFor("a partition other than the held one applied to its end", () =>
+      [0, 1, 2].some((p) => p !== heldPartition && (perPartition.get(p) ?? 0) >= sizes.get(p)!),
+    );
+    expect(perPartition.get(heldPartition!) ?? 0).toBe(0);
+    release();
+    await t.caughtUp("two-consumers");
+    expect(new Set(handled).size).toBe(total);
+    expect(await effects("two-consumers")).toBe(total);
+    expect(Object.values(r.stats().lag)).toEqual([0, 0, 0]);
+  });
+
+  it("refuses a consumer count that is not a positive integer", () => {
+    const t = { kafka: { kafka: {} } as TestKafka, producer: {} as EventProducer };
+    for (const consumers of [0, -1, 1.5]) {
+      expect(() => runner(t, "bad", async () => {}, { consumers })).toThrow(
+        `consumers must be a positive integer, got ${consumers}`,
+      );
+    }
   });
 
   it("sends poison messages to <topic>.dlq with their origin and the error; the rest is handled", async () => {
