@@ -143,7 +143,9 @@ try {
     ]),
   );
   const copy = await copyBaseline(setup.databaseUrl, batches, scopes);
-  console.log(`COPY of the same rows: ${Math.round(copy.perSecond).toLocaleString("en-US")}/s`);
+  console.log(
+    `COPY of the same rows: ${Math.round(copy.perSecond).toLocaleString("en-US")}/s (median of ${copy.runs.map((r) => Math.round(r).toLocaleString("en-US")).join(" / ")})`,
+  );
 } finally {
   await closeDb(db);
   await teardown(setup, false);

@@ -23,8 +23,8 @@
  * `--cpu-prof DIR` runs the service with node's --cpu-prof (the profile is written to DIR when it stops).
  * The service runs with STORE_LAG_MAX_SECONDS = `--store-lag-max`: phase 1 reports the largest store lag
  * seen (gateways are slowed from half of it; HTTP batches answered 503 are sent again after Retry-After).
- * Then the baselines (bench/baselines.ts): the same readings through raw PostgreSQL COPY and raw kafkajs
- * produce+consume, and end to end as a ratio to the slower of the two.
+ * Then the baselines (bench/baselines.ts): the same readings through raw PostgreSQL COPY (three times, the
+ * median counts) and raw kafkajs produce+consume, and end to end as a ratio to the slower of the two.
  * Each window also shows the CPU used by the service, the PostgreSQL backends of its database and the
  * local Kafka broker (from /proc; per reading where the flow is steady), and by the other processes.
  *
@@ -588,7 +588,9 @@ try {
     table([
       ["", "readings/s"],
       [
-        "PostgreSQL COPY into a copy of the reading table (same columns and primary key)",
+        `PostgreSQL COPY into a copy of the reading table (same columns and primary key), median of ${copy.runs
+          .map((r) => Math.round(r).toLocaleString("en-US"))
+          .join(" / ")}`,
         Math.round(copy.perSecond).toLocaleString("en-US"),
       ],
       [

@@ -70,7 +70,9 @@ export const ingestion = defineService({
       // messages, each one DER's readings from one batch (a fetch brings at most 1 MiB per partition anyway)
       // in a worker thread of the service: its chunks never hold up the acknowledgements (see README)
       group: STORE_GROUP,
-      batch: { maxBatchSize: 500, partitionsConsumedConcurrently: 2 },
+      // three kafkajs consumers of the group, two of the topic's six partitions each: a consumer fetches again
+      // only once its last fetch is applied, so with one the database idles while it fetches and decodes
+      batch: { maxBatchSize: 500, consumers: 3, partitionsConsumedConcurrently: 1 },
       subscriptions: [telemetryStore],
       // at nice 10: where the host is short of CPU, acknowledgements go first (the lag bound slows gateways
       // if the store falls behind)
