@@ -23,16 +23,15 @@ export interface DerScope {
 const csv = (value: string | null) => (value === null ? "" : `"${value.replaceAll('"', '""')}"`);
 
 /**
- * `COPY` of every reading of `batches` into a fresh copy of the reading table, `runs` times (each into a
- * new table); readings/s of each run, and their median (what the ratio uses: one COPY of ~400,000 rows
- * moved 87,000-134,000/s from run to run on an unshared machine, as a checkpoint or autovacuum of the
- * bench's own writes happened to coincide or not).
+ * `COPY` of every reading of `batches` into a fresh copy of the reading table, `times` times (each into a
+ * new table); readings/s of each run, and their median, which the ratio uses: one COPY of ~400,000 rows
+ * moved 87,000-134,000/s from run to run on an unshared machine (the cause was not found).
  */
 export async function copyBaseline(
   databaseUrl: string,
   batches: TelemetryItem[][],
   scopes: Map<string, DerScope>,
-  runs = 3,
+  times = 3,
 ): Promise<{ rows: number; perSecond: number; runs: number[] }> {
   const receivedAt = new Date().toISOString();
   const lines: string[] = [];
@@ -53,7 +52,7 @@ export async function copyBaseline(
   }
   const text = `${lines.join("\n")}\n`;
   const rates: number[] = [];
-  for (let run = 0; run < runs; run++) {
+  for (let run = 0; run < times; run++) {
     await psql(databaseUrl, [
       "-c",
       "DROP TABLE IF EXISTS baseline_reading; CREATE TABLE baseline_reading (LIKE reading INCLUDING ALL)",
@@ -72,6 +71,11 @@ export async function copyBaseline(
   }
   const sorted = [...rates].sort((a, b) => a - b);
   return { rows: lines.length, perSecond: sorted[Math.floor(sorted.length / 2)]!, runs: rates };
+}
+
+/** "median of a / b / c" of a copyBaseline result, its runs in order, for the benches' tables. */
+export function copyRuns(copy: { runs: number[] }): string {
+  return `median of ${copy.runs.map((r) => Math.round(r).toLocaleString("en-US")).join(" / ")}`;
 }
 
 function psql(databaseUrl: string, args: string[], stdin?: string): Promise<void> {

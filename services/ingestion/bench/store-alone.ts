@@ -13,7 +13,7 @@ import { closeDb, createDb, type Db } from "../src/db.ts";
 import { checkReading } from "../src/domain/reading-checks.ts";
 import { maintainPartitions } from "../src/readings/partitions.ts";
 import { type AcceptedReading, applyReadings } from "../src/store/apply-readings.ts";
-import { copyBaseline } from "./baselines.ts";
+import { copyBaseline, copyRuns } from "./baselines.ts";
 import {
   numberOption,
   prepare,
@@ -144,7 +144,7 @@ try {
   );
   const copy = await copyBaseline(setup.databaseUrl, batches, scopes);
   console.log(
-    `COPY of the same rows: ${Math.round(copy.perSecond).toLocaleString("en-US")}/s (median of ${copy.runs.map((r) => Math.round(r).toLocaleString("en-US")).join(" / ")})`,
+    `COPY of the same rows: ${Math.round(copy.perSecond).toLocaleString("en-US")}/s (${copyRuns(copy)})`,
   );
 } finally {
   await closeDb(db);

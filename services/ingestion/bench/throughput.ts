@@ -43,7 +43,7 @@ import {
 } from "@energy/simulation";
 import pg from "pg";
 import { WebSocket } from "ws";
-import { copyBaseline, kafkaBaseline } from "./baselines.ts";
+import { copyBaseline, copyRuns, kafkaBaseline } from "./baselines.ts";
 import {
   CpuMeter,
   type CpuSample,
@@ -588,9 +588,7 @@ try {
     table([
       ["", "readings/s"],
       [
-        `PostgreSQL COPY into a copy of the reading table (same columns and primary key), median of ${copy.runs
-          .map((r) => Math.round(r).toLocaleString("en-US"))
-          .join(" / ")}`,
+        `PostgreSQL COPY into a copy of the reading table (same columns and primary key), ${copyRuns(copy)}`,
         Math.round(copy.perSecond).toLocaleString("en-US"),
       ],
       [
