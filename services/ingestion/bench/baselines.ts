@@ -1,7 +1,7 @@
 /**
  * What the ingestion path competes with, measured in the same run on the same machine, so that a noisy
  * machine does not hide a regression (end to end is printed as a ratio to the slower of the two):
- * - PostgreSQL: raw `COPY … FROM STDIN (FORMAT csv)` of the same reading rows into a table equivalent to
+ * - PostgreSQL: raw `COPY … FROM STDIN` (text format, as the store sends it) of the same reading rows into a table equivalent to
  *   `reading` (`CREATE TABLE … (LIKE reading INCLUDING ALL)`: same columns and primary key), through psql;
  * - Kafka: raw kafkajs produce (acks -1, the batches' messages in flight as the service sends them) and
  *   consume (one group consumer, eachBatch) of the same messages the service produces: one per DER and
@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createKafka } from "@energy/kafka";
 import type { TelemetryItem } from "@energy/simulation";
+import { copyText } from "../src/store/apply-readings.ts";
 
 /** Where a DER sits (the projection's rows). */
 export interface DerScope {
@@ -20,7 +21,7 @@ export interface DerScope {
   gatewayId: string;
 }
 
-const csv = (value: string | null) => (value === null ? "" : `"${value.replaceAll('"', '""')}"`);
+const column = (value: string | null) => (value === null ? "\\N" : copyText(value));
 
 /**
  * `COPY` of every reading of `batches` into a fresh copy of the reading table, `times` times (each into a
@@ -40,13 +41,13 @@ export async function copyBaseline(
       const scope = scopes.get(derId)!;
       lines.push(
         [
-          csv(derId),
-          csv(new Date(reading.timestamp).toISOString()),
-          csv(receivedAt),
-          csv(scope.deviceId),
-          csv(scope.gatewayId),
-          csv(JSON.stringify(reading)),
-        ].join(","),
+          column(derId),
+          column(new Date(reading.timestamp).toISOString()),
+          column(receivedAt),
+          column(scope.deviceId),
+          column(scope.gatewayId),
+          column(JSON.stringify(reading)),
+        ].join("\t"),
       );
     }
   }
@@ -62,7 +63,7 @@ export async function copyBaseline(
       databaseUrl,
       [
         "-c",
-        "COPY baseline_reading (der_id, reading_at, received_at, device_id, gateway_id, reading) FROM STDIN (FORMAT csv)",
+        "COPY baseline_reading (der_id, reading_at, received_at, device_id, gateway_id, reading) FROM STDIN",
       ],
       text,
     );

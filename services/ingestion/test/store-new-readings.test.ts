@@ -67,22 +67,27 @@ describe("storing new readings", () => {
       accepted(der, at(10), battery(300, 1002)),
       accepted(der, at(5), battery(999, 1001)), // the same time again
       accepted({ ...der, gatewayId: null }, at(15), { ...battery(400, 1003), make: 'De"ye, \\ 😀\nx' }),
+      // COPY's text format: a tab, a newline and `\N` (its NULL) in a column are text like any other
+      accepted({ ...der, gatewayId: "\\N" }, at(20), battery(500, 1004)),
+      accepted({ ...der, gatewayId: "gw\t\n\\x" }, at(25), battery(600, 1005)),
     ]);
-    expect(result).toMatchObject({ stored: 3, duplicates: 1 });
+    expect(result).toMatchObject({ stored: 5, duplicates: 1 });
     const rows = await storedReadings(der.derId);
     expect(rows.map((r) => [r.at.getTime(), r.reading.W])).toEqual([
       [at(0), 100],
       [at(5), 200],
       [at(10), 300],
       [at(15), 400],
+      [at(20), 500],
+      [at(25), 600],
     ]);
     // text and NULL come back as they were sent
     expect(rows[3]!.reading.make).toBe('De"ye, \\ 😀\nx');
-    expect(rows.map((r) => r.gateway_id)).toEqual(["gw-c", "gw-c", "gw-c", null]);
+    expect(rows.map((r) => r.gateway_id)).toEqual(["gw-c", "gw-c", "gw-c", null, "\\N", "gw\t\n\\x"]);
     const twin = await db.twin.findUniqueOrThrow({ where: { derId: der.derId } });
-    expect(twin.lastReadingAt.getTime()).toBe(at(15));
+    expect(twin.lastReadingAt.getTime()).toBe(at(25));
     const energy = await db.energyInterval.findMany({ where: { derId: der.derId } });
-    expect(energy.map((e) => [e.chargeWh, e.readingCount])).toEqual([[3, 4]]);
+    expect(energy.map((e) => [e.chargeWh, e.readingCount])).toEqual([[5, 6]]);
   });
 
   it("counts a redelivered chunk, and late readings in it, once", async () => {

@@ -8,18 +8,31 @@ export type TwinFields = Record<string, TwinField>;
 const NOT_STATE = new Set(["type", "timestamp", "read_time_ms"]);
 
 /**
- * The twin after a reading: every field the reading has a value for replaces the twin's, unless the
- * twin already holds a newer value of it (readings may arrive out of order). A field the reading did
- * not read (null or absent) keeps its last known value and time. Changes `next` in place and returns it
- * (the store copies a twin once for all of a DER's readings in a chunk).
+ * The twin after readings given in time order (oldest first). Every field a reading has a value for replaces
+ * the twin's, unless the twin already holds a newer value of it (readings may arrive out of order); of
+ * readings at the same time, the later one in the list wins. A field no reading read (null or absent)
+ * keeps its last known value and time. Changes `next` in place and returns it.
+ *
+ * The result is that of merging the readings one by one, oldest first, but each field is written once: the
+ * newest reading is looked at first, and a field it settled is not looked at again in older ones, so a
+ * DER's chunk of readings costs about one reading's merge, not one per reading.
  */
-export function mergeInto(next: TwinFields, reading: TelemetryReading): TwinFields {
-  const at = new Date(reading.timestamp).toISOString();
-  for (const [name, value] of Object.entries(reading)) {
-    if (value === null || value === undefined || NOT_STATE.has(name)) continue;
-    const known = next[name];
-    if (known && known.at > at) continue;
-    next[name] = { value, at };
+export function mergeNewest(next: TwinFields, readings: readonly TelemetryReading[]): TwinFields {
+  const set = new Set<string>();
+  for (let i = readings.length - 1; i >= 0; i--) {
+    const reading = readings[i]!;
+    let at: string | undefined;
+    for (const name in reading) {
+      if (set.has(name)) continue;
+      const value = (reading as Record<string, unknown>)[name];
+      if (value === null || value === undefined || NOT_STATE.has(name)) continue;
+      at ??= new Date(reading.timestamp).toISOString();
+      set.add(name);
+      const known = next[name];
+      // an older reading of the same field cannot be newer than the twin either: the field is settled
+      if (known && known.at > at) continue;
+      next[name] = { value, at };
+    }
   }
   return next;
 }
