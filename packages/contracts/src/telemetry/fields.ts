@@ -57,6 +57,9 @@ export const TEXT_MAX_LENGTH = 200;
 /** In a `u` regular expression a surrogate pair is one code point: only a lone surrogate is category Cs. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** Whether `text`'s refinements pass: no NUL, no lone surrogate (its length is checked apart). */
+export const isStorableText = (s: string): boolean => !s.includes("\u0000") && !LONE_SURROGATE.test(s);
+
 /**
  * Text the telemetry store can hold: PostgreSQL text and jsonb have no NUL, and a lone UTF-16 surrogate
  * (`\ud800` without its pair) is not Unicode, so jsonb refuses it too. Part of the model, so that whatever
