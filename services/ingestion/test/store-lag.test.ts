@@ -83,6 +83,57 @@ describe("the store lag monitor", () => {
     expect(backpressure.retryAfterSeconds()).toBeNull();
   });
 
+  it("lets waiting gateways go in turn, only as many as the store can take, and counts a batch let through at once", async () => {
+    // waiters wait only on a running monitor: started, it polls once at once (then not for a long while),
+    // before the messages below exist, so the test's own polls alone see them
+    const monitor = new StoreLagMonitor({ admin, groupId, topic, pollIntervalMs: 3_600_000 });
+    monitor.start();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const producer = testKafka.kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 600 }, (_, i) => ({ key: `der-${i % 60}`, value: `{"n":${i}}` })),
+    });
+    await producer.disconnect();
+    const backpressure = new Backpressure(monitor, 4_200); // slowed from 2.1 s
+    const t0 = Date.now();
+    await monitor.poll(t0);
+    // 0.15 messages/ms again; 420 of the 600 wait: 2.8 s
+    for (let tick = 1; tick <= 6; tick++) {
+      await storeApplies(5);
+      await monitor.poll(t0 + tick * 200);
+    }
+    expect(monitor.pressureMs()).toBeGreaterThan(2_700);
+    expect(backpressure.retryAfterSeconds()).not.toBeNull();
+    // five slowed gateways wait with a frame of 60 messages each (400 ms of the store's time each)
+    const gone: number[] = [];
+    const waiting = [1, 2, 3, 4, 5].map((n) => backpressure.ready(60).then(() => gone.push(n)));
+    for (let tick = 7; tick <= 9; tick++) {
+      await storeApplies(5);
+      await monitor.poll(t0 + tick * 200);
+    }
+    await Promise.resolve();
+    expect(gone).toEqual([]); // 330 wait: 2.2 s
+    await storeApplies(5);
+    await monitor.poll(t0 + 2_000); // 300 wait: 2.0 s, below 2.1 s
+    await new Promise((resolve) => setImmediate(resolve));
+    // one frame goes (2.4 s with it); letting all five go on this poll would make 3.6 s
+    expect(gone).toEqual([1]);
+    expect(monitor.pressureMs()).toBeGreaterThan(2_300);
+
+    await storeApplies("all");
+    await monitor.poll(t0 + 2_200);
+    await Promise.all(waiting);
+    expect(gone).toEqual([1, 2, 3, 4, 5]); // in the order they came
+    // caught up, the four let go count: 1.6 s; one more batch of 120 messages let through makes 2.4 s
+    expect(backpressure.retryAfterSeconds()).toBeNull();
+    backpressure.admit(120);
+    expect(monitor.pressureMs()).toBeGreaterThan(2_300);
+    expect(backpressure.retryAfterSeconds()).not.toBeNull();
+    await monitor.stop();
+  });
+
   it("without a measured rate (a store that applies nothing) the pressure is the lag", async () => {
     const monitor = new StoreLagMonitor({ admin, groupId: testKafka.groupId("never-applies"), topic });
     const t0 = Date.now();

@@ -39,8 +39,23 @@ export class Backpressure {
     return Math.min(30, Math.max(1, Math.ceil((pressure - this.slowFromMs) / 1000)));
   }
 
-  /** Resolves once gateways may go on (at once while they are not slowed). */
-  ready(): Promise<void> {
-    return this.lag ? this.lag.below(this.slowFromMs) : Promise.resolve();
+  /** Counts a batch let through at full speed: `messages` it will produce (see StoreLag.admit). */
+  admit(messages: number): void {
+    this.lag?.admit(messages);
   }
+
+  /**
+   * Resolves once a batch of `messages` may go on (at once while gateways are not slowed), counted as
+   * admitted then. Waiting batches go in turn, as many as keep the store's pressure below the slow-down.
+   */
+  ready(messages: number): Promise<void> {
+    return this.lag ? this.lag.below(this.slowFromMs, messages) : Promise.resolve();
+  }
+}
+
+/** The messages a batch of `{ derId, reading }` items produces at most: one per DER (Ingestor). */
+export function messagesOf(items: readonly unknown[]): number {
+  const ders = new Set<unknown>();
+  for (const item of items) ders.add((item as { derId?: unknown } | null)?.derId);
+  return ders.size;
 }

@@ -2,6 +2,7 @@ import { type ErrorCode, type FastifyPluginAsyncZod, type IsRevoked, isAppError 
 import websocket from "@fastify/websocket";
 import type { WebSocket } from "ws";
 import { z } from "zod";
+import { messagesOf } from "../ingest/backpressure.ts";
 import { checkBatchSize } from "../ingest/batch-body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
 import { gatewayOf, type TelemetryRouteDeps } from "./telemetry.ts";
@@ -104,13 +105,14 @@ export function telemetryWsRoutes(
             const items = checkBatchSize(frame.data.items, deps.maxReadings);
             // while the telemetry store catches up the frame waits, and its answer with it; the socket is
             // not read meanwhile, so a gateway that does not wait for its answers is held back by TCP
+            const messages = messagesOf(items);
             if (deps.backpressure.retryAfterSeconds() !== null) {
               socket.pause();
-              await deps.backpressure.ready();
+              await deps.backpressure.ready(messages);
               socket.resume();
               // a gateway gone meanwhile gets no answer: nothing of its frame is taken (it sends it again)
               if (socket.readyState !== socket.OPEN) return;
-            }
+            } else deps.backpressure.admit(messages);
             const outcome = await deps.ingestor.ingest(items, {
               gatewayId,
               channel: "ws",

@@ -3,7 +3,7 @@ import { IdSchema, TelemetryReadingSchema } from "@energy/contracts";
 import { AppError, type FastifyPluginAsyncZod, forbidden } from "@energy/service-kit";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { Backpressure } from "../ingest/backpressure.ts";
+import { type Backpressure, messagesOf } from "../ingest/backpressure.ts";
 import { checkBatchSize, parseBatchBody } from "../ingest/batch-body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
 
@@ -117,6 +117,7 @@ export function telemetryRoutes(deps: TelemetryRouteDeps): FastifyPluginAsyncZod
           typeof request.body === "string"
             ? parseBatchBody(request.body, deps.maxReadings)
             : checkBatchSize(request.body, deps.maxReadings);
+        deps.backpressure.admit(messagesOf(items));
         return deps.ingestor.ingest(items, {
           gatewayId,
           channel: "http",

@@ -19,8 +19,18 @@ export interface StoreLag {
    * will wait). The second grows as soon as acknowledgements outrun the store, before the lag shows it.
    */
   pressureMs(): number;
-  /** Resolves once the pressure is at most `ms` (at once when it is already). */
-  below(ms: number): Promise<void>;
+  /**
+   * Counts `messages` taken to be produced now (a frame or batch let through): the pressure grows by the time
+   * the store needs for them at once, before the next poll sees them on Kafka. Without it, gateways let go
+   * together would all go through on one poll's figure, and the burst would carry the lag past its bound.
+   */
+  admit(messages: number): void;
+  /**
+   * Resolves once the pressure is at most `ms` (at once when it is already) and admits `messages` then.
+   * Waiters go one by one, each adding its messages before the next is looked at, so no more are let go
+   * than keep the pressure at `ms`; the others wait for a later poll.
+   */
+  below(ms: number, messages?: number): Promise<void>;
 }
 
 export interface StoreLagMonitorOptions {
@@ -60,11 +70,14 @@ export class StoreLagMonitor implements StoreLag {
   private pressure = 0;
   /** the store's apply rate, messages/ms (0 until measured) */
   private rate = 0;
+  /** messages not yet applied at the last poll, and those admitted since (not on Kafka at that poll) */
+  private behind = 0;
+  private admitted = 0;
   private previous: { at: number; applied: bigint; behind: bigint } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private polling: Promise<unknown> = Promise.resolve();
-  private readonly waiters = new Set<{ ms: number; resolve: () => void }>();
+  private readonly waiters = new Set<{ ms: number; messages: number; resolve: () => void }>();
 
   constructor(private readonly opts: StoreLagMonitorOptions) {}
 
@@ -97,9 +110,17 @@ export class StoreLagMonitor implements StoreLag {
     return this.pressure;
   }
 
-  below(ms: number): Promise<void> {
-    if (this.pressure <= ms || !this.running) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.add({ ms, resolve }));
+  admit(messages: number): void {
+    this.admitted += messages;
+    this.pressure = Math.max(this.lag, this.drainMs());
+  }
+
+  below(ms: number, messages = 0): Promise<void> {
+    if (!this.running || (this.pressure <= ms && this.waiters.size === 0)) {
+      this.admit(messages);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.add({ ms, messages, resolve }));
   }
 
   start(): void {
@@ -119,7 +140,7 @@ export class StoreLagMonitor implements StoreLag {
     this.running = false;
     clearTimeout(this.timer);
     await this.polling;
-    this.release(Number.POSITIVE_INFINITY);
+    this.release();
   }
 
   /** One look at the ends and the committed offsets; exposed for tests. */
@@ -153,10 +174,18 @@ export class StoreLagMonitor implements StoreLag {
     }
     this.sampleRate(now, applied, behind);
     this.lag = lag;
-    const drainMs = behind > 0n && this.rate > 0 ? Number(behind) / this.rate : 0;
-    this.pressure = Math.max(lag, drainMs);
-    this.release(this.pressure);
+    this.behind = Number(behind);
+    // what was admitted before this poll is on Kafka now, in `behind`
+    this.admitted = 0;
+    this.pressure = Math.max(lag, this.drainMs());
+    this.release();
     return lag;
+  }
+
+  /** The time the store needs at its rate for what is behind and what was admitted since, ms. */
+  private drainMs(): number {
+    const waiting = this.behind + this.admitted;
+    return waiting > 0 && this.rate > 0 ? waiting / this.rate : 0;
   }
 
   /** One sample of the apply rate, when the store had a backlog over the whole interval since the last poll. */
@@ -169,12 +198,13 @@ export class StoreLagMonitor implements StoreLag {
     this.rate = this.rate === 0 ? sample : RATE_WEIGHT * sample + (1 - RATE_WEIGHT) * this.rate;
   }
 
-  private release(lag: number): void {
+  /** Lets waiters go in the order they came while the pressure allows (all of them once stopped). */
+  private release(): void {
     for (const waiter of this.waiters) {
-      if (lag <= waiter.ms || lag === Number.POSITIVE_INFINITY) {
-        this.waiters.delete(waiter);
-        waiter.resolve();
-      }
+      if (this.running && this.pressure > waiter.ms) break;
+      this.waiters.delete(waiter);
+      this.admit(waiter.messages);
+      waiter.resolve();
     }
   }
 }
