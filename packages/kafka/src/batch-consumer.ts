@@ -79,6 +79,11 @@ export interface BatchConsumerRunnerOptions<S = unknown> {
   retry?: RetryOptions;
   /** the longest a fetch waits for new messages (default 500 ms) */
   maxWaitTimeMs?: number;
+  /**
+   * the least a fetch brings, bytes (default 1: the broker answers as soon as anything is there): under a
+   * steady flow, larger chunks and fewer handler calls, each at most maxWaitTimeMs later
+   */
+  minBytes?: number;
   /** the most messages handed to the handler at once (default 2000); a larger fetch is split */
   maxBatchSize?: number;
   /** partitions handled at the same time, each in offset order (default 1), by each of the consumers */
@@ -153,7 +158,11 @@ export class BatchConsumerRunner<S = unknown> {
     }
     this.groupId = (opts.topicPrefix ?? "") + opts.groupId;
     this.consumers = Array.from({ length: consumers }, () =>
-      groupConsumer(opts.kafka, { groupId: this.groupId, maxWaitTimeMs: opts.maxWaitTimeMs }),
+      groupConsumer(opts.kafka, {
+        groupId: this.groupId,
+        maxWaitTimeMs: opts.maxWaitTimeMs,
+        minBytes: opts.minBytes,
+      }),
     );
     for (const sub of opts.subscriptions) {
       this.byTopic.set(this.fullTopic(sub.topic.name), sub);

@@ -15,13 +15,19 @@ export function createKafka(opts: { brokers: string; clientId: string; quiet?: b
  * session: a consumer that died (SIGKILL, lost host) has its partitions handed on after 10 s rather than
  * kafkajs's 30 s; runners heartbeat between messages and chunks, well within it.
  */
-export function groupConsumer(kafka: Kafka, opts: { groupId: string; maxWaitTimeMs?: number }): Consumer {
+export function groupConsumer(
+  kafka: Kafka,
+  opts: { groupId: string; maxWaitTimeMs?: number; minBytes?: number },
+): Consumer {
   return kafka.consumer({
     groupId: opts.groupId,
     allowAutoTopicCreation: false,
     sessionTimeout: 10_000,
     // An idle partition is polled again after at most this long (kafkajs waits 5 s by default).
     maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
+    // The broker answers a fetch once this much is there (or maxWaitTimeInMs has passed); kafkajs's 1 byte
+    // answers as soon as anything is.
+    minBytes: opts.minBytes ?? 1,
     heartbeatInterval: 3_000,
   });
 }

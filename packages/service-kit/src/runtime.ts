@@ -101,7 +101,12 @@ export type ConsumerGroup<Ctx> =
   | (ConsumerGroupOptions<Ctx> & {
       subscriptions: BatchSubscription<Ctx>[];
       /** a BatchConsumerRunner: chunks of messages per handler call */
-      batch: { maxBatchSize?: number; partitionsConsumedConcurrently?: number; consumers?: number };
+      batch: {
+        maxBatchSize?: number;
+        partitionsConsumedConcurrently?: number;
+        consumers?: number;
+        minBytes?: number;
+      };
       /**
        * run the group in a worker thread of the service (its own database pool and Kafka clients), so
        * that its handlers never delay the answers to requests; handlers get the context without the app
