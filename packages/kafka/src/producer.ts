@@ -115,6 +115,9 @@ export class EventProducer {
   private connected = false;
   /** producers replaced by renew(), each disconnected by its timer or by disconnect() */
   private readonly retired = new Map<Producer, NodeJS.Timeout>();
+  /** sendCoalesced calls waiting for the request in flight to end */
+  private readonly coalescing: CoalescedSend[] = [];
+  private coalescingInFlight = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -179,20 +182,80 @@ export class EventProducer {
   /** Sends messages that already carry a validated payload and envelope (the outbox relay does this). */
   async sendPrepared(messages: readonly PreparedMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    const { byTopic } = this.encode(messages);
+    await this.producer.sendBatch({ acks: -1, topicMessages: topicMessages([byTopic]) });
+  }
+
+  /**
+   * Sends like sendPrepared, in one produce request with the other sendCoalesced calls made while the
+   * previous request was on its way (in the order of the calls: one key's messages stay in order).
+   * kafkajs's idempotent producer has one produce request per broker in flight at a time (its broker lock),
+   * so concurrent sends wait for each other anyway; merged, they take one round trip instead of one each.
+   * A request holds at most COALESCE_MAX_BYTES (half the broker's message size limit, so that no partition's
+   * record batch of it can exceed the limit): a larger send goes alone. A failed request fails every call in
+   * it (each caller's messages are then unsent or, once the producer has retried, possibly sent: as any
+   * failed send). A message over the size limit fails its own call only, before anything is queued.
+   * For senders whose messages are all valid (ingestion's accepted readings); the outbox relay, which
+   * must tell one unpublishable row from the others, uses sendPrepared.
+   */
+  async sendCoalesced(messages: readonly PreparedMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const { byTopic, bytes } = this.encode(messages);
+    return new Promise((resolve, reject) => {
+      this.coalescing.push({ byTopic, bytes, resolve, reject });
+      this.sendQueued();
+    });
+  }
+
+  /** Sends what sendCoalesced queued, one request at a time. */
+  private sendQueued(): void {
+    if (this.coalescingInFlight || this.coalescing.length === 0) return;
+    const limit = maxMessageBytes() / 2;
+    let bytes = 0;
+    let count = 0;
+    while (count < this.coalescing.length) {
+      const next = this.coalescing[count]!;
+      if (count > 0 && bytes + next.bytes > limit) break;
+      bytes += next.bytes;
+      count++;
+    }
+    const sends = this.coalescing.splice(0, count);
+    this.coalescingInFlight = true;
+    this.producer
+      .sendBatch({ acks: -1, topicMessages: topicMessages(sends.map((s) => s.byTopic)) })
+      .then(
+        () => {
+          for (const s of sends) s.resolve();
+        },
+        (error: unknown) => {
+          for (const s of sends) s.reject(error);
+        },
+      )
+      .finally(() => {
+        this.coalescingInFlight = false;
+        this.sendQueued();
+      });
+  }
+
+  /** The messages as kafkajs sends them, by full topic name, and about how many bytes they are. */
+  private encode(messages: readonly PreparedMessage[]): { byTopic: Map<string, Message[]>; bytes: number } {
     const byTopic = new Map<string, Message[]>();
+    let bytes = 0;
     for (const m of messages) {
       const topic = this.topicName(m.topic);
-      const list = byTopic.get(topic) ?? [];
-      byTopic.set(topic, list);
+      let list = byTopic.get(topic);
+      if (!list) {
+        list = [];
+        byTopic.set(topic, list);
+      }
       const value = m.json ?? JSON.stringify(m.payload);
       const headers = envelopeToHeaders(m.envelope);
       checkFits(m, value, headers);
       list.push({ key: m.key, value, headers });
+      // UTF-16 code units: the UTF-8 bytes of ASCII JSON, fewer than those of other text (a bound need not be exact)
+      bytes += value.length + m.key.length + (headers[ENVELOPE_HEADER]?.length ?? 0);
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
-    });
+    return { byTopic, bytes };
   }
 
   /**
@@ -218,6 +281,29 @@ export class EventProducer {
   async sendRaw(topic: string, messages: Message[]): Promise<void> {
     await this.producer.send({ topic, acks: -1, messages });
   }
+}
+
+interface CoalescedSend {
+  byTopic: Map<string, Message[]>;
+  bytes: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** The topics' messages of one or more sends, in their order, as one sendBatch's topicMessages. */
+function topicMessages(
+  sends: readonly Map<string, Message[]>[],
+): Array<{ topic: string; messages: Message[] }> {
+  if (sends.length === 1) return [...sends[0]!].map(([topic, messages]) => ({ topic, messages }));
+  const merged = new Map<string, Message[]>();
+  for (const byTopic of sends) {
+    for (const [topic, messages] of byTopic) {
+      const list = merged.get(topic);
+      if (list) list.push(...messages);
+      else merged.set(topic, [...messages]);
+    }
+  }
+  return [...merged].map(([topic, messages]) => ({ topic, messages }));
 }
 
 /** Refuses a message over the size limit before anything is sent (cheap unless the value is large). */

@@ -136,7 +136,8 @@ export class Ingestor {
       } satisfies EventPayload<typeof topics.ingestionTelemetry, "readings.accepted">,
     }));
 
-    await Promise.all([this.opts.producer.sendPrepared(accepted), this.storeRefusals(refusals, source)]);
+    // coalesced: the batches acknowledged meanwhile go to Kafka in one produce request
+    await Promise.all([this.opts.producer.sendCoalesced(accepted), this.storeRefusals(refusals, source)]);
     return {
       accepted: acceptedCount,
       rejected: refusals.map(({ index, reasons }) => ({ index, reasons })).sort((a, b) => a.index - b.index),
