@@ -17,7 +17,8 @@
  * once the store has caught up, the gateways send at half the end-to-end rate (each gateway one batch
  * every `latency-period` ms, open loop: a batch goes out on time whether or not earlier ones are answered)
  * and the acknowledgement latency is measured from the batch's scheduled send time to its answer (with the
- * largest store pressure seen: at half rate gateways should never be slowed).
+ * largest store pressure seen: at half rate gateways should never be slowed), and over WebSocket also as the
+ * service sees it, from the frame's arrival to its answer (its ingestion_ws_frame_duration_seconds histogram).
  * `--rate N` skips phase 1 and paces phase 2 at N readings/s; `--instances N` starts N service processes
  * (one consumer group: the telemetry topic's partitions are shared) and spreads the gateways over them;
  * `--cpu-prof DIR` runs the service with node's --cpu-prof (the profile is written to DIR when it stops).
@@ -246,6 +247,45 @@ async function storeLag(instances: ServiceChild[], metric = "ingestion_store_lag
     }
   }
   return lag;
+}
+
+/** The answered frames of ingestion_ws_frame_duration_seconds, cumulative count by upper bound (s), over instances. */
+async function frameDurations(instances: ServiceChild[]): Promise<Map<number, number>> {
+  const buckets = new Map<number, number>();
+  for (const instance of instances) {
+    for (const [key, value] of await instance.metrics()) {
+      if (
+        !key.startsWith("ingestion_ws_frame_duration_seconds_bucket") ||
+        !key.includes('outcome="answered"')
+      )
+        continue;
+      const le = /le="([^"]+)"/.exec(key)?.[1];
+      if (le === undefined) continue;
+      const bound = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
+      buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+    }
+  }
+  return buckets;
+}
+
+/**
+ * The q-quantile of the frames between two snapshots of frameDurations, interpolated within its bucket, as
+ * Prometheus's histogram_quantile does (NaN without frames; the bucket's lower bound if it is the +Inf one).
+ */
+function histogramQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (total <= 0) return Number.NaN;
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (counts[i]! < rank) continue;
+    const lower = i === 0 ? 0 : bounds[i - 1]!;
+    if (bounds[i] === Number.POSITIVE_INFINITY) return lower;
+    const below = i === 0 ? 0 : counts[i - 1]!;
+    return lower + ((bounds[i]! - lower) * (rank - below)) / (counts[i]! - below || 1);
+  }
+  return Number.NaN;
 }
 
 /** Samples the store's lag (or pressure) every 250 ms until stopped; the largest seen. */
@@ -488,7 +528,9 @@ try {
   let late = 0;
   let latCpu0: CpuSample | undefined;
   let latStored0 = 0;
+  let frames0 = new Map<number, number>();
   const cpuStart = setTimeout(async () => {
+    frames0 = await frameDurations(services);
     latStored0 = (await storedCount(services)) ?? 0;
     latCpu0 = await cpu.sample();
   }, measureFrom - latStart);
@@ -525,6 +567,7 @@ try {
     await Promise.all(inFlight);
   });
   await Promise.all(pacers);
+  const frames1 = await frameDurations(services);
   const latPressureMaxS = await latPressure.stop();
   clearTimeout(cpuStart);
   const latCpu1 = await cpu.sample();
@@ -549,6 +592,14 @@ try {
       ["ack latency p95", ms(quantile(sorted, 0.95))],
       ["ack latency p99", ms(quantile(sorted, 0.99))],
       ["ack latency max", ms(sorted.at(-1) ?? Number.NaN)],
+      ...(TRANSPORT === "ws"
+        ? [
+            [
+              "in the service, frame arrival to answer: p50 / p99 (its histogram, interpolated)",
+              `${ms(histogramQuantile(frames0, frames1, 0.5) * 1000)} / ${ms(histogramQuantile(frames0, frames1, 0.99) * 1000)}`,
+            ],
+          ]
+        : []),
       ["batches sent more than 5 ms late (bench overloaded)", String(late)],
       [
         `store pressure, largest seen (gateways slowed from ${STORE_LAG_MAX_S / 2} s)`,

@@ -101,6 +101,31 @@ describe("the WebSocket stream", () => {
     gw.socket.close();
   });
 
+  it("times every frame from its arrival to its answer on /metrics, by outcome", async () => {
+    const counted = async () => {
+      const text = await (await ing.app.inject({ method: "GET", url: "/metrics" })).body;
+      const count = (outcome: string) =>
+        Number(
+          text.match(
+            new RegExp(
+              `^ingestion_ws_frame_duration_seconds_count\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)$`,
+              "m",
+            ),
+          )?.[1] ?? 0,
+        );
+      return { answered: count("answered"), error: count("error") };
+    };
+    const before = await counted();
+    const gw = await connect(ing.auth(GATEWAY));
+    for (const b of [0, 1, 2])
+      gw.socket.send(JSON.stringify({ batchId: `t-${b}`, items: [reading(50 + b, -1)] }));
+    gw.socket.send("{oops");
+    for (const b of [0, 1, 2]) await gw.answerTo(`t-${b}`);
+    await gw.answerTo(null);
+    expect(await counted()).toEqual({ answered: before.answered + 3, error: before.error + 1 });
+    gw.socket.close();
+  });
+
   it.each([
     ["not JSON", "{oops", null, "invalid_json"],
     ["no items", JSON.stringify({ batchId: "x1" }), "x1", "invalid_frame"],

@@ -1,5 +1,6 @@
 import { type ErrorCode, type FastifyPluginAsyncZod, type IsRevoked, isAppError } from "@energy/service-kit";
 import websocket from "@fastify/websocket";
+import { Histogram } from "prom-client";
 import type { WebSocket } from "ws";
 import { z } from "zod";
 import { messagesOf } from "../ingest/backpressure.ts";
@@ -27,6 +28,15 @@ export function telemetryWsRoutes(
     // @fastify/websocket hides its routes from the OpenAPI document; gateway makers need this one in it
     app.addHook("onRoute", (route) => {
       if (route.websocket && route.schema) route.schema.hide = false;
+    });
+    // what a gateway waits for a frame's answer, as the service sees it (the HTTP route has
+    // http_request_duration_seconds): from the frame's arrival to its answer, by outcome
+    const frameDuration = new Histogram({
+      name: "ingestion_ws_frame_duration_seconds",
+      help: "WebSocket telemetry frames, from their arrival to their answer (waits while gateways are slowed included), by outcome: answered, or error",
+      labelNames: ["outcome"] as const,
+      buckets: [0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [app.metrics],
     });
     const alive = new WeakMap<WebSocket, boolean>();
     const pinger = setInterval(() => {
@@ -75,6 +85,14 @@ export function telemetryWsRoutes(
         };
         socket.on("message", (data, isBinary) => {
           const receivedAt = new Date();
+          const arrived = performance.now();
+          const answer = (message: { batchId: string | null; error?: unknown }) => {
+            send(message);
+            frameDuration.observe(
+              { outcome: message.error === undefined ? "answered" : "error" },
+              (performance.now() - arrived) / 1000,
+            );
+          };
           let batchId: string | null = null;
           (async () => {
             // the token was checked at the upgrade: a gateway revoked since then is cut off at its next frame
@@ -119,14 +137,14 @@ export function telemetryWsRoutes(
               receivedAt,
               correlationId: request.id,
             });
-            send({ batchId, ...outcome });
+            answer({ batchId, ...outcome });
           })().catch((error: unknown) => {
             if (error instanceof FrameError || isAppError(error)) {
-              send({ batchId, error: { code: error.code, message: error.message } });
+              answer({ batchId, error: { code: error.code, message: error.message } });
               return;
             }
             request.log.error({ err: error, batchId }, "telemetry frame failed");
-            send({
+            answer({
               batchId,
               error: {
                 code: "internal" satisfies ErrorCode,
