@@ -191,8 +191,8 @@ export class EventProducer {
    * previous request was on its way (in the order of the calls: one key's messages stay in order).
    * kafkajs's idempotent producer has one produce request per broker in flight at a time (its broker lock),
    * so concurrent sends wait for each other anyway; merged, they take one round trip instead of one each.
-   * A request holds at most COALESCE_MAX_BYTES (half the broker's message size limit, so that no partition's
-   * record batch of it can exceed the limit): a larger send goes alone. A failed request fails every call in
+   * A request holds at most half the broker's message size limit (maxMessageBytes), so that no partition's
+   * record batch of it can exceed the limit: a larger send goes alone. A failed request fails every call in
    * it (each caller's messages are then unsent or, once the producer has retried, possibly sent: as any
    * failed send). A message over the size limit fails its own call only, before anything is queued.
    * For senders whose messages are all valid (ingestion's accepted readings); the outbox relay, which
@@ -250,10 +250,8 @@ export class EventProducer {
       }
       const value = m.json ?? JSON.stringify(m.payload);
       const headers = envelopeToHeaders(m.envelope);
-      checkFits(m, value, headers);
+      bytes += checkFits(m, value, headers);
       list.push({ key: m.key, value, headers });
-      // UTF-16 code units: the UTF-8 bytes of ASCII JSON, fewer than those of other text (a bound need not be exact)
-      bytes += value.length + m.key.length + (headers[ENVELOPE_HEADER]?.length ?? 0);
     }
     return { byTopic, bytes };
   }
@@ -306,11 +304,17 @@ function topicMessages(
   return [...merged].map(([topic, messages]) => ({ topic, messages }));
 }
 
-/** Refuses a message over the size limit before anything is sent (cheap unless the value is large). */
-function checkFits(m: PreparedMessage, value: string, headers: Record<string, string>): void {
+/**
+ * Refuses a message over the size limit before anything is sent (cheap unless the value is large). Returns
+ * its size in UTF-16 code units (key, value, envelope header): the UTF-8 bytes of ASCII JSON, fewer than those
+ * of other text, which is as exact as sendCoalesced's bound needs.
+ */
+function checkFits(m: PreparedMessage, value: string, headers: Record<string, string>): number {
   const limit = maxMessageBytes();
+  const units = value.length + m.key.length + (headers[ENVELOPE_HEADER]?.length ?? 0);
   // UTF-8 takes at most 3 bytes per UTF-16 code unit: most messages need no exact count.
-  if ((value.length + m.key.length + (headers[ENVELOPE_HEADER]?.length ?? 0)) * 3 + 64 <= limit) return;
+  if (units * 3 + 64 <= limit) return units;
   const bytes = encodedBytes(m.key, value, headers);
   if (bytes > limit) throw new MessageTooLargeError(bytes, limit, `${m.envelope.type} on ${m.topic}`);
+  return units;
 }
