@@ -11,7 +11,7 @@ import { registryIdentities } from "./consumers/registry-identities.ts";
 import { registryMemberships } from "./consumers/registry-memberships.ts";
 import { registryOrganizations } from "./consumers/registry-organizations.ts";
 import { registrySites } from "./consumers/registry-sites.ts";
-import { telemetryStore } from "./consumers/telemetry-store.ts";
+import { STORE_CONSUMERS, telemetryStore } from "./consumers/telemetry-store.ts";
 import { closeDb, createDb } from "./db.ts";
 import { DbChanges } from "./db-changes.ts";
 import { startHousekeeping } from "./housekeeping.ts";
@@ -76,7 +76,12 @@ export const ingestion = defineService({
       // is known to a fraction of a second (after chunks of 500 it was seconds stale, and the bound overshot).
       // A fetch waits for 256 KiB or 250 ms: under a steady flow below full speed the store takes fewer,
       // larger chunks (at half the bench's full rate the machine used 1.30-1.47 cores instead of 1.67-1.72)
-      batch: { maxBatchSize: 32, consumers: 3, partitionsConsumedConcurrently: 1, minBytes: 256 * 1024 },
+      batch: {
+        maxBatchSize: 32,
+        consumers: STORE_CONSUMERS,
+        partitionsConsumedConcurrently: 1,
+        minBytes: 256 * 1024,
+      },
       maxWaitTimeMs: 250,
       subscriptions: [telemetryStore],
       // at nice 10: where the host is short of CPU, acknowledgements go first (the lag bound slows gateways

@@ -1,6 +1,7 @@
 import { topics } from "@energy/contracts";
 import { Counter, type Registry } from "prom-client";
 import { defineBatchSubscription } from "../context.ts";
+import { ApplyGate } from "../store/apply-gate.ts";
 import { applyReadings, eachReading } from "../store/apply-readings.ts";
 
 /** Readings applied per database transaction (each reading is stored once, so a split changes nothing). */
@@ -28,6 +29,23 @@ function counters(registry: Registry) {
   return found;
 }
 
+/** The store's consumers (service.ts) and how many chunks they apply together once behind (ApplyGate). */
+export const STORE_CONSUMERS = 3;
+
+/** One ApplyGate per service, shared by the store's consumers. */
+const gates = new WeakMap<object, ApplyGate>();
+function gateOf(service: { config: { STORE_CATCH_UP_SECONDS: number } }): ApplyGate {
+  let gate = gates.get(service);
+  if (!gate) {
+    gate = new ApplyGate({
+      behindMs: service.config.STORE_CATCH_UP_SECONDS * 1000,
+      concurrent: STORE_CONSUMERS,
+    });
+    gates.set(service, gate);
+  }
+  return gate;
+}
+
 /**
  * Applies ingestion.telemetry.v1 to ingestion's own state, a few thousand readings per transaction:
  * raw readings, twins, half-hourly energy, liveness (see store/apply-readings.ts). Offsets are
@@ -39,11 +57,15 @@ export const telemetryStore = defineBatchSubscription(
   async (messages, { service, heartbeat }) => {
     // At most READINGS_PER_TRANSACTION readings per transaction, heartbeating between them: a chunk of
     // large messages can hold hundreds of thousands of readings after a backlog.
+    // While the store keeps up, one chunk at a time (see ApplyGate).
     const { stored, duplicate } = counters(service.app.metrics);
     const readings = eachReading(messages.map((m) => m.payload));
+    const oldestAt = Math.min(...messages.map((m) => Date.parse(m.envelope.occurredAt)));
     let events = 0;
     for (let i = 0; i < readings.length; i += READINGS_PER_TRANSACTION) {
-      const result = await applyReadings(service.db, readings.slice(i, i + READINGS_PER_TRANSACTION));
+      const result = await gateOf(service).run(oldestAt, () =>
+        applyReadings(service.db, readings.slice(i, i + READINGS_PER_TRANSACTION)),
+      );
       events += result.intervalsComputed + result.intervalsCorrected + result.devicesBackActive;
       stored.inc(result.stored);
       duplicate.inc(result.duplicates);
