@@ -126,6 +126,32 @@ describe("the WebSocket stream", () => {
     gw.socket.close();
   });
 
+  it("refuses an item of a frame with a NUL or a lone surrogate naming the field, and takes the others", async () => {
+    // The frame's text is checked whole (a string gets a NUL or a lone surrogate only through a \u escape):
+    // a frame with such an escape has its items checked one by one; one without, with raw non-ASCII text and
+    // an escaped pair (an emoji), is taken as it is.
+    const gw = await connect(ing.auth(GATEWAY));
+    const item = (minute: number, extra: string) =>
+      `{"derId":"der-ws-pv","reading":{"type":"pv","timestamp":${Date.now() - 3_600_000 + minute * 60_000},"W":-5${extra}}}`;
+    gw.socket.send(
+      `{"batchId":"bad-text","items":[${item(1, "")},${item(2, ',"make":"De\\u0000ye"')},${item(3, ',"model":"x\\ud800"')},${item(4, ',"make":"\\u00e9\\ud83d\\ude00"')}]}`,
+    );
+    const answer = (await gw.answerTo("bad-text")) as {
+      accepted: number;
+      rejected: Array<{ index: number; reasons: Array<{ field: string; message: string }> }>;
+    };
+    expect(answer.accepted).toBe(2);
+    expect(answer.rejected.map((r) => [r.index, r.reasons[0]?.field])).toEqual([
+      [1, "reading.make"],
+      [2, "reading.model"],
+    ]);
+    expect(answer.rejected[0]?.reasons[0]?.message).toMatch(/NUL/);
+    expect(answer.rejected[1]?.reasons[0]?.message).toMatch(/lone surrogate/);
+    gw.socket.send(`{"batchId":"plain","items":[${item(5, ',"make":"Dëye 😀"')}]}`);
+    expect(await gw.answerTo("plain")).toMatchObject({ accepted: 1, rejected: [] });
+    gw.socket.close();
+  });
+
   it.each([
     ["not JSON", "{oops", null, "invalid_json"],
     ["no items", JSON.stringify({ batchId: "x1" }), "x1", "invalid_frame"],

@@ -21,6 +21,11 @@ export interface BatchSource {
   channel: Channel;
   receivedAt: Date;
   correlationId?: string;
+  /**
+   * The items were parsed from a JSON text that cannot hold a NUL or a lone surrogate (decoded from UTF-8,
+   * no `\u` escape: service-kit's mayHoldUnsafeText), so their strings are not checked one by one again.
+   */
+  textChecked?: boolean;
 }
 
 export interface RejectedItem {
@@ -73,8 +78,9 @@ export class Ingestor {
     const candidates: Candidate[] = [];
     const receivedAtMs = source.receivedAt.getTime();
 
+    const checkText = !source.textChecked;
     items.forEach((item, index) => {
-      const unsafe = unsafeInput(item);
+      const unsafe = unsafeInput(item, checkText);
       if (unsafe) {
         refusals.push({ index, derId: null, deviceId: null, reasons: [unsafe], raw: item });
         return;
@@ -193,10 +199,11 @@ export class Ingestor {
 
 /**
  * A string with a NUL or a lone surrogate (not storable, not Unicode), or nesting too deep, anywhere in the item:
- * the edge rule of service-kit, applied item by item so that one bad item refuses only itself.
+ * the edge rule of service-kit, applied item by item so that one bad item refuses only itself. `text` false:
+ * the depth only (the batch's text was checked whole).
  */
-function unsafeInput(item: unknown): ReadingError | null {
-  const problem = inspectInput(item, { root: "item" });
+function unsafeInput(item: unknown, text: boolean): ReadingError | null {
+  const problem = inspectInput(item, { root: "item", text });
   if (!problem) return null;
   const field = problem.path === "item" ? "item" : problem.path.slice("item.".length);
   return { field, message: `${field} ${problem.message}` };

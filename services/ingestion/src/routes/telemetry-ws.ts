@@ -1,4 +1,10 @@
-import { type ErrorCode, type FastifyPluginAsyncZod, type IsRevoked, isAppError } from "@energy/service-kit";
+import {
+  type ErrorCode,
+  type FastifyPluginAsyncZod,
+  type IsRevoked,
+  isAppError,
+  mayHoldUnsafeText,
+} from "@energy/service-kit";
 import websocket from "@fastify/websocket";
 import { Histogram } from "prom-client";
 import type { WebSocket } from "ws";
@@ -102,8 +108,9 @@ export function telemetryWsRoutes(
             }
             if (isBinary) throw new FrameError("binary_frame", "frames must be text (JSON)");
             let parsed: unknown;
+            const text = data.toString();
             try {
-              parsed = JSON.parse(data.toString());
+              parsed = JSON.parse(text);
             } catch (error) {
               throw new FrameError(
                 "invalid_json",
@@ -136,6 +143,7 @@ export function telemetryWsRoutes(
               channel: "ws",
               receivedAt,
               correlationId: request.id,
+              textChecked: !mayHoldUnsafeText(text),
             });
             answer({ batchId, ...outcome });
           })().catch((error: unknown) => {
