@@ -44,7 +44,7 @@ export interface BaseContext<C extends RuntimeConfig = RuntimeConfig, D extends 
   kafka: Kafka;
   /** a connected Kafka admin client (readiness, lag) */
   admin: Admin;
-  /** the service's one producer (direct publishing; the relay publishes the outbox through it) */
+  /** the service's producer for direct publishing (the outbox relay has its own: see startService) */
   producer: EventProducer;
   /** wakes the outbox relay: call after committing a transaction that recorded events */
   published: () => void;
@@ -208,18 +208,26 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
   const db = def.database.create(config);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: def.name });
   const producer = new EventProducer(kafka, { source: def.name, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+  // The relay has a producer of its own: kafkajs's idempotent producer sends one request per broker at a
+  // time, so with one producer a direct publish (an acknowledgement waiting for its readings to be on
+  // Kafka) queued behind the relay's batch of outbox rows.
+  const relayProducer = new EventProducer(kafka, {
+    source: def.name,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+  });
   const admin = kafka.admin();
   const closers: Closer[] = [];
+  const disconnectKafka = () =>
+    Promise.all([producer.disconnect(), relayProducer.disconnect(), admin.disconnect()]);
   try {
-    await producer.connect();
-    await admin.connect();
+    await Promise.all([producer.connect(), relayProducer.connect(), admin.connect()]);
   } catch (error) {
-    await Promise.allSettled([producer.disconnect(), admin.disconnect(), def.database.close(db)]);
+    await Promise.allSettled([disconnectKafka(), def.database.close(db)]);
     throw error;
   }
   const relay = new OutboxRelay({
     db,
-    producer,
+    producer: relayProducer,
     ...(def.outboxPollIntervalMs ? { pollIntervalMs: def.outboxPollIntervalMs } : {}),
     ...(def.outboxBatchSize ? { batchSize: def.outboxBatchSize } : {}),
   });
@@ -300,7 +308,7 @@ export async function startService<C extends RuntimeConfig, D extends RuntimeDb,
       close: () => runner.stop(),
     })),
     { name: "outbox relay", close: () => relay.stop() },
-    { name: "kafka", close: () => Promise.all([producer.disconnect(), admin.disconnect()]) },
+    { name: "kafka", close: disconnectKafka },
     { name: "database", close: () => def.database.close(db) },
   );
   let stopped: Promise<void> | undefined;
