@@ -21,6 +21,8 @@ export interface BatchContext<S = unknown> {
   isolating: boolean;
   /** keeps the group membership alive; call it during work that may take longer than a few seconds */
   heartbeat(): Promise<void>;
+  /** messages of the partition after this chunk as its fetch saw them (the high watermark's distance): a backlog */
+  behind: number;
 }
 
 /**
@@ -211,7 +213,8 @@ export class BatchConsumerRunner<S = unknown> {
     for (let start = 0; start < batch.messages.length; start += size) {
       if (this.stopping || !isRunning() || isStale()) break;
       const chunk = batch.messages.slice(start, start + size);
-      const done = await this.applyChunk(sub, batch.partition, chunk, hooks);
+      const behind = Math.max(0, Number(batch.highWatermark) - Number(chunk.at(-1)!.offset) - 1);
+      const done = await this.applyChunk(sub, batch.partition, chunk, { ...hooks, behind });
       if (done !== undefined) {
         resolveOffset(done);
         this.counters.lag[`${sub.topic.name}:${batch.partition}`] = Math.max(
@@ -234,7 +237,7 @@ export class BatchConsumerRunner<S = unknown> {
     sub: BatchSubscription<S> & { topic: AnyTopic },
     partition: number,
     messages: KafkaMessage[],
-    hooks: WaitHooks,
+    hooks: WaitHooks & { behind: number },
   ): Promise<string | undefined> {
     const entries: Entry[] = messages.map((message) => {
       try {
@@ -256,6 +259,7 @@ export class BatchConsumerRunner<S = unknown> {
             attempt,
             isolating: false,
             heartbeat: hooks.heartbeat,
+            behind: hooks.behind,
           }),
         this.opts.retry,
         { ...hooks, onFailure: (err, info) => this.failed(err, info, sub, partition, valid) },
@@ -297,7 +301,7 @@ export class BatchConsumerRunner<S = unknown> {
     partition: number,
     message: KafkaMessage,
     decoded: DecodedMessage,
-    hooks: WaitHooks,
+    hooks: WaitHooks & { behind: number },
   ): Promise<boolean> {
     const result = await retrying(
       (attempt) =>
@@ -308,6 +312,7 @@ export class BatchConsumerRunner<S = unknown> {
           attempt,
           isolating: true,
           heartbeat: hooks.heartbeat,
+          behind: hooks.behind,
         }),
       this.opts.retry,
       { ...hooks, onFailure: (err, info) => this.failed(err, info, sub, partition, [decoded]) },

@@ -169,6 +169,13 @@ describe("BatchConsumerRunner (real broker and database)", () => {
     for (const offsets of byPartition.values()) {
       expect(offsets).toEqual(offsets.map((_, i) => String(i))); // a fresh topic: 0, 1, 2, … without gaps
     }
+    // each chunk knows the backlog behind it: every message was there before the first fetch, so the
+    // partition's messages after the chunk's last
+    for (const call of calls) {
+      const inPartition = byPartition.get(call.partition)!.length;
+      expect(call.behind).toBe(inPartition - Number(call.offsets.at(-1)) - 1);
+    }
+    expect(calls.some((c) => c.behind >= 100)).toBe(true);
     for (const m of seen) {
       expect(m.envelope.type).toBe("organization.updated");
       expect(m.topic).toBe(TOPIC.name);

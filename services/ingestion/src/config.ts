@@ -21,12 +21,6 @@ export const ConfigSchema = BaseConfigSchema.extend(KafkaConfigSchema.shape)
      * are slowed (HTTP 503 with Retry-After, WebSocket answers wait) until the store has caught up.
      */
     STORE_LAG_MAX_SECONDS: positive(5),
-    /**
-     * The telemetry store applies one chunk at a time while its chunks are younger than this (s), so that its
-     * transactions do not come in bursts that hold up acknowledgements; older, it applies several at once to
-     * catch up. 0: always several at once.
-     */
-    STORE_CATCH_UP_SECONDS: z.coerce.number().min(0).max(3_600).default(1),
     /** How long raw readings are kept (day partitions older than this are dropped). */
     RAW_RETENTION_DAYS: positive(30),
     /** A device without telemetry for this long goes stale … */

@@ -11,7 +11,7 @@ import { registryIdentities } from "./consumers/registry-identities.ts";
 import { registryMemberships } from "./consumers/registry-memberships.ts";
 import { registryOrganizations } from "./consumers/registry-organizations.ts";
 import { registrySites } from "./consumers/registry-sites.ts";
-import { STORE_CONSUMERS, telemetryStore } from "./consumers/telemetry-store.ts";
+import { STORE_CHUNK_MESSAGES, STORE_CONSUMERS, telemetryStore } from "./consumers/telemetry-store.ts";
 import { closeDb, createDb } from "./db.ts";
 import { DbChanges } from "./db-changes.ts";
 import { startHousekeeping } from "./housekeeping.ts";
@@ -77,7 +77,7 @@ export const ingestion = defineService({
       // A fetch waits for 256 KiB or 250 ms: under a steady flow below full speed the store takes fewer,
       // larger chunks (at half the bench's full rate the machine used 1.30-1.47 cores instead of 1.67-1.72)
       batch: {
-        maxBatchSize: 32,
+        maxBatchSize: STORE_CHUNK_MESSAGES,
         consumers: STORE_CONSUMERS,
         partitionsConsumedConcurrently: 1,
         minBytes: 256 * 1024,

@@ -5,9 +5,8 @@ import { ApplyGate } from "../src/store/apply-gate.ts";
 // at once when it is behind. What matters to the store: how many transactions run together, in which order
 // waiting chunks go, and that a failed chunk frees its place.
 
-const NOW = Date.parse("2026-12-03T12:00:00Z");
-const YOUNG = NOW - 200; // written 0.2 s ago: the store keeps up
-const OLD = NOW - 5_000; // 5 s ago: the store is behind
+const YOUNG = 3; // 3 messages of the partition after the chunk: the store keeps up
+const OLD = 5_000; // 5,000 after it: the store is behind
 
 /** A chunk whose apply runs until finished by hand; `order` records when each one started. */
 function chunks(gate: ApplyGate) {
@@ -15,9 +14,9 @@ function chunks(gate: ApplyGate) {
   let running = 0;
   let most = 0;
   const finish = new Map<string, (fail?: Error) => void>();
-  const run = (name: string, writtenAt: number) =>
+  const run = (name: string, behind: number) =>
     gate.run(
-      writtenAt,
+      behind,
       () =>
         new Promise<string>((resolve, reject) => {
           order.push(name);
@@ -29,7 +28,6 @@ function chunks(gate: ApplyGate) {
             else resolve(name);
           });
         }),
-      NOW,
     );
   return { order, run, finish: (name: string, fail?: Error) => finish.get(name)!(fail), most: () => most };
 }
@@ -38,7 +36,7 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe("the telemetry store's apply gate", () => {
   it("applies chunks one at a time, in arrival order, while the store keeps up", async () => {
-    const gate = new ApplyGate({ behindMs: 1_000, concurrent: 3 });
+    const gate = new ApplyGate({ backlog: 32, concurrent: 3 });
     const c = chunks(gate);
     const done = [c.run("a", YOUNG), c.run("b", YOUNG), c.run("c", YOUNG)];
     await tick();
@@ -55,7 +53,7 @@ describe("the telemetry store's apply gate", () => {
   });
 
   it("applies up to `concurrent` chunks together once they are behind", async () => {
-    const gate = new ApplyGate({ behindMs: 1_000, concurrent: 3 });
+    const gate = new ApplyGate({ backlog: 32, concurrent: 3 });
     const c = chunks(gate);
     const done = ["a", "b", "c", "d"].map((name) => c.run(name, OLD));
     await tick();
@@ -69,7 +67,7 @@ describe("the telemetry store's apply gate", () => {
   });
 
   it("lets a chunk that is behind go beside one in progress, while a young one waits for it", async () => {
-    const gate = new ApplyGate({ behindMs: 1_000, concurrent: 3 });
+    const gate = new ApplyGate({ backlog: 32, concurrent: 3 });
     const c = chunks(gate);
     const done = [c.run("young 1", YOUNG), c.run("young 2", YOUNG), c.run("old", OLD)];
     await tick();
@@ -85,7 +83,7 @@ describe("the telemetry store's apply gate", () => {
   });
 
   it("frees the place of a chunk that failed, and passes its error on", async () => {
-    const gate = new ApplyGate({ behindMs: 1_000, concurrent: 3 });
+    const gate = new ApplyGate({ backlog: 32, concurrent: 3 });
     const c = chunks(gate);
     const failed = c.run("a", YOUNG);
     const next = c.run("b", YOUNG);
@@ -99,13 +97,19 @@ describe("the telemetry store's apply gate", () => {
     expect(gate.inProgress).toBe(0);
   });
 
-  it("with behindMs 0 always applies several at once", async () => {
-    const gate = new ApplyGate({ behindMs: 0, concurrent: 3 });
+  it("takes a chunk with a whole chunk's worth of messages after it as behind, one with fewer as not", async () => {
+    const gate = new ApplyGate({ backlog: 32, concurrent: 3 });
     const c = chunks(gate);
-    const done = ["a", "b", "c"].map((name) => c.run(name, NOW));
+    const done = [c.run("a", 32), c.run("b", 32), c.run("c", 32), c.run("d", 31)];
     await tick();
     expect(c.order).toEqual(["a", "b", "c"]);
-    for (const name of ["a", "b", "c"]) c.finish(name);
+    for (const name of ["a", "b"]) c.finish(name);
+    await tick();
+    expect(c.order).toEqual(["a", "b", "c"]);
+    c.finish("c");
+    await tick();
+    expect(c.order).toEqual(["a", "b", "c", "d"]);
+    c.finish("d");
     await Promise.all(done);
   });
 });

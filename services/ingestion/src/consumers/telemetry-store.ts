@@ -31,16 +31,15 @@ function counters(registry: Registry) {
 
 /** The store's consumers (service.ts) and how many chunks they apply together once behind (ApplyGate). */
 export const STORE_CONSUMERS = 3;
+/** Messages per chunk (service.ts): a partition with a chunk's worth more after this one is behind. */
+export const STORE_CHUNK_MESSAGES = 32;
 
 /** One ApplyGate per service, shared by the store's consumers. */
 const gates = new WeakMap<object, ApplyGate>();
-function gateOf(service: { config: { STORE_CATCH_UP_SECONDS: number } }): ApplyGate {
+function gateOf(service: object): ApplyGate {
   let gate = gates.get(service);
   if (!gate) {
-    gate = new ApplyGate({
-      behindMs: service.config.STORE_CATCH_UP_SECONDS * 1000,
-      concurrent: STORE_CONSUMERS,
-    });
+    gate = new ApplyGate({ backlog: STORE_CHUNK_MESSAGES, concurrent: STORE_CONSUMERS });
     gates.set(service, gate);
   }
   return gate;
@@ -54,16 +53,15 @@ function gateOf(service: { config: { STORE_CATCH_UP_SECONDS: number } }): ApplyG
  */
 export const telemetryStore = defineBatchSubscription(
   topics.ingestionTelemetry,
-  async (messages, { service, heartbeat }) => {
+  async (messages, { service, heartbeat, behind }) => {
     // At most READINGS_PER_TRANSACTION readings per transaction, heartbeating between them: a chunk of
     // large messages can hold hundreds of thousands of readings after a backlog.
     // While the store keeps up, one chunk at a time (see ApplyGate).
     const { stored, duplicate } = counters(service.app.metrics);
     const readings = eachReading(messages.map((m) => m.payload));
-    const oldestAt = Math.min(...messages.map((m) => Date.parse(m.envelope.occurredAt)));
     let events = 0;
     for (let i = 0; i < readings.length; i += READINGS_PER_TRANSACTION) {
-      const result = await gateOf(service).run(oldestAt, () =>
+      const result = await gateOf(service).run(behind, () =>
         applyReadings(service.db, readings.slice(i, i + READINGS_PER_TRANSACTION)),
       );
       events += result.intervalsComputed + result.intervalsCorrected + result.devicesBackActive;
