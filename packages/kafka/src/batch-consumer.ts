@@ -210,17 +210,16 @@ export class BatchConsumerRunner<S = unknown> {
     if (!sub) return;
     const size = this.opts.maxBatchSize ?? 2_000;
     const hooks: WaitHooks = { heartbeat, isStopping: () => this.stopping };
+    /** messages of the partition after `offset`, as this fetch saw them */
+    const after = (offset: string) => Math.max(0, Number(batch.highWatermark) - Number(offset) - 1);
     for (let start = 0; start < batch.messages.length; start += size) {
       if (this.stopping || !isRunning() || isStale()) break;
       const chunk = batch.messages.slice(start, start + size);
-      const behind = Math.max(0, Number(batch.highWatermark) - Number(chunk.at(-1)!.offset) - 1);
+      const behind = after(chunk.at(-1)!.offset);
       const done = await this.applyChunk(sub, batch.partition, chunk, { ...hooks, behind });
       if (done !== undefined) {
         resolveOffset(done);
-        this.counters.lag[`${sub.topic.name}:${batch.partition}`] = Math.max(
-          0,
-          Number(batch.highWatermark) - Number(done) - 1,
-        );
+        this.counters.lag[`${sub.topic.name}:${batch.partition}`] = after(done);
         await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
       }
       if (done !== chunk.at(-1)!.offset) break; // stopping part-way: the rest stays uncommitted
